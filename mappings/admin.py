@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import ngettext
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, JSON, XLSX
+
+from mappings import services
+from mappings.forms import CommaSeparatedListField
+from mappings.models import (
+    CarrierCode,
+    OrderLink,
+    SalesChannel,
+    StatusMapping,
+    TransferToggle,
+    default_cancelled_state_keys,
+)
+from mappings.resources import CarrierCodeResource, OrderLinkResource, StatusMappingResource
+
+
+class ImportExportAdmin(ImportExportModelAdmin):
+    formats = [CSV, XLSX, JSON]
+
+
+class SalesChannelForm(forms.ModelForm):
+    # Write-only: the widget never renders the stored token, and an empty submission keeps it.
+    vtex_app_token = forms.CharField(
+        label="VTEX app token",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted and never shown again. Leave empty to keep the current token.",
+    )
+    clear_vtex_app_token = forms.BooleanField(label="Remove the stored app token", required=False, initial=False)
+    erp_cancelled_state_keys = CommaSeparatedListField(
+        label="ERP 'cancelled' state keys",
+        initial=default_cancelled_state_keys,
+        help_text="VARIO document state keys that mean 'cancelled', separated by commas (e.g. CANCELLED).",
+    )
+
+    class Meta:
+        model = SalesChannel
+        fields = (
+            "code",
+            "name",
+            "active",
+            "kind",
+            "vtex_account_name",
+            "vtex_environment",
+            "vtex_base_url_override",
+            "vtex_app_key",
+            "vtex_app_token",
+            "connector_name",
+            "connector_endpoint",
+            "vario_sales_channel_id",
+            "erp_cancelled_state_keys",
+            "shipping_confirmation_deadline_hours",
+        )
+
+    def clean_vtex_app_token(self) -> str:
+        new_token = self.cleaned_data.get("vtex_app_token", "")
+        if new_token:
+            return new_token
+        return self.instance.vtex_app_token if self.instance.pk else ""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("clear_vtex_app_token"):
+            cleaned["vtex_app_token"] = ""
+        return cleaned
+
+
+class TransferToggleInline(admin.TabularInline):
+    model = TransferToggle
+    fields = ("sync_type", "enabled")
+    readonly_fields = ("sync_type",)
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        # One toggle per sync type is created with the channel.
+        return False
+
+
+class StatusMappingInline(admin.TabularInline):
+    model = StatusMapping
+    fields = ("erp_state", "platform_status", "marketplace_status")
+    extra = 0
+
+
+class CarrierCodeInline(admin.TabularInline):
+    model = CarrierCode
+    fields = (
+        "erp_carrier_key",
+        "vtex_courier_name",
+        "tracking_url_template",
+        "accepted_by_marketplace",
+        "integrated_with_vtex_tracking",
+    )
+    extra = 0
+
+
+@admin.register(SalesChannel)
+class SalesChannelAdmin(admin.ModelAdmin):
+    form = SalesChannelForm
+    list_display = (
+        "code",
+        "name",
+        "active",
+        "kind",
+        "vtex_account_name",
+        "vario_sales_channel_id",
+        "credentials_set",
+        "updated_at",
+    )
+    list_filter = ("active", "kind", "vtex_environment")
+    search_fields = ("code", "name", "vtex_account_name", "vario_sales_channel_id", "connector_name")
+    prepopulated_fields = {"code": ("name",)}
+    inlines = (TransferToggleInline, StatusMappingInline, CarrierCodeInline)
+    actions = ("load_default_status_mappings",)
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("code", "name", "active", "kind")}),
+        (
+            "VTEX",
+            {
+                "fields": (
+                    "vtex_account_name",
+                    "vtex_environment",
+                    "vtex_base_url_override",
+                    "vtex_app_key",
+                    "vtex_app_token",
+                    "clear_vtex_app_token",
+                )
+            },
+        ),
+        ("External marketplace connector", {"fields": ("connector_name", "connector_endpoint")}),
+        (
+            "VARIO ERP",
+            {
+                "fields": (
+                    "vario_sales_channel_id",
+                    "erp_cancelled_state_keys",
+                    "shipping_confirmation_deadline_hours",
+                )
+            },
+        ),
+        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    @admin.display(boolean=True, description="credentials")
+    def credentials_set(self, obj: SalesChannel) -> bool:
+        return obj.has_vtex_credentials
+
+    @admin.action(description="Load default status mappings (keeps existing ones)")
+    def load_default_status_mappings(self, request, queryset) -> None:
+        for channel in queryset:
+            created = services.status_mappings_load_defaults(channel=channel)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(channel)s: %(count)d default status mapping added.",
+                    "%(channel)s: %(count)d default status mappings added.",
+                    created,
+                )
+                % {"channel": channel.code, "count": created},
+                messages.SUCCESS if created else messages.INFO,
+            )
+
+
+@admin.register(TransferToggle)
+class TransferToggleAdmin(admin.ModelAdmin):
+    list_display = ("channel", "sync_type", "enabled", "updated_at")
+    list_editable = ("enabled",)
+    list_filter = ("enabled", "sync_type", "channel")
+    search_fields = ("channel__code", "channel__name")
+    list_select_related = ("channel",)
+    readonly_fields = ("channel", "sync_type")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(StatusMapping)
+class StatusMappingAdmin(ImportExportAdmin):
+    resource_classes = [StatusMappingResource]
+    list_display = ("channel", "erp_state", "platform_status", "marketplace_status", "updated_at")
+    list_filter = ("channel", "erp_state", "platform_status")
+    search_fields = ("channel__code", "marketplace_status")
+    list_select_related = ("channel",)
+
+
+@admin.register(CarrierCode)
+class CarrierCodeAdmin(ImportExportAdmin):
+    resource_classes = [CarrierCodeResource]
+    list_display = (
+        "channel",
+        "erp_carrier_key",
+        "vtex_courier_name",
+        "accepted_by_marketplace",
+        "integrated_with_vtex_tracking",
+    )
+    list_filter = ("channel", "accepted_by_marketplace", "integrated_with_vtex_tracking")
+    search_fields = ("erp_carrier_key", "vtex_courier_name", "channel__code")
+    list_select_related = ("channel",)
+
+
+@admin.register(OrderLink)
+class OrderLinkAdmin(ImportExportAdmin):
+    resource_classes = [OrderLinkResource]
+    list_display = (
+        "vtex_order_id",
+        "channel",
+        "marketplace_order_id",
+        "erp_order_number",
+        "vtex_status",
+        "erp_state",
+        "updated_at",
+    )
+    list_filter = ("channel", "vtex_status", "erp_state")
+    search_fields = ("vtex_order_id", "marketplace_order_id", "erp_order_id", "erp_order_number")
+    list_select_related = ("channel",)
+    readonly_fields = ("created_at", "updated_at", "vtex_status_at", "erp_state_at")
+    date_hierarchy = "created_at"

@@ -1,0 +1,329 @@
+"""Configuration that integration managers edit: sales channels, toggles, mappings, order links.
+
+This app knows nothing of RQ, VTEX or the ERP: it holds data, validates it, and offers
+selectors (reads) and services (writes) to the rest of the portal.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from portal.fields import EncryptedTextField
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+vtex_account_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]*$",
+    "A VTEX account name has lower-case letters, digits and hyphens only (e.g. 'mystore').",
+)
+vtex_environment_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]*$", "A VTEX environment has lower-case letters, digits and hyphens only."
+)
+erp_key_validator = RegexValidator(
+    r"^[A-Za-z0-9_.-]+$",
+    "Use letters, digits, '_', '.' or '-' only, without spaces (e.g. CANCELLED, DHL_EXPRESS).",
+)
+ERP_STATE_KEY_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def validate_service_url(value: str) -> None:
+    """https everywhere; plain http only for a process on this machine (sandbox, local proxy)."""
+    parts = urlsplit(value)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return
+    raise ValidationError(
+        "Enter an absolute https:// URL (plain http:// is accepted only for localhost or 127.0.0.1).",
+        code="insecure_url",
+    )
+
+
+def validate_cancelled_state_keys(value) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("List at least one ERP state key that means 'cancelled' (e.g. CANCELLED).")
+    bad = [key for key in value if not isinstance(key, str) or not ERP_STATE_KEY_RE.match(key)]
+    if bad:
+        raise ValidationError(
+            "These state keys are not valid (letters, digits, '_', '.', '-' only): %(keys)s",
+            params={"keys": ", ".join(map(str, bad))},
+        )
+
+
+def default_cancelled_state_keys() -> list[str]:
+    return ["CANCELLED"]
+
+
+class ChannelKind(models.TextChoices):
+    OWN_STORE = "own_store", "Own VTEX store"
+    EXTERNAL_MARKETPLACE = "external_marketplace", "External marketplace connector"
+
+
+class SyncType(models.TextChoices):
+    ORDER_STATUS_UPLOAD = "order_status_upload", "Order status upload (ERP → VTEX)"
+    TRACKING_UPLOAD = "tracking_upload", "Tracking upload (ERP → VTEX)"
+    CANCELLATION_UPLOAD = "cancellation_upload", "Cancellation upload (ERP → VTEX)"
+    RETURNS_UPLOAD = "returns_upload", "Returns upload (ERP → VTEX)"
+    ORDER_DOWNLOAD = "order_download", "Order download (VTEX → ERP)"
+    MARKETPLACE_STATUS = "marketplace_status", "Marketplace status (Channel Order API)"
+
+
+class ErpFulfilmentState(models.TextChoices):
+    """The portal's reading of an ERP order (reference/vario-erp.md §4.3), not a tenant state key."""
+
+    CONFIRMED = "confirmed", "Confirmed"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+    FULLY_SHIPPED = "fully_shipped", "Fully shipped"
+    CANCELLED = "cancelled", "Cancelled"
+    RETURNED = "returned", "Returned"
+
+
+class PlatformStatus(models.TextChoices):
+    """What the portal does on VTEX for an ERP fulfilment state."""
+
+    PROCESSING = "processing", "Processing (start handling)"
+    PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled (partial invoices)"
+    FULFILLED = "fulfilled", "Fulfilled / shipped (invoices and tracking)"
+    CANCELLED = "cancelled", "Cancelled (cancel order)"
+    REFUNDED = "refunded", "Refunded (return invoice)"
+    IGNORED = "ignored", "Ignored (push nothing)"
+
+
+class TimestampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class SalesChannel(TimestampedModel):
+    code = models.SlugField(max_length=50, unique=True, help_text="Short unique code used in URLs, imports and logs.")
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True, help_text="Inactive channels are never synced.")
+    kind = models.CharField(max_length=30, choices=ChannelKind.choices, default=ChannelKind.OWN_STORE)
+
+    vtex_account_name = models.CharField("VTEX account name", max_length=100, validators=[vtex_account_validator])
+    vtex_environment = models.CharField(
+        "VTEX environment",
+        max_length=100,
+        default="vtexcommercestable",
+        validators=[vtex_environment_validator],
+    )
+    vtex_base_url_override = models.CharField(
+        "VTEX base URL override",
+        max_length=300,
+        blank=True,
+        validators=[validate_service_url],
+        help_text="Leave empty for https://{account}.{environment}.com.br. Set to reach the sandbox or a proxy.",
+    )
+    vtex_app_key = models.CharField("VTEX app key", max_length=200, blank=True)
+    vtex_app_token = EncryptedTextField(
+        "VTEX app token",
+        blank=True,
+        help_text="Stored encrypted. Never shown again after saving.",
+    )
+
+    connector_name = models.CharField(max_length=100, blank=True, help_text="External marketplace connectors only.")
+    connector_endpoint = models.CharField(
+        max_length=300,
+        blank=True,
+        validators=[validate_service_url],
+        help_text="External marketplace connectors only: the connector's base URL for Channel Order API callbacks.",
+    )
+
+    vario_sales_channel_id = models.CharField(
+        "VARIO sales channel id", max_length=50, blank=True, help_text="The id of this channel in VARIO ERP."
+    )
+    erp_cancelled_state_keys = models.JSONField(
+        "ERP 'cancelled' state keys",
+        default=default_cancelled_state_keys,
+        validators=[validate_cancelled_state_keys],
+        help_text="VARIO document state keys that mean the order is cancelled (tenant-specific).",
+    )
+    shipping_confirmation_deadline_hours = models.PositiveIntegerField(
+        default=48,
+        validators=[MinValueValidator(1)],
+        help_text="Hours after an order reaches the ERP within which it must be confirmed as shipped.",
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind=ChannelKind.EXTERNAL_MARKETPLACE)
+                | (~Q(connector_name="") & ~Q(connector_endpoint="")),
+                name="saleschannel_marketplace_has_connector",
+                violation_error_message="An external marketplace connector needs its connector name and endpoint.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.kind == ChannelKind.EXTERNAL_MARKETPLACE:
+            errors = {}
+            if not self.connector_name:
+                errors["connector_name"] = "An external marketplace connector needs its connector name."
+            if not self.connector_endpoint:
+                errors["connector_endpoint"] = "An external marketplace connector needs its endpoint URL."
+            if errors:
+                raise ValidationError(errors)
+
+    @property
+    def vtex_base_url(self) -> str:
+        if self.vtex_base_url_override:
+            return self.vtex_base_url_override.rstrip("/")
+        return f"https://{self.vtex_account_name}.{self.vtex_environment}.com.br"
+
+    @property
+    def has_vtex_credentials(self) -> bool:
+        return bool(self.vtex_app_key and self.vtex_app_token)
+
+    @property
+    def is_external_marketplace(self) -> bool:
+        return self.kind == ChannelKind.EXTERNAL_MARKETPLACE
+
+
+class TransferToggle(TimestampedModel):
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="transfer_toggles")
+    sync_type = models.CharField(max_length=30, choices=SyncType.choices)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["channel__code", "sync_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "sync_type"],
+                name="transfertoggle_unique_per_channel",
+                violation_error_message="This channel already has a toggle for this sync type.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel.code}: {self.get_sync_type_display()} {'on' if self.enabled else 'off'}"
+
+
+class StatusMapping(TimestampedModel):
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="status_mappings")
+    erp_state = models.CharField("ERP fulfilment state", max_length=30, choices=ErpFulfilmentState.choices)
+    platform_status = models.CharField(max_length=30, choices=PlatformStatus.choices)
+    marketplace_status = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="External marketplace channels: the status sent with the Channel Order API update.",
+    )
+
+    class Meta:
+        ordering = ["channel__code", "erp_state"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "erp_state"],
+                name="statusmapping_unique_per_channel",
+                violation_error_message="This channel already maps this ERP fulfilment state.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel.code}: {self.get_erp_state_display()} → {self.get_platform_status_display()}"
+
+
+class CarrierCode(TimestampedModel):
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="carrier_codes")
+    erp_carrier_key = models.CharField(
+        "ERP carrier key", max_length=50, validators=[erp_key_validator], help_text="e.g. DHL, UPS, DPD"
+    )
+    vtex_courier_name = models.CharField("VTEX courier name", max_length=100)
+    tracking_url_template = models.CharField(
+        max_length=500,
+        help_text="Absolute https:// URL with a {tracking_number} placeholder, "
+        "e.g. https://www.dhl.de/track?piececode={tracking_number}",
+    )
+    accepted_by_marketplace = models.BooleanField(default=True)
+    integrated_with_vtex_tracking = models.BooleanField(
+        "integrated with VTEX tracking",
+        default=False,
+        help_text="If on, VTEX pulls tracking events itself; otherwise the portal pushes them.",
+    )
+
+    class Meta:
+        ordering = ["channel__code", "erp_carrier_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "erp_carrier_key"],
+                name="carriercode_unique_per_channel",
+                violation_error_message="This channel already has a carrier with this ERP carrier key.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel.code}: {self.erp_carrier_key} → {self.vtex_courier_name}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.tracking_url_template:
+            validate_tracking_url_template(self.tracking_url_template)
+
+    def tracking_url(self, tracking_number: str) -> str:
+        return self.tracking_url_template.replace("{tracking_number}", quote(tracking_number, safe=""))
+
+
+def validate_tracking_url_template(template: str) -> None:
+    errors = []
+    if "{tracking_number}" not in template:
+        errors.append("The tracking URL template must contain the {tracking_number} placeholder.")
+    other = set(re.findall(r"\{([^}]*)\}", template)) - {"tracking_number"}
+    if other:
+        errors.append(
+            "Only the {tracking_number} placeholder is allowed; found: "
+            + ", ".join("{" + p + "}" for p in sorted(other))
+        )
+    parts = urlsplit(template.replace("{tracking_number}", "X"))
+    if parts.scheme != "https" or not parts.hostname:
+        errors.append("The tracking URL template must be an absolute https:// URL.")
+    if errors:
+        raise ValidationError({"tracking_url_template": errors})
+
+
+class OrderLink(TimestampedModel):
+    """One order known on both sides: the VTEX order and the VARIO customer order document."""
+
+    channel = models.ForeignKey(SalesChannel, on_delete=models.PROTECT, related_name="order_links")
+    vtex_order_id = models.CharField("VTEX order id", max_length=100)
+    marketplace_order_id = models.CharField(max_length=100, blank=True)
+    erp_order_id = models.CharField("ERP order document id", max_length=50, blank=True)
+    erp_order_number = models.CharField("ERP order number", max_length=100, blank=True)
+    vtex_status = models.CharField("last known VTEX status", max_length=50, blank=True)
+    vtex_status_at = models.DateTimeField("VTEX status seen at", null=True, blank=True)
+    erp_state = models.CharField("last known ERP state", max_length=50, blank=True)
+    erp_state_at = models.DateTimeField("ERP state seen at", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "vtex_order_id"],
+                name="orderlink_unique_vtex_order",
+                violation_error_message="This channel already has an order link for this VTEX order id.",
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "erp_order_id"],
+                condition=~Q(erp_order_id=""),
+                name="orderlink_unique_erp_order",
+                violation_error_message="This channel already has an order link for this ERP order document id.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["channel", "marketplace_order_id"], name="orderlink_marketplace_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vtex_order_id} ⇄ {self.erp_order_number or self.erp_order_id or '—'}"

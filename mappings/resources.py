@@ -1,0 +1,123 @@
+"""Import/export (django-import-export) of the mappings people maintain in spreadsheets.
+
+Rows are keyed by natural keys, never database ids: the channel's code plus the business key
+(ERP state, carrier key, VTEX order id). A file exported from one portal imports into another.
+"""
+
+from __future__ import annotations
+
+from import_export import fields, resources, widgets
+
+from mappings.models import (
+    CarrierCode,
+    ErpFulfilmentState,
+    OrderLink,
+    PlatformStatus,
+    SalesChannel,
+    StatusMapping,
+)
+
+
+class ChannelCodeWidget(widgets.ForeignKeyWidget):
+    def __init__(self) -> None:
+        super().__init__(SalesChannel, field="code")
+
+    def clean(self, value, row=None, **kwargs):
+        if value in (None, ""):
+            raise ValueError("The channel column is empty: give the sales channel's code.")
+        try:
+            return super().clean(str(value).strip(), row, **kwargs)
+        except SalesChannel.DoesNotExist:
+            raise ValueError(f"No sales channel with code '{value}'.") from None
+
+
+class ChoiceWidget(widgets.CharWidget):
+    """Accepts a choice's value or its label, so a hand-edited spreadsheet reads naturally."""
+
+    def __init__(self, choices) -> None:
+        super().__init__()
+        self.choices = choices
+
+    def clean(self, value, row=None, **kwargs):
+        text = str(value or "").strip()
+        for choice_value, label in self.choices.choices:
+            if text in (choice_value, label) or text.lower() == str(label).lower():
+                return choice_value
+        allowed = ", ".join(self.choices.values)
+        raise ValueError(f"'{text}' is not one of: {allowed}.")
+
+
+def channel_field() -> fields.Field:
+    return fields.Field(attribute="channel", column_name="channel", widget=ChannelCodeWidget())
+
+
+class PortalResource(resources.ModelResource):
+    """Common rules: skip unchanged rows, validate every row like the admin form does."""
+
+    class Meta:
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+
+    def import_data(self, dataset, **kwargs):
+        # One bad row fails the whole file: a half-applied mapping table is worse than none.
+        kwargs.setdefault("rollback_on_validation_errors", True)
+        return super().import_data(dataset, **kwargs)
+
+    def get_instance(self, instance_loader, row):
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError:
+            # A bad key column (unknown channel, bad choice): import_instance() reports it
+            # as a validation error on that column, with the row number, instead of a traceback.
+            return None
+
+
+class StatusMappingResource(PortalResource):
+    channel = channel_field()
+    erp_state = fields.Field(attribute="erp_state", column_name="erp_state", widget=ChoiceWidget(ErpFulfilmentState))
+    platform_status = fields.Field(
+        attribute="platform_status", column_name="platform_status", widget=ChoiceWidget(PlatformStatus)
+    )
+
+    class Meta(PortalResource.Meta):
+        model = StatusMapping
+        import_id_fields = ("channel", "erp_state")
+        fields = ("channel", "erp_state", "platform_status", "marketplace_status")
+        export_order = fields
+
+
+class CarrierCodeResource(PortalResource):
+    channel = channel_field()
+
+    class Meta(PortalResource.Meta):
+        model = CarrierCode
+        import_id_fields = ("channel", "erp_carrier_key")
+        fields = (
+            "channel",
+            "erp_carrier_key",
+            "vtex_courier_name",
+            "tracking_url_template",
+            "accepted_by_marketplace",
+            "integrated_with_vtex_tracking",
+        )
+        export_order = fields
+
+
+class OrderLinkResource(PortalResource):
+    channel = channel_field()
+
+    class Meta(PortalResource.Meta):
+        model = OrderLink
+        import_id_fields = ("channel", "vtex_order_id")
+        fields = (
+            "channel",
+            "vtex_order_id",
+            "marketplace_order_id",
+            "erp_order_id",
+            "erp_order_number",
+            "vtex_status",
+            "erp_state",
+        )
+        export_order = fields

@@ -1,0 +1,30 @@
+"""Reads of the configuration. The sync machinery reads configuration only through here."""
+
+from __future__ import annotations
+
+from mappings.models import CarrierCode, OrderLink, SalesChannel, StatusMapping, TransferToggle
+
+
+def sales_channel_get(*, code: str) -> SalesChannel | None:
+    return SalesChannel.objects.filter(code=code).first()
+
+
+def sales_channels_active() -> list[SalesChannel]:
+    return list(SalesChannel.objects.filter(active=True))
+
+
+def transfer_enabled(*, channel: SalesChannel, sync_type: str) -> bool:
+    """A toggle that does not exist counts as off: nothing is synced by accident."""
+    return TransferToggle.objects.filter(channel=channel, sync_type=sync_type, enabled=True).exists()
+
+
+def status_mapping_get(*, channel: SalesChannel, erp_state: str) -> StatusMapping | None:
+    return StatusMapping.objects.filter(channel=channel, erp_state=erp_state).first()
+
+
+def carrier_code_get(*, channel: SalesChannel, erp_carrier_key: str) -> CarrierCode | None:
+    return CarrierCode.objects.filter(channel=channel, erp_carrier_key=erp_carrier_key).first()
+
+
+def order_link_get(*, channel: SalesChannel, vtex_order_id: str) -> OrderLink | None:
+    return OrderLink.objects.filter(channel=channel, vtex_order_id=vtex_order_id).first()

@@ -1,0 +1,69 @@
+"""Masking of secrets in anything that may be logged, stored as an excerpt or shown in the admin.
+
+Secrets are recognised by the name they travel under (header, form field, JSON key), so the
+same rules serve log records, recorded request excerpts and error messages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "********"
+
+# Lower-case names whose values are secrets wherever they appear.
+SECRET_NAMES = frozenset(
+    {
+        "authorization",
+        "x-vtex-api-apptoken",
+        "apptoken",
+        "app_token",
+        "vtexidclientautcookie",
+        "client_secret",
+        "refresh_token",
+        "access_token",
+        "password",
+        "secret",
+        "token",
+    }
+)
+
+_NAME_ALTERNATION = "|".join(sorted((re.escape(n) for n in SECRET_NAMES), key=len, reverse=True))
+# "name": "value"  |  name=value  |  name: value   (JSON, form bodies, header dumps, reprs)
+_PATTERNS = [
+    re.compile(rf'(?i)("(?:{_NAME_ALTERNATION})"\s*:\s*")([^"]*)(")'),
+    re.compile(rf"(?i)('(?:{_NAME_ALTERNATION})'\s*:\s*')([^']*)(')"),
+    re.compile(rf"(?i)(\b(?:{_NAME_ALTERNATION})=)([^&\s,;]+)()"),
+    re.compile(rf"(?i)(\b(?:{_NAME_ALTERNATION}):[ \t]*)((?:Bearer[ \t]+)?[^\s,;]+)()"),
+]
+# Bearer tokens and JWTs anywhere in free text.
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-_\.=+/]+")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
+
+
+def is_secret_name(name: str) -> bool:
+    return name.lower() in SECRET_NAMES
+
+
+def redact_text(text: str) -> str:
+    """Return ``text`` with every recognisable secret value replaced by a mask."""
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    return _JWT.sub(MASK, text)
+
+
+def redact_mapping(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Copy of a (nested) mapping with the values of secret keys masked."""
+    result: dict[str, Any] = {}
+    for key, value in data.items():
+        if is_secret_name(str(key)):
+            result[key] = MASK
+        elif isinstance(value, Mapping):
+            result[key] = redact_mapping(value)
+        elif isinstance(value, list):
+            result[key] = [redact_mapping(v) if isinstance(v, Mapping) else v for v in value]
+        else:
+            result[key] = value
+    return result

@@ -1,0 +1,54 @@
+import factory
+
+from mappings.models import (
+    CarrierCode,
+    ErpFulfilmentState,
+    OrderLink,
+    PlatformStatus,
+    SalesChannel,
+    StatusMapping,
+)
+
+
+class SalesChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SalesChannel
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"channel-{n}")
+    name = factory.LazyAttribute(lambda o: f"Channel {o.code}")
+    vtex_account_name = factory.Sequence(lambda n: f"store{n}")
+    vtex_app_key = factory.Sequence(lambda n: f"vtexappkey-store{n}-ABCDEF")
+    vtex_app_token = factory.Sequence(lambda n: f"TOKEN-SECRET-{n:04d}-do-not-leak")
+    vario_sales_channel_id = "7"
+
+
+class StatusMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StatusMapping
+
+    channel = factory.SubFactory(SalesChannelFactory)
+    erp_state = ErpFulfilmentState.FULLY_SHIPPED
+    platform_status = PlatformStatus.FULFILLED
+
+
+class CarrierCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CarrierCode
+
+    channel = factory.SubFactory(SalesChannelFactory)
+    erp_carrier_key = factory.Iterator(["DHL", "UPS", "DPD", "GLS"])
+    vtex_courier_name = factory.LazyAttribute(lambda o: o.erp_carrier_key.title())
+    tracking_url_template = "https://track.example.com/t/{tracking_number}"
+
+
+class OrderLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderLink
+
+    channel = factory.SubFactory(SalesChannelFactory)
+    vtex_order_id = factory.Sequence(lambda n: f"{1510581234000 + n}-01")
+    erp_order_id = factory.Sequence(lambda n: str(1000 + n))
+    erp_order_number = factory.Sequence(lambda n: f"AU-{10000 + n}")
+    vtex_status = "handling"
+    erp_state = "SAVED"

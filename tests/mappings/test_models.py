@@ -1,0 +1,224 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from mappings.models import (
+    CarrierCode,
+    ChannelKind,
+    ErpFulfilmentState,
+    OrderLink,
+    SalesChannel,
+    StatusMapping,
+    SyncType,
+    TransferToggle,
+)
+from tests.factories import CarrierCodeFactory, OrderLinkFactory, SalesChannelFactory, StatusMappingFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def messages_of(exc_info) -> str:
+    return " ".join(str(m) for messages in exc_info.value.message_dict.values() for m in messages)
+
+
+def test_a_new_channel_gets_one_enabled_toggle_per_sync_type():
+    channel = SalesChannelFactory()
+    toggles = TransferToggle.objects.filter(channel=channel)
+    assert sorted(toggles.values_list("sync_type", flat=True)) == sorted(SyncType.values)
+    assert all(t.enabled for t in toggles)
+
+
+def test_saving_a_channel_again_does_not_duplicate_toggles():
+    channel = SalesChannelFactory()
+    channel.name = "Renamed"
+    channel.save()
+    assert TransferToggle.objects.filter(channel=channel).count() == len(SyncType.values)
+
+
+def test_channel_code_is_unique():
+    SalesChannelFactory(code="shop")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SalesChannel.objects.create(code="shop", name="Other", vtex_account_name="other")
+
+
+def test_vtex_base_url_is_derived_from_account_and_environment():
+    channel = SalesChannelFactory.build(vtex_account_name="mystore", vtex_environment="vtexcommercestable")
+    assert channel.vtex_base_url == "https://mystore.vtexcommercestable.com.br"
+
+
+def test_vtex_base_url_override_wins_without_trailing_slash():
+    channel = SalesChannelFactory.build(vtex_base_url_override="http://127.0.0.1:8001/")
+    assert channel.vtex_base_url == "http://127.0.0.1:8001"
+
+
+@pytest.mark.parametrize("url", ["https://proxy.example.com", "http://127.0.0.1:8001", "http://localhost:9000"])
+def test_base_url_override_accepts_https_and_local_http(url):
+    SalesChannelFactory.build(code="ok", vtex_base_url_override=url).full_clean()
+
+
+@pytest.mark.parametrize("url", ["http://proxy.example.com", "ftp://127.0.0.1", "proxy.example.com", "https://"])
+def test_base_url_override_rejects_remote_plain_http_and_non_urls(url):
+    with pytest.raises(ValidationError) as exc_info:
+        SalesChannelFactory.build(code="bad", vtex_base_url_override=url).full_clean()
+    assert "https://" in messages_of(exc_info)
+
+
+def test_external_marketplace_needs_connector_name_and_endpoint():
+    channel = SalesChannelFactory.build(code="mkt", kind=ChannelKind.EXTERNAL_MARKETPLACE)
+    with pytest.raises(ValidationError) as exc_info:
+        channel.full_clean()
+    assert set(exc_info.value.message_dict) >= {"connector_name", "connector_endpoint"}
+
+
+def test_database_refuses_external_marketplace_without_connector():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SalesChannel.objects.create(
+            code="mkt", name="Mkt", vtex_account_name="mkt", kind=ChannelKind.EXTERNAL_MARKETPLACE
+        )
+
+
+def test_external_marketplace_with_connector_is_valid():
+    SalesChannelFactory.build(
+        code="mkt",
+        kind=ChannelKind.EXTERNAL_MARKETPLACE,
+        connector_name="amazon",
+        connector_endpoint="https://connector.example.com",
+    ).full_clean()
+
+
+@pytest.mark.parametrize("keys", [[], ["CANCELLED", "has space"], "CANCELLED"])
+def test_cancelled_state_keys_must_be_a_non_empty_list_of_keys(keys):
+    with pytest.raises(ValidationError) as exc_info:
+        SalesChannelFactory.build(code="c", erp_cancelled_state_keys=keys).full_clean()
+    assert "erp_cancelled_state_keys" in exc_info.value.message_dict
+
+
+def test_vtex_account_name_rejects_a_url():
+    with pytest.raises(ValidationError) as exc_info:
+        SalesChannelFactory.build(code="c", vtex_account_name="https://mystore.vtex.com").full_clean()
+    assert "vtex_account_name" in exc_info.value.message_dict
+
+
+def test_app_token_is_encrypted_at_rest_and_decrypted_on_read():
+    channel = SalesChannelFactory(vtex_app_token="plain-secret-token")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT vtex_app_token FROM mappings_saleschannel WHERE id = %s", [channel.pk])
+        stored = cursor.fetchone()[0]
+    assert "plain-secret-token" not in stored
+    assert stored.startswith("gAAAA")  # Fernet token
+    assert SalesChannel.objects.get(pk=channel.pk).vtex_app_token == "plain-secret-token"
+
+
+def test_app_token_survives_key_rotation(settings):
+    from cryptography.fernet import Fernet
+
+    channel = SalesChannelFactory(vtex_app_token="rotate-me")
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *settings.FIELD_ENCRYPTION_KEYS]
+    assert SalesChannel.objects.get(pk=channel.pk).vtex_app_token == "rotate-me"
+
+
+def test_empty_app_token_stays_empty_and_means_no_credentials():
+    channel = SalesChannelFactory(vtex_app_token="")
+    reloaded = SalesChannel.objects.get(pk=channel.pk)
+    assert reloaded.vtex_app_token == ""
+    assert reloaded.has_vtex_credentials is False
+
+
+def test_str_never_contains_the_app_token():
+    channel = SalesChannelFactory(vtex_app_token="secret-in-str")
+    assert "secret-in-str" not in str(channel)
+    assert "secret-in-str" not in repr(channel)
+
+
+def test_toggle_is_unique_per_channel_and_sync_type():
+    channel = SalesChannelFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TransferToggle.objects.create(channel=channel, sync_type=SyncType.ORDER_DOWNLOAD)
+
+
+def test_status_mapping_is_unique_per_channel_and_erp_state():
+    mapping = StatusMappingFactory(erp_state=ErpFulfilmentState.CONFIRMED)
+    duplicate = StatusMapping(
+        channel=mapping.channel, erp_state=ErpFulfilmentState.CONFIRMED, platform_status="processing"
+    )
+    with pytest.raises(ValidationError) as exc_info:
+        duplicate.full_clean()
+    assert "already maps this ERP fulfilment state" in str(exc_info.value)
+
+
+def test_same_erp_state_may_be_mapped_on_two_channels():
+    StatusMappingFactory(channel=SalesChannelFactory(code="a"), erp_state=ErpFulfilmentState.CONFIRMED)
+    StatusMappingFactory(channel=SalesChannelFactory(code="b"), erp_state=ErpFulfilmentState.CONFIRMED)
+    assert StatusMapping.objects.count() == 2
+
+
+def test_carrier_key_is_unique_per_channel():
+    carrier = CarrierCodeFactory(erp_carrier_key="DHL")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CarrierCode.objects.create(
+            channel=carrier.channel,
+            erp_carrier_key="DHL",
+            vtex_courier_name="x",
+            tracking_url_template="https://x.example/{tracking_number}",
+        )
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("https://track.example.com/t/", "must contain the {tracking_number} placeholder"),
+        ("http://track.example.com/{tracking_number}", "absolute https:// URL"),
+        ("/track/{tracking_number}", "absolute https:// URL"),
+        ("https://t.example.com/{tracking_number}?lang={lang}", "Only the {tracking_number} placeholder"),
+    ],
+)
+def test_tracking_url_template_validation_says_what_is_wrong(template, message):
+    carrier = CarrierCodeFactory.build(channel=SalesChannelFactory(), tracking_url_template=template)
+    with pytest.raises(ValidationError) as exc_info:
+        carrier.full_clean()
+    assert message in messages_of(exc_info)
+
+
+def test_carrier_key_rejects_spaces():
+    carrier = CarrierCodeFactory.build(channel=SalesChannelFactory(), erp_carrier_key="DHL EXPRESS")
+    with pytest.raises(ValidationError) as exc_info:
+        carrier.full_clean()
+    assert "erp_carrier_key" in exc_info.value.message_dict
+
+
+def test_tracking_url_escapes_the_tracking_number():
+    carrier = CarrierCodeFactory.build(tracking_url_template="https://t.example.com/?id={tracking_number}")
+    assert carrier.tracking_url("1Z 99/&x") == "https://t.example.com/?id=1Z%2099%2F%26x"
+
+
+def test_order_link_is_unique_per_channel_on_the_vtex_side():
+    link = OrderLinkFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OrderLinkFactory(channel=link.channel, vtex_order_id=link.vtex_order_id)
+
+
+def test_order_link_is_unique_per_channel_on_the_erp_side():
+    link = OrderLinkFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OrderLinkFactory(channel=link.channel, erp_order_id=link.erp_order_id)
+
+
+def test_several_links_may_wait_for_their_erp_order():
+    channel = SalesChannelFactory()
+    OrderLinkFactory(channel=channel, erp_order_id="")
+    OrderLinkFactory(channel=channel, erp_order_id="")
+    assert OrderLink.objects.filter(channel=channel, erp_order_id="").count() == 2
+
+
+def test_same_vtex_order_id_may_exist_on_two_channels():
+    OrderLinkFactory(channel=SalesChannelFactory(code="a"), vtex_order_id="1-01")
+    OrderLinkFactory(channel=SalesChannelFactory(code="b"), vtex_order_id="1-01")
+    assert OrderLink.objects.filter(vtex_order_id="1-01").count() == 2
+
+
+def test_a_channel_with_order_links_cannot_be_deleted():
+    from django.db.models import ProtectedError
+
+    link = OrderLinkFactory()
+    with pytest.raises(ProtectedError):
+        link.channel.delete()

@@ -1,0 +1,39 @@
+import pytest
+
+from mappings import selectors
+from mappings.models import ErpFulfilmentState, SyncType, TransferToggle
+from tests.factories import CarrierCodeFactory, SalesChannelFactory, StatusMappingFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_transfer_enabled_follows_the_toggle():
+    channel = SalesChannelFactory()
+    assert selectors.transfer_enabled(channel=channel, sync_type=SyncType.ORDER_STATUS_UPLOAD) is True
+    TransferToggle.objects.filter(channel=channel, sync_type=SyncType.ORDER_STATUS_UPLOAD).update(enabled=False)
+    assert selectors.transfer_enabled(channel=channel, sync_type=SyncType.ORDER_STATUS_UPLOAD) is False
+
+
+def test_a_missing_toggle_counts_as_off():
+    channel = SalesChannelFactory()
+    TransferToggle.objects.filter(channel=channel).delete()
+    assert selectors.transfer_enabled(channel=channel, sync_type=SyncType.ORDER_DOWNLOAD) is False
+
+
+def test_status_mapping_get_returns_none_for_an_unmapped_state():
+    mapping = StatusMappingFactory(erp_state=ErpFulfilmentState.FULLY_SHIPPED)
+    assert selectors.status_mapping_get(channel=mapping.channel, erp_state="fully_shipped") == mapping
+    assert selectors.status_mapping_get(channel=mapping.channel, erp_state="returned") is None
+
+
+def test_carrier_code_get_is_per_channel():
+    carrier = CarrierCodeFactory(erp_carrier_key="UPS")
+    other = SalesChannelFactory(code="other")
+    assert selectors.carrier_code_get(channel=carrier.channel, erp_carrier_key="UPS") == carrier
+    assert selectors.carrier_code_get(channel=other, erp_carrier_key="UPS") is None
+
+
+def test_active_channels_only():
+    SalesChannelFactory(code="on")
+    SalesChannelFactory(code="off", active=False)
+    assert [c.code for c in selectors.sales_channels_active()] == ["on"]

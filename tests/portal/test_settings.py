@@ -1,0 +1,110 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-XYZ",
+    "FIELD_ENCRYPTION_KEY": "dGVzdC1rZXktZm9yLXBvcnRhbC10ZXN0cy0zMmJ5dGU=",
+    "ALLOWED_HOSTS": "portal.example.com",
+}
+
+
+def run_django(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "SECRET_KEY",
+            "DEBUG",
+            "FIELD_ENCRYPTION_KEY",
+            "ALLOWED_HOSTS",
+            "DATABASE_URL",
+            "SECURE_SSL_REDIRECT",
+        }
+    }
+    full_env = {**base, "ENV_FILE": "/dev/null", "DJANGO_SETTINGS_MODULE": "portal.settings", **env}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_production_mode_refuses_to_start_without_secret_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = run_django("import django; django.setup()", env)
+    assert result.returncode != 0
+    assert "The SECRET_KEY environment variable is required when DEBUG is off" in result.stderr
+
+
+def test_production_mode_refuses_to_start_without_encryption_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "FIELD_ENCRYPTION_KEY"}
+    result = run_django("import django; django.setup()", env)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY environment variable is required" in result.stderr
+
+
+def test_development_mode_starts_without_secret_key():
+    result = run_django("import django; django.setup(); print('ok')", {"DEBUG": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_production_settings_pass_the_deploy_check():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "SECURE_SSL_REDIRECT"},
+            "ENV_FILE": "/dev/null",
+            **PRODUCTION_ENV,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_default_database_is_sqlite_tuned_for_concurrent_writers():
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default'], default=str))"
+    )
+    result = run_django(code, {"DEBUG": "1"})
+    assert result.returncode == 0, result.stderr
+    db = json.loads(result.stdout)
+    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert db["OPTIONS"]["timeout"] >= 5
+    assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
+
+
+def test_database_url_selects_postgresql():
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default']['ENGINE'])"
+    )
+    result = run_django(code, {"DEBUG": "1", "DATABASE_URL": "postgres://u@db.example:5432/portal"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.postgresql"
+
+
+def test_queues_use_the_json_serializer():
+    import django_rq
+    from rq.serializers import JSONSerializer
+
+    for name in settings.RQ_QUEUES:
+        assert django_rq.get_queue(name).serializer is JSONSerializer
+
+
+def test_rqworker_command_defaults_to_the_json_serializer():
+    from portal.management.commands.rqworker import Command
+
+    options = Command().create_parser("manage.py", "rqworker").parse_args([])
+    assert options.serializer == settings.RQ_SERIALIZER == "rq.serializers.JSONSerializer"
