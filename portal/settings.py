@@ -22,6 +22,8 @@ env = environ.Env()
 environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
+# The VTEX and VARIO simulators: demo and tests only. `check --deploy` fails while they are enabled.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 
 
 def _required_in_production(name: str, *, dev_default: str) -> str:
@@ -70,6 +72,8 @@ INSTALLED_APPS = [
     "django_rq",
     "import_export",
 ]
+if SANDBOX_ENABLED:
+    INSTALLED_APPS += ["sandbox", "sandbox.vtex", "sandbox.vario"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -102,22 +106,41 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------------
 # Default: a SQLite file tuned for several processes (web, workers, poller) writing at once.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            # Writers wait for the lock instead of failing at once with "database is locked".
-            "timeout": env.int("SQLITE_BUSY_TIMEOUT_SECONDS", default=20),
-            # BEGIN IMMEDIATE takes the write lock up front, so two writers never deadlock on upgrade.
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        }
-    )
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+
+def _tuned(database: dict) -> dict:
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("OPTIONS", {}).update(
+            {
+                # Writers wait for the lock instead of failing at once with "database is locked".
+                "timeout": env.int("SQLITE_BUSY_TIMEOUT_SECONDS", default=20),
+                # BEGIN IMMEDIATE takes the write lock up front, so two writers never deadlock on upgrade.
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            }
+        )
+    else:
+        database.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+        database.setdefault("CONN_HEALTH_CHECKS", True)
+    return database
+
+
+DATABASES = {"default": _tuned(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Sandbox (VTEX and VARIO simulators) ----------------------------------------------------------
+# Its state lives in its own database alias so simulator traffic never competes with the portal's.
+SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8001")
+# Seconds between two looks of the sandbox's delivery loop (VTEX hooks, VARIO webhooks, callbacks).
+SANDBOX_DISPATCH_INTERVAL = env.float("SANDBOX_DISPATCH_INTERVAL", default=0.2)
+# Delays between VARIO webhook attempts (reference/vario-erp.md §4.4: 1, 2, 4, 8, 16 s).
+SANDBOX_WEBHOOK_RETRY_DELAYS = [float(x) for x in env.list("SANDBOX_WEBHOOK_RETRY_DELAYS", default=[1, 2, 4, 8, 16])]
+# Seconds a receiver may take before a delivery counts as failed (VTEX hooks and VARIO: 5 s).
+SANDBOX_DELIVERY_TIMEOUT = env.float("SANDBOX_DELIVERY_TIMEOUT", default=5.0)
+if SANDBOX_ENABLED:
+    DATABASES["sandbox"] = _tuned(env.db("SANDBOX_DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'sandbox.sqlite3'}"))
+DATABASE_ROUTERS = ["sandbox.routers.SandboxRouter"]
 
 # --- Redis and RQ --------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -21,3 +21,28 @@ def redis_conn(settings):
 @pytest.fixture
 def channel(db):
     return SalesChannelFactory(code="shop")
+
+
+@pytest.fixture(scope="session")
+def live_sandbox(tmp_path_factory):
+    """One sandbox process for the session; each test that uses it starts from a reset."""
+    from tests.support.live_sandbox import LiveSandbox
+
+    sandbox = LiveSandbox(directory=tmp_path_factory.mktemp("sandbox")).start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def sandbox_url(live_sandbox):
+    live_sandbox.control("POST", "reset")
+    return live_sandbox.url
+
+
+@pytest.fixture
+def receiver():
+    """An HTTP endpoint on loopback that records every POST/PUT it gets."""
+    from tests.support.receiver import Receiver
+
+    with Receiver() as r:
+        yield r

@@ -100,6 +100,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     os.environ.setdefault("STATICFILES_MANIFEST", "0")
+    os.environ.setdefault("SANDBOX_ENABLED", "1")
     os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1rZXktZm9yLXBvcnRhbC10ZXN0cy0zMmJ5dGU=")
     if not os.environ.get("REDIS_URL"):
         _server = RedisServer().start()

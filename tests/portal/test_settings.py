@@ -15,23 +15,38 @@ PRODUCTION_ENV = {
 }
 
 
+# Variables the test run sets for itself; a subprocess that checks settings starts without them.
+TEST_RUN_VARIABLES = {
+    "SECRET_KEY",
+    "DEBUG",
+    "FIELD_ENCRYPTION_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "SECURE_SSL_REDIRECT",
+    "SANDBOX_ENABLED",
+    "STATICFILES_MANIFEST",
+}
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k not in TEST_RUN_VARIABLES}
+    return {**base, "ENV_FILE": "/dev/null", "DJANGO_SETTINGS_MODULE": "portal.settings", **overrides}
+
+
 def run_django(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {
-            "SECRET_KEY",
-            "DEBUG",
-            "FIELD_ENCRYPTION_KEY",
-            "ALLOWED_HOSTS",
-            "DATABASE_URL",
-            "SECURE_SSL_REDIRECT",
-        }
-    }
-    full_env = {**base, "ENV_FILE": "/dev/null", "DJANGO_SETTINGS_MODULE": "portal.settings", **env}
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], cwd=ROOT, env=clean_env(**env), capture_output=True, text=True, timeout=60
+    )
+
+
+def deploy_check(**env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -56,19 +71,20 @@ def test_development_mode_starts_without_secret_key():
 
 
 def test_production_settings_pass_the_deploy_check():
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env={
-            **{k: v for k, v in os.environ.items() if k != "SECURE_SSL_REDIRECT"},
-            "ENV_FILE": "/dev/null",
-            **PRODUCTION_ENV,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = deploy_check(**PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deploy_check_fails_while_the_sandbox_is_enabled():
+    result = deploy_check(**PRODUCTION_ENV, SANDBOX_ENABLED="1")
+    assert result.returncode != 0
+    assert "sandbox.E001" in result.stderr + result.stdout
+
+
+def test_sandbox_is_off_by_default_in_production():
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SANDBOX_ENABLED)"
+    result = run_django(code, PRODUCTION_ENV)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def test_default_database_is_sqlite_tuned_for_concurrent_writers():

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class SandboxConfig(AppConfig):
+    name = "sandbox"
+    label = "sandbox"
+    verbose_name = "Sandbox (simulators)"
+
+    def ready(self) -> None:
+        from sandbox import checks  # noqa: F401

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SandboxVarioConfig(AppConfig):
+    name = "sandbox.vario"
+    label = "sandbox_vario"
+    verbose_name = "Sandbox: VARIO ERP"
