@@ -73,7 +73,7 @@ INSTALLED_APPS = [
     "import_export",
 ]
 if SANDBOX_ENABLED:
-    INSTALLED_APPS += ["sandbox", "sandbox.vtex", "sandbox.vario"]
+    INSTALLED_APPS += ["sandbox", "sandbox.vtex", "sandbox.vtex_feed", "sandbox.vario"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -13,5 +13,6 @@ urlpatterns = [
     path("_sim/deliveries", control.deliveries),
     path("_sim/deliveries/dispatch", control.dispatch),
     path("", include("sandbox.vtex.urls")),
+    path("", include("sandbox.vtex_feed.urls")),
     path("", include("sandbox.vario.urls")),
 ]
