@@ -1,0 +1,59 @@
+"""Errors of the remote clients, classified once, at the boundary (design §2.4).
+
+- ``RetryableError``: try again later (connection error, timeout, 429, 5xx); carries Retry-After.
+- ``RejectedError``: the remote understood and refused (a 4xx it means); retrying the same call
+  would fail the same way. ``NotFoundError`` and ``AuthError`` are kinds of it.
+- ``PayloadError``: the remote answered 2xx with something we cannot read.
+"""
+
+from __future__ import annotations
+
+
+class RemoteError(Exception):
+    def __init__(
+        self,
+        message: str,
+        *,
+        remote: str,
+        method: str = "",
+        path: str = "",
+        status: int | None = None,
+        code: str = "",
+        body_excerpt: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.remote = remote
+        self.method = method
+        self.path = path
+        self.status = status
+        self.code = code
+        self.body_excerpt = body_excerpt
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}".strip()
+        status = f" → {self.status}" if self.status else ""
+        code = f" [{self.code}]" if self.code else ""
+        return f"{self.remote} {where}{status}{code}: {self.message}"
+
+
+class RetryableError(RemoteError):
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class RejectedError(RemoteError):
+    pass
+
+
+class NotFoundError(RejectedError):
+    pass
+
+
+class AuthError(RejectedError):
+    """Credentials missing, wrong or lacking a permission (401/403)."""
+
+
+class PayloadError(RemoteError):
+    pass

@@ -1,0 +1,211 @@
+"""The one HTTP layer under both clients: session, timeouts, pacing, error classes, call records.
+
+Each client (VTEX, VARIO) owns one ``HttpClient``. Every call:
+1. waits for the shared limiter (``RemoteLimiter.acquire``);
+2. is sent with connect/read timeouts through one pooled ``requests.Session``;
+3. is reported to the ``recorder`` as a redacted ``RemoteCall`` (the order timeline);
+4. is classified once: 2xx → the response; timeouts, connection errors, 429, 5xx → RetryableError
+   (429 also blocks the route for everyone until Retry-After); 401/403 → AuthError; 404 →
+   NotFoundError; other 4xx → RejectedError with the remote's own message.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from django.utils import timezone
+
+from portal.redaction import redact_mapping, redact_text
+from sync.clients.dtos import RemoteCall
+from sync.clients.errors import (
+    AuthError,
+    NotFoundError,
+    PayloadError,
+    RejectedError,
+    RemoteError,
+    RetryableError,
+)
+from sync.clients.limiter import RemoteLimiter
+
+EXCERPT_LIMIT = 2000
+Recorder = Callable[[RemoteCall], None]
+# The first text a remote gives about its own error, given the parsed body.
+ErrorReader = Callable[[Any], tuple[str, str]]  # → (code, message)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max((parsedate_to_datetime(value) - timezone.now()).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def excerpt_of_json(data: Any) -> str:
+    if data is None:
+        return ""
+    if isinstance(data, Mapping):
+        data = redact_mapping(data)
+    return redact_text(json.dumps(data, ensure_ascii=False, default=str))[:EXCERPT_LIMIT]
+
+
+def excerpt_of_text(text: str) -> str:
+    return redact_text(text[:EXCERPT_LIMIT])
+
+
+class HttpClient:
+    def __init__(
+        self,
+        *,
+        remote: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: tuple[float, float],
+        error_reader: ErrorReader,
+        limiter: RemoteLimiter | None = None,
+        recorder: Recorder | None = None,
+        session: requests.Session | None = None,
+        retry_after_default: float = 60.0,
+    ) -> None:
+        self.remote = remote
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers)
+        self.timeout = timeout
+        self.error_reader = error_reader
+        self.limiter = limiter
+        self.recorder = recorder
+        self.session = session or requests.Session()
+        self.retry_after_default = retry_after_default
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str = "",
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        url: str | None = None,
+    ) -> requests.Response:
+        if self.limiter is not None:
+            self.limiter.acquire(route)
+        full_url = url or f"{self.base_url}{path}"
+        started_at = timezone.now()
+        started = time.perf_counter()
+        response = None
+        error: Exception | None = None
+        try:
+            response = self.session.request(
+                method,
+                full_url,
+                params=params,
+                json=json_body,
+                data=form,
+                headers={**self.headers, **(headers or {})},
+                timeout=self.timeout,
+            )
+        except requests.Timeout as exc:
+            error = RetryableError(f"timed out ({type(exc).__name__})", remote=self.remote, method=method, path=path)
+        except requests.ConnectionError as exc:
+            error = RetryableError(
+                f"connection failed: {type(exc).__name__}", remote=self.remote, method=method, path=path
+            )
+        duration_ms = (time.perf_counter() - started) * 1000
+        self._record(
+            method,
+            path,
+            params,
+            json_body if form is None else {k: v for k, v in form.items()},
+            response,
+            duration_ms,
+            started_at,
+            error,
+        )
+        if error is not None:
+            raise error
+        self._raise_for_status(method, path, route, response)
+        return response
+
+    def request_json(self, method: str, path: str, **kwargs) -> Any:
+        response = self.request(method, path, **kwargs)
+        return self.json_of(response, method, path)
+
+    def json_of(self, response: requests.Response, method: str, path: str) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise PayloadError(
+                "the answer is not JSON",
+                remote=self.remote,
+                method=method,
+                path=path,
+                status=response.status_code,
+                body_excerpt=excerpt_of_text(response.text),
+            ) from None
+
+    def _record(self, method, path, params, body, response, duration_ms, started_at, error) -> None:
+        if self.recorder is None:
+            return
+        shown_path = path if not params else f"{path}?{'&'.join(f'{k}={v}' for k, v in params.items())}"
+        self.recorder(
+            RemoteCall(
+                remote=self.remote,
+                method=method,
+                path=redact_text(shown_path),
+                status=response.status_code if response is not None else None,
+                duration_ms=round(duration_ms, 2),
+                started_at=started_at,
+                request_excerpt=excerpt_of_json(body),
+                response_excerpt=excerpt_of_text(response.text) if response is not None else "",
+                error=str(error) if error else "",
+            )
+        )
+
+    def _raise_for_status(self, method: str, path: str, route: str, response: requests.Response) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        try:
+            parsed = response.json() if response.content else None
+        except ValueError:
+            parsed = None
+        code, message = self.error_reader(parsed)
+        message = message or response.reason or f"HTTP {status}"
+        details = {
+            "remote": self.remote,
+            "method": method,
+            "path": path,
+            "status": status,
+            "code": code,
+            "body_excerpt": excerpt_of_text(response.text),
+        }
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        if status == 429:
+            wait = retry_after if retry_after is not None else self.retry_after_default
+            if self.limiter is not None:
+                self.limiter.block(route, wait)
+            raise RetryableError(message, retry_after=wait, **details)
+        if status >= 500:
+            raise RetryableError(message, retry_after=retry_after, **details)
+        if status in (401, 403):
+            raise AuthError(message, **details)
+        if status == 404:
+            raise NotFoundError(message, **details)
+        if 400 <= status < 500:
+            raise RejectedError(message, **details)
+        raise RemoteError(f"unexpected HTTP {status}", **details)

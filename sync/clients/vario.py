@@ -1,0 +1,228 @@
+"""VARIO ERP client (reference/vario-erp.md §4): token refresh, documents, shipments, VQL, webhooks.
+
+The access token comes from the refresh-token grant and is shared by all workers through Redis for
+90 % of its lifetime; a 401 drops it and the call is retried once with a fresh one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import redis
+from django.views.decorators.debug import sensitive_variables
+
+from sync.clients.dtos import ErpDocument, ErpShipment, QueryPage
+from sync.clients.errors import AuthError, PayloadError
+from sync.clients.http import HttpClient, Recorder
+from sync.clients.limiter import RemoteLimiter
+
+API_PREFIX = "/api/vario"
+TOKEN_CACHE_KEY = "portal:vario:token:{client_id}"  # noqa: S105 - a Redis key name
+_SAFE_LITERAL = re.compile(r"^[A-Za-z0-9 _.:@+-]*$")
+
+
+def vario_error(body: Any) -> tuple[str, str]:
+    """VARIO errors: {"status", "message"}; the token endpoint: {"error", "error_description"}."""
+    if isinstance(body, Mapping):
+        if "error_description" in body or ("error" in body and isinstance(body.get("error"), str)):
+            return str(body.get("error") or ""), str(body.get("error_description") or body.get("error") or "")
+        return str(body.get("code") or ""), str(body.get("message") or "")
+    return "", ""
+
+
+def vql_literal(value: str) -> str:
+    """A quoted VQL string literal. VQL's escaping is undocumented, so only safe characters pass."""
+    if not _SAFE_LITERAL.match(value):
+        raise ValueError(f"Refusing to put {value!r} into a VQL statement: unexpected characters")
+    return f"'{value}'"
+
+
+@dataclass(frozen=True)
+class VarioCredentials:
+    base_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    app_identifier: str
+    refresh_token: str
+
+    def __repr__(self) -> str:  # never print the secrets
+        return f"VarioCredentials(base_url={self.base_url!r}, client_id={self.client_id!r})"
+
+
+class VarioClient:
+    remote = "vario"
+
+    @sensitive_variables("credentials")
+    def __init__(
+        self,
+        *,
+        credentials: VarioCredentials,
+        timeout: tuple[float, float],
+        redis_url: str,
+        limiter: RemoteLimiter | None = None,
+        recorder: Recorder | None = None,
+        session=None,
+    ) -> None:
+        self._credentials = credentials
+        self._redis = redis.Redis.from_url(redis_url)
+        self._token_key = TOKEN_CACHE_KEY.format(client_id=credentials.client_id)
+        self.http = HttpClient(
+            remote=self.remote,
+            base_url=credentials.base_url.rstrip("/") + API_PREFIX,
+            headers={
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                # VARIO answers 403 without a User-Agent; the app framework sends the app identifier.
+                "User-Agent": credentials.app_identifier,
+            },
+            timeout=timeout,
+            error_reader=vario_error,
+            limiter=limiter,
+            recorder=recorder,
+            session=session,
+        )
+
+    # --- Auth ----------------------------------------------------------------------------------------
+
+    def _access_token(self) -> str:
+        cached = self._redis.get(self._token_key)
+        if cached:
+            return cached.decode()
+        c = self._credentials
+        data = self.http.request_json(
+            "POST",
+            "/token",
+            url=c.token_url,
+            route="token",
+            form={
+                "grant_type": "refresh_token",
+                "refresh_token": c.refresh_token,
+                "client_id": c.client_id,
+                "client_secret": c.client_secret,
+            },
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        try:
+            token = str(data["access_token"])
+            lifetime = float(data.get("expires_in") or 60)
+        except (KeyError, TypeError, ValueError):
+            raise PayloadError("token endpoint answered without access_token", remote=self.remote) from None
+        self._redis.set(self._token_key, token, px=max(int(lifetime * 0.9 * 1000), 1))
+        return token
+
+    def drop_token(self) -> None:
+        self._redis.delete(self._token_key)
+
+    def _send(self, method: str, path: str, **kwargs):
+        try:
+            return self.http.request(
+                method, path, headers={"Authorization": f"Bearer {self._access_token()}"}, **kwargs
+            )
+        except AuthError as exc:
+            if exc.status != 401:
+                raise
+        self.drop_token()  # expired or revoked: refresh once and try again
+        return self.http.request(method, path, headers={"Authorization": f"Bearer {self._access_token()}"}, **kwargs)
+
+    def _call(self, method: str, path: str, **kwargs) -> Any:
+        return self.http.json_of(self._send(method, path, **kwargs), method, path)
+
+    def _parse(self, parser, data, method: str, path: str):
+        try:
+            return parser(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PayloadError(
+                f"unreadable answer: {type(exc).__name__}: {exc}", remote=self.remote, method=method, path=path
+            ) from None
+
+    # --- Documents and shipments -------------------------------------------------------------------
+
+    def get_document(self, document_id: str) -> ErpDocument:
+        path = f"/erp/documents/{quote(str(document_id), safe='')}"
+        return self._parse(ErpDocument.from_json, self._call("GET", path, route="documents"), "GET", path)
+
+    def get_shipment(self, shipment_id: str) -> ErpShipment:
+        path = f"/vds/shipment/{quote(str(shipment_id), safe='')}"
+        return self._parse(ErpShipment.from_json, self._call("GET", path, route="shipments"), "GET", path)
+
+    def create_document(self, request: Mapping[str, Any]) -> ErpDocument:
+        path = "/erp/documents"
+        data = self._call("POST", path, route="documents", json_body=dict(request))
+        return self._parse(lambda d: ErpDocument.from_json(d["document"]), data, "POST", path)
+
+    # --- VQL -----------------------------------------------------------------------------------------
+
+    def execute_vql(self, statement: str, *, limit: int = 100, offset: int = 0) -> QueryPage:
+        path = "/cmn/computed-queries/execute"
+        body = {
+            "statement": statement,
+            "variableSubstitutionList": {"variableSubstitutions": []},
+            "limit": limit,
+            "offset": offset,
+        }
+        response = self._send("POST", path, route="query", json_body=body)
+        data = self.http.json_of(response, "POST", path) or {}
+        more = response.headers.get("x-query-more-elements", "false").strip().lower() == "true"
+        next_offset = response.headers.get("x-query-next-offset")
+        return self._parse(
+            lambda d: QueryPage(
+                rows=tuple(d.get("data") or ()),
+                more=more,
+                next_offset=int(next_offset) if next_offset not in (None, "") else None,
+            ),
+            data,
+            "POST",
+            path,
+        )
+
+    def find_order_by_external_id(self, *, sales_channel_id: str, external_id: str) -> ErpDocument | None:
+        """Look the order up by the VTEX order id stored on it (reference §4.5); None when absent."""
+        statement = (
+            "SELECT id FROM document.querySalesDocuments "
+            "WHERE documentTypeCategory = 'CUSTOMER_ORDER' "
+            f"AND custom.vtexportal.externalOrderId = {vql_literal(external_id)}"
+            + (f" AND salesChannel.id = {vql_literal(sales_channel_id)}" if sales_channel_id else "")
+            + " LIMIT 1"
+        )
+        page = self.execute_vql(statement, limit=1)
+        if not page.rows:
+            return None
+        return self.get_document(str(page.rows[0]["id"]))
+
+    def find_order_by_number(self, number: str) -> ErpDocument | None:
+        statement = (
+            "SELECT id FROM document.querySalesDocuments WHERE documentTypeCategory = 'CUSTOMER_ORDER' "
+            f"AND number = {vql_literal(number)} LIMIT 1"
+        )
+        page = self.execute_vql(statement, limit=1)
+        return self.get_document(str(page.rows[0]["id"])) if page.rows else None
+
+    def find_article_id(self, sku: str) -> str | None:
+        statement = f"SELECT id FROM article.queryArticles WHERE articleNumber = {vql_literal(sku)} LIMIT 1"
+        page = self.execute_vql(statement, limit=1)
+        return str(page.rows[0]["id"]) if page.rows else None
+
+    def query_all(self, statement: str, *, page_size: int = 100) -> list[Mapping[str, Any]]:
+        rows: list[Mapping[str, Any]] = []
+        offset = 0
+        while True:
+            page = self.execute_vql(statement, limit=page_size, offset=offset)
+            rows.extend(page.rows)
+            if not page.more or page.next_offset is None:
+                return rows
+            offset = page.next_offset
+
+    # --- Webhooks ------------------------------------------------------------------------------------
+
+    def register_webhook(self, *, event: str, url: str) -> None:
+        body = {"url": url, "destinationQueue": event, "appIdentifier": self._credentials.app_identifier}
+        self._call("POST", "/cmn/system/app-message-webhook/register", route="webhooks", json_body=body)
+
+    def deregister_webhook(self, *, event: str, url: str) -> None:
+        body = {"url": url, "destinationQueue": event, "appIdentifier": self._credentials.app_identifier}
+        self._call("POST", "/cmn/system/app-message-webhook/deregister", route="webhooks", json_body=body)

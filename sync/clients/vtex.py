@@ -1,0 +1,223 @@
+"""VTEX client: the OMS, feed/hook, order modifications, DO notes and the Channel Order API.
+
+Paths and bodies follow reference/vtex.md and the official OpenAPI files; every body built here is
+validated against them in tests. Invoice numbers go into paths URL-encoded, but callers must not
+send numbers VTEX chokes on (spaces, '/', '#'): see ``sync.transforms.invoice_number_from``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from django.views.decorators.debug import sensitive_variables
+
+from sync.clients.dtos import ChannelOrderResult, FeedConfig, FeedItem, VtexOrder, VtexReceipt
+from sync.clients.errors import NotFoundError, PayloadError
+from sync.clients.http import HttpClient, Recorder
+from sync.clients.limiter import RemoteLimiter
+
+MAX_FEED_LOT = 10  # VTEX's maximum maxlot
+
+
+def vtex_error(body: Any) -> tuple[str, str]:
+    """VTEX OMS errors: {"error": {"code", "message"}}; the Channel Order API: {code, message, errors}."""
+    if isinstance(body, Mapping):
+        error = body.get("error")
+        if isinstance(error, Mapping):
+            return str(error.get("code") or ""), str(error.get("message") or "")
+        if "code" in body or "message" in body:
+            return str(body.get("code") or ""), str(body.get("message") or body.get("Message") or "")
+    if isinstance(body, str):
+        return "", body[:500]
+    return "", ""
+
+
+@dataclass(frozen=True)
+class VtexCredentials:
+    account_name: str
+    base_url: str
+    app_key: str
+    app_token: str
+
+    def __repr__(self) -> str:  # never print the token
+        return f"VtexCredentials(account_name={self.account_name!r}, base_url={self.base_url!r})"
+
+
+class VtexClient:
+    remote = "vtex"
+
+    @sensitive_variables("credentials")
+    def __init__(
+        self,
+        *,
+        credentials: VtexCredentials,
+        timeout: tuple[float, float],
+        limiter: RemoteLimiter | None = None,
+        recorder: Recorder | None = None,
+        session=None,
+    ) -> None:
+        self.account_name = credentials.account_name
+        self.http = HttpClient(
+            remote=self.remote,
+            base_url=credentials.base_url,
+            headers={
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "X-VTEX-API-AppKey": credentials.app_key,
+                "X-VTEX-API-AppToken": credentials.app_token,
+            },
+            timeout=timeout,
+            error_reader=vtex_error,
+            limiter=limiter,
+            recorder=recorder,
+            session=session,
+        )
+
+    def _parse(self, parser, data, method: str, path: str):
+        try:
+            return parser(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PayloadError(
+                f"unreadable answer: {type(exc).__name__}: {exc}", remote=self.remote, method=method, path=path
+            ) from None
+
+    # --- Orders ---------------------------------------------------------------------------------
+
+    def get_order(self, order_id: str) -> VtexOrder:
+        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}"
+        data = self.http.request_json("GET", path, route="get_order")
+        return self._parse(VtexOrder.from_json, data, "GET", path)
+
+    def start_handling(self, order_id: str) -> None:
+        self.http.request(
+            "POST", f"/api/oms/pvt/orders/{quote(order_id, safe='')}/start-handling", route="start_handling"
+        )
+
+    def cancel_order(self, order_id: str, *, reason: str, requested_by_user: bool = False) -> VtexReceipt:
+        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/cancel"
+        data = self.http.request_json(
+            "POST", path, route="cancel", json_body={"reason": reason, "requestedByUser": requested_by_user}
+        )
+        return self._parse(VtexReceipt.from_json, data, "POST", path)
+
+    def notify_invoice(self, order_id: str, invoice: Mapping[str, Any]) -> VtexReceipt:
+        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/invoice"
+        data = self.http.request_json("POST", path, route="invoice", json_body=dict(invoice))
+        return self._parse(VtexReceipt.from_json, data, "POST", path)
+
+    def update_invoice_tracking(
+        self,
+        order_id: str,
+        invoice_number: str,
+        *,
+        tracking_number: str,
+        tracking_url: str | None,
+        courier: str | None,
+        dispatched_date: str | None,
+    ) -> VtexReceipt:
+        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/invoice/{quote(invoice_number, safe='')}"
+        body = {
+            "trackingNumber": tracking_number,
+            "trackingUrl": tracking_url,
+            "courier": courier,
+            "dispatchedDate": dispatched_date,
+        }
+        data = self.http.request_json("PATCH", path, route="tracking", json_body=body)
+        return self._parse(VtexReceipt.from_json, data, "PATCH", path)
+
+    def update_tracking_status(self, order_id: str, invoice_number: str, status: Mapping[str, Any]) -> VtexReceipt:
+        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/invoice/{quote(invoice_number, safe='')}/tracking"
+        data = self.http.request_json("PUT", path, route="tracking", json_body=dict(status))
+        return self._parse(VtexReceipt.from_json, data, "PUT", path)
+
+    def create_order_changes(self, order_id: str, changes: Mapping[str, Any]) -> Mapping[str, Any]:
+        """PATCH …/changes (202): order modifications such as removing items."""
+        path = f"/api/order-system/orders/{quote(order_id, safe='')}/changes"
+        return (
+            self.http.request_json(
+                "PATCH", path, route="changes", json_body=dict(changes), params={"accountName": self.account_name}
+            )
+            or {}
+        )
+
+    def preview_order_changes(self, order_id: str, changes: Mapping[str, Any]) -> Mapping[str, Any]:
+        path = f"/api/order-system/orders/{quote(order_id, safe='')}/changes/preview"
+        return (
+            self.http.request_json(
+                "POST", path, route="changes", json_body=dict(changes), params={"accountName": self.account_name}
+            )
+            or {}
+        )
+
+    def create_note(self, order_id: str, description: str) -> Mapping[str, Any]:
+        body = {
+            "target": {"id": order_id, "type": "order", "url": f"/orders/{order_id}"},
+            "domain": "oms",
+            "description": description[:2000],
+        }
+        return self.http.request_json("POST", "/api/do/notes", route="notes", json_body=body) or {}
+
+    # --- Feed and hook --------------------------------------------------------------------------
+
+    def get_feed_config(self) -> FeedConfig | None:
+        try:
+            data = self.http.request_json("GET", "/api/orders/feed/config", route="feed")
+        except NotFoundError:
+            return None
+        return self._parse(FeedConfig.from_json, data, "GET", "/api/orders/feed/config")
+
+    def set_feed_config(self, *, statuses: Sequence[str], visibility_timeout: int, retention: int) -> None:
+        body = {
+            "filter": {"type": "FromWorkflow", "status": list(statuses)},
+            "queue": {"visibilityTimeoutInSeconds": visibility_timeout, "MessageRetentionPeriodInSeconds": retention},
+        }
+        self.http.request("POST", "/api/orders/feed/config", route="feed", json_body=body)
+
+    def delete_feed_config(self) -> None:
+        self.http.request("DELETE", "/api/orders/feed/config", route="feed")
+
+    def retrieve_feed(self, *, maxlot: int = MAX_FEED_LOT) -> list[FeedItem]:
+        if not 1 <= maxlot <= MAX_FEED_LOT:
+            raise ValueError(f"maxlot must be between 1 and {MAX_FEED_LOT}")
+        data = self.http.request_json("GET", "/api/orders/feed", route="feed", params={"maxlot": maxlot})
+        return self._parse(lambda d: [FeedItem.from_json(i) for i in d or []], data, "GET", "/api/orders/feed")
+
+    def commit_feed(self, handles: Sequence[str]) -> None:
+        if handles:
+            self.http.request("POST", "/api/orders/feed", route="feed", json_body={"handles": list(handles)})
+
+    def get_hook_config(self) -> Mapping[str, Any] | None:
+        try:
+            return self.http.request_json("GET", "/api/orders/hook/config", route="feed")
+        except NotFoundError:
+            return None
+
+    def set_hook_config(self, *, statuses: Sequence[str], url: str, headers: Mapping[str, str]) -> None:
+        body = {
+            "filter": {"type": "FromWorkflow", "status": list(statuses)},
+            "hook": {"url": url, "headers": dict(headers)},
+        }
+        self.http.request("POST", "/api/orders/hook/config", route="feed", json_body=body)
+
+    def delete_hook_config(self) -> None:
+        self.http.request("DELETE", "/api/orders/hook/config", route="feed")
+
+    # --- Channel Order API (external marketplaces) ------------------------------------------------
+
+    def update_channel_order_status(
+        self, *, marketplace_order_id: str, status: str, connector_name: str, connector_endpoint: str
+    ) -> ChannelOrderResult:
+        path = "/api/order-integration/orders/status"
+        body = {
+            "marketplaceOrderId": marketplace_order_id,
+            "marketplaceOrderStatus": status,
+            "connectorName": connector_name,
+            "connectorEndpoint": connector_endpoint,
+        }
+        data = self.http.request_json(
+            "PUT", path, route="channel_order", json_body=body, params={"an": self.account_name}
+        )
+        return self._parse(ChannelOrderResult.from_json, data, "PUT", path)

@@ -1,0 +1,135 @@
+import pytest
+import requests
+import responses
+
+from sync.clients.errors import AuthError, NotFoundError, PayloadError, RejectedError, RetryableError
+from sync.clients.http import HttpClient, retry_after_seconds
+from sync.clients.vtex import vtex_error
+
+BASE = "https://shop.vtexcommercestable.com.br"
+
+
+def client(recorded=None, limiter=None) -> HttpClient:
+    return HttpClient(
+        remote="vtex",
+        base_url=BASE,
+        headers={"X-VTEX-API-AppToken": "SECRET-TOKEN", "X-VTEX-API-AppKey": "key"},
+        timeout=(1, 1),
+        error_reader=vtex_error,
+        recorder=(recorded.append if recorded is not None else None),
+        limiter=limiter,
+    )
+
+
+@responses.activate
+def test_a_2xx_answer_is_returned():
+    responses.get(f"{BASE}/x", json={"ok": True})
+    assert client().request_json("GET", "/x") == {"ok": True}
+
+
+@responses.activate
+def test_a_timeout_is_retryable():
+    responses.get(f"{BASE}/x", body=requests.ReadTimeout("slow"))
+    with pytest.raises(RetryableError, match="timed out"):
+        client().request("GET", "/x")
+
+
+@responses.activate
+def test_a_connection_error_is_retryable():
+    responses.get(f"{BASE}/x", body=requests.ConnectionError("refused"))
+    with pytest.raises(RetryableError, match="connection failed"):
+        client().request("GET", "/x")
+
+
+@responses.activate
+def test_429_is_retryable_and_carries_retry_after():
+    responses.get(f"{BASE}/x", status=429, headers={"Retry-After": "7"}, json={})
+    with pytest.raises(RetryableError) as exc_info:
+        client().request("GET", "/x")
+    assert exc_info.value.retry_after == 7
+    assert exc_info.value.status == 429
+
+
+@responses.activate
+def test_429_blocks_the_route_in_the_limiter():
+    class Limiter:
+        blocked = None
+
+        def acquire(self, route):
+            return 0
+
+        def block(self, route, seconds):
+            self.blocked = (route, seconds)
+
+    limiter = Limiter()
+    responses.get(f"{BASE}/x", status=429, headers={"Retry-After": "3"})
+    with pytest.raises(RetryableError):
+        client(limiter=limiter).request("GET", "/x", route="invoice")
+    assert limiter.blocked == ("invoice", 3)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@responses.activate
+def test_5xx_is_retryable(status):
+    responses.get(f"{BASE}/x", status=status, json={"error": {"code": "X", "message": "boom"}})
+    with pytest.raises(RetryableError, match="boom"):
+        client().request("GET", "/x")
+
+
+@pytest.mark.parametrize(("status", "error_class"), [(401, AuthError), (403, AuthError), (404, NotFoundError)])
+@responses.activate
+def test_auth_and_not_found_are_rejections(status, error_class):
+    responses.get(f"{BASE}/x", status=status, json={"error": {"code": "1", "message": "nope"}})
+    with pytest.raises(error_class) as exc_info:
+        client().request("GET", "/x")
+    assert isinstance(exc_info.value, RejectedError)
+
+
+@responses.activate
+def test_a_4xx_is_rejected_with_the_remotes_code_and_message():
+    responses.post(
+        f"{BASE}/api/oms/pvt/orders/1-01/start-handling",
+        status=409,
+        json={"error": {"code": "OMS003", "message": "Order status should be ready-for-handling", "exception": None}},
+    )
+    with pytest.raises(RejectedError) as exc_info:
+        client().request("POST", "/api/oms/pvt/orders/1-01/start-handling")
+    error = exc_info.value
+    assert (error.status, error.code) == (409, "OMS003")
+    assert "ready-for-handling" in str(error)
+
+
+@responses.activate
+def test_a_2xx_that_is_not_json_is_a_payload_error():
+    responses.get(f"{BASE}/x", body="<html>maintenance</html>", status=200)
+    with pytest.raises(PayloadError):
+        client().request_json("GET", "/x")
+
+
+@responses.activate
+def test_every_call_is_recorded_without_secrets():
+    recorded = []
+    responses.post(f"{BASE}/x", json={"access_token": "abc.def.ghi", "ok": True})
+    client(recorded).request("POST", "/x", json_body={"reason": "r", "appToken": "SECRET-IN-BODY"})
+    [call] = recorded
+    assert (call.remote, call.method, call.path, call.status) == ("vtex", "POST", "/x", 200)
+    assert call.duration_ms >= 0
+    assert "SECRET-IN-BODY" not in call.request_excerpt and '"reason": "r"' in call.request_excerpt
+    assert "abc.def.ghi" not in call.response_excerpt
+    assert "SECRET-TOKEN" not in repr(call)
+
+
+@responses.activate
+def test_a_failed_connection_is_recorded_with_its_error():
+    recorded = []
+    responses.get(f"{BASE}/x", body=requests.ConnectionError("refused"))
+    with pytest.raises(RetryableError):
+        client(recorded).request("GET", "/x")
+    assert recorded[0].status is None and "connection failed" in recorded[0].error
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    assert retry_after_seconds("12") == 12
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0  # in the past
+    assert retry_after_seconds("soon") is None

@@ -1,0 +1,80 @@
+import time
+
+import pytest
+
+from sync.clients.errors import RetryableError
+from sync.clients.limiter import Rate, RemoteLimiter
+
+
+@pytest.fixture
+def make_limiter(settings, redis_conn):
+    def make(rate="3/1", max_wait=5.0, scope="acct", rates=None):
+        return RemoteLimiter(
+            remote="vtex",
+            scope=scope,
+            redis_url=settings.REDIS_URL,
+            rates=rates or {},
+            default_rate=Rate.parse(rate) if rate else None,
+            max_wait=max_wait,
+        )
+
+    return make
+
+
+def test_calls_within_the_rate_do_not_wait(make_limiter):
+    limiter = make_limiter("3/1")
+    assert [limiter.acquire() for _ in range(3)] == [0, 0, 0]
+
+
+def test_the_call_over_the_rate_waits_for_the_window(make_limiter):
+    limiter = make_limiter("3/1")
+    for _ in range(3):
+        limiter.acquire()
+    started = time.monotonic()
+    waited = limiter.acquire()
+    assert waited > 0
+    assert time.monotonic() - started >= waited * 0.9
+
+
+def test_two_workers_share_one_window(make_limiter):
+    first, second = make_limiter("2/5"), make_limiter("2/5")
+    first.acquire()
+    second.acquire()
+    with pytest.raises(RetryableError) as exc_info:
+        make_limiter("2/5", max_wait=0.1).acquire()
+    assert 0 < exc_info.value.retry_after <= 5
+
+
+def test_another_account_has_its_own_window(make_limiter):
+    make_limiter("1/5", scope="a").acquire()
+    assert make_limiter("1/5", scope="b", max_wait=0).acquire() == 0
+
+
+def test_routes_have_their_own_rates(make_limiter):
+    limiter = make_limiter("1/5", rates={"get_order": Rate(100, 1)}, max_wait=0)
+    limiter.acquire("invoice")
+    for _ in range(10):
+        limiter.acquire("get_order")
+    with pytest.raises(RetryableError):
+        limiter.acquire("invoice")
+
+
+def test_after_a_429_nobody_calls_before_retry_after(make_limiter):
+    limiter = make_limiter(None, max_wait=0.05)
+    limiter.block("invoice", 2)
+    with pytest.raises(RetryableError) as exc_info:
+        make_limiter(None, max_wait=0.05).acquire("invoice")
+    assert 1 < exc_info.value.retry_after <= 2
+    assert make_limiter(None, max_wait=0).acquire("get_order") == 0
+
+
+def test_a_short_retry_after_is_waited_out(make_limiter):
+    limiter = make_limiter(None, max_wait=2)
+    limiter.block("", 0.2)
+    assert 0.1 < limiter.acquire() <= 0.3
+
+
+@pytest.mark.parametrize("text", ["40", "0/6", "40/0", "a/b"])
+def test_bad_rates_are_refused_with_an_example(text):
+    with pytest.raises(ValueError, match=r"40/6|at least"):
+        Rate.parse(text)

@@ -1,0 +1,189 @@
+import json
+from urllib.parse import parse_qs
+
+import pytest
+import responses
+
+from sync.clients.errors import AuthError, NotFoundError, RejectedError
+from sync.clients.vario import VarioClient, VarioCredentials, vql_literal
+from tests.support.fixtures import load_fixture
+
+BASE = "https://acme.vario.cloud"
+TOKEN_URL = "https://sso.vario.cloud/realms/acme/protocol/openid-connect/token"
+API = f"{BASE}/api/vario"
+
+
+@pytest.fixture
+def credentials():
+    return VarioCredentials(
+        base_url=BASE,
+        token_url=TOKEN_URL,
+        client_id="portal",
+        client_secret="CLIENT-SECRET",
+        app_identifier="app-uuid",
+        refresh_token="REFRESH-TOKEN",
+    )
+
+
+@pytest.fixture
+def vario(credentials, settings, redis_conn):
+    return VarioClient(credentials=credentials, timeout=(1, 1), redis_url=settings.REDIS_URL)
+
+
+def token_response(token="ACCESS-1", expires_in=300):
+    responses.post(TOKEN_URL, json={"access_token": token, "expires_in": expires_in, "token_type": "Bearer"})
+
+
+@responses.activate
+def test_the_refresh_token_grant_is_used_and_the_token_sent(vario):
+    token_response()
+    responses.get(f"{API}/erp/documents/2044", json=load_fixture("vario/document__delivery_note"))
+
+    document = vario.get_document("2044")
+
+    grant = parse_qs(responses.calls[0].request.body)
+    assert grant == {
+        "grant_type": ["refresh_token"],
+        "refresh_token": ["REFRESH-TOKEN"],
+        "client_id": ["portal"],
+        "client_secret": ["CLIENT-SECRET"],
+    }
+    api_call = responses.calls[1].request
+    assert api_call.headers["Authorization"] == "Bearer ACCESS-1"
+    assert api_call.headers["User-Agent"] == "app-uuid"
+    assert document.category == "CUSTOMER_DELIVERY_DOCUMENT"
+    [line] = document.article_lines
+    assert (line.order_line.document_id, line.order_line.line_id, line.quantity) == ("1042", "9001", 2)
+    assert line.external_item_id == "A1B2C3D4E5F6"
+    assert document.external_order_id == "1510581234567-01"
+
+
+@responses.activate
+def test_the_token_is_shared_between_clients(vario, credentials, settings):
+    token_response()
+    responses.get(f"{API}/erp/documents/2044", json=load_fixture("vario/document__delivery_note"))
+    vario.get_document("2044")
+    VarioClient(credentials=credentials, timeout=(1, 1), redis_url=settings.REDIS_URL).get_document("2044")
+    assert sum(1 for c in responses.calls if c.request.url == TOKEN_URL) == 1
+
+
+@responses.activate
+def test_a_401_refreshes_the_token_once_and_retries(vario):
+    responses.post(TOKEN_URL, json={"access_token": "OLD", "expires_in": 300})
+    responses.post(TOKEN_URL, json={"access_token": "NEW", "expires_in": 300})
+    responses.get(f"{API}/erp/documents/1", status=401, json={"status": 401, "message": "expired"})
+    responses.get(f"{API}/erp/documents/1", json=load_fixture("vario/document__delivery_note"))
+
+    vario.get_document("1")
+
+    authorizations = [c.request.headers.get("Authorization") for c in responses.calls if "documents" in c.request.url]
+    assert authorizations == ["Bearer OLD", "Bearer NEW"]
+
+
+@responses.activate
+def test_a_second_401_is_an_auth_error(vario):
+    token_response()
+    responses.get(f"{API}/erp/documents/1", status=401, json={"status": 401, "message": "no"})
+    with pytest.raises(AuthError):
+        vario.get_document("1")
+
+
+@responses.activate
+def test_a_refused_token_grant_says_why(vario):
+    responses.post(TOKEN_URL, status=400, json={"error": "invalid_grant", "error_description": "Token is not active"})
+    with pytest.raises(RejectedError, match="Token is not active"):
+        vario.get_document("1")
+
+
+@responses.activate
+def test_unknown_document_is_not_found_with_varios_message(vario):
+    token_response()
+    responses.get(f"{API}/erp/documents/9", status=404, json={"status": 404, "message": "Document 9 not found"})
+    with pytest.raises(NotFoundError, match="Document 9 not found"):
+        vario.get_document("9")
+
+
+@responses.activate
+def test_shipment_reads_carrier_and_parcels(vario):
+    token_response()
+    responses.get(f"{API}/vds/shipment/3301", json=load_fixture("vario/shipment__dhl"))
+    shipment = vario.get_shipment("3301")
+    assert (shipment.document_id, shipment.carrier_key) == ("2044", "DHL")
+    assert shipment.parcels[0].tracking_number == "00340434161234567890"
+
+
+@responses.activate
+def test_vql_sends_the_statement_and_reads_paging_headers(vario):
+    token_response()
+    responses.post(
+        f"{API}/cmn/computed-queries/execute",
+        json={"definition": [], "data": [{"id": "1"}]},
+        headers={"x-query-more-elements": "true", "x-query-next-offset": "50"},
+    )
+    page = vario.execute_vql("SELECT id FROM article.queryArticles", limit=50)
+    body = json.loads(responses.calls[1].request.body)
+    assert body == {
+        "statement": "SELECT id FROM article.queryArticles",
+        "variableSubstitutionList": {"variableSubstitutions": []},
+        "limit": 50,
+        "offset": 0,
+    }
+    assert page.rows == ({"id": "1"},) and page.more is True and page.next_offset == 50
+
+
+@responses.activate
+def test_query_all_follows_the_pages(vario):
+    token_response()
+    url = f"{API}/cmn/computed-queries/execute"
+    responses.post(
+        url, json={"data": [{"id": "1"}]}, headers={"x-query-more-elements": "true", "x-query-next-offset": "1"}
+    )
+    responses.post(url, json={"data": [{"id": "2"}]}, headers={"x-query-more-elements": "false"})
+    assert vario.query_all("SELECT id FROM article.queryArticles", page_size=1) == [{"id": "1"}, {"id": "2"}]
+
+
+@responses.activate
+def test_find_order_by_external_id_queries_then_reads_the_document(vario):
+    token_response()
+    responses.post(f"{API}/cmn/computed-queries/execute", json={"data": [{"id": "1042"}]})
+    responses.get(f"{API}/erp/documents/1042", json=load_fixture("vario/document__delivery_note"))
+    assert vario.find_order_by_external_id(sales_channel_id="7", external_id="1510581234567-01") is not None
+    statement = json.loads(responses.calls[1].request.body)["statement"]
+    assert "custom.vtexportal.externalOrderId = '1510581234567-01'" in statement
+    assert "salesChannel.id = '7'" in statement
+
+
+@responses.activate
+def test_find_order_by_external_id_returns_none_when_absent(vario):
+    token_response()
+    responses.post(f"{API}/cmn/computed-queries/execute", json={"data": []})
+    assert vario.find_order_by_external_id(sales_channel_id="7", external_id="x-01") is None
+
+
+@pytest.mark.parametrize("value", ["a'b", "x\\", "1; DROP"])
+def test_vql_literals_refuse_unsafe_characters(value):
+    with pytest.raises(ValueError):
+        vql_literal(value)
+
+
+@responses.activate
+def test_register_webhook_sends_url_queue_and_app_identifier(vario):
+    token_response()
+    responses.post(f"{API}/cmn/system/app-message-webhook/register", json={})
+    vario.register_webhook(event="shipment.parcel.completed", url="https://portal/webhooks/vario/x")
+    assert json.loads(responses.calls[1].request.body) == {
+        "url": "https://portal/webhooks/vario/x",
+        "destinationQueue": "shipment.parcel.completed",
+        "appIdentifier": "app-uuid",
+    }
+
+
+@responses.activate
+def test_create_document_returns_the_created_document(vario):
+    token_response()
+    responses.post(f"{API}/erp/documents", json={"document": load_fixture("vario/document__delivery_note")})
+    assert vario.create_document({"transitionId": "create", "document": {}}).id == "2044"
+
+
+def test_credentials_repr_hides_secrets(credentials):
+    assert "CLIENT-SECRET" not in repr(credentials) and "REFRESH-TOKEN" not in repr(credentials)
