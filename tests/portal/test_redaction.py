@@ -1,0 +1,48 @@
+import logging
+
+import pytest
+
+from portal.logging import RedactSecretsFilter
+from portal.redaction import MASK, redact_mapping, redact_text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"appToken": "s3cr3t-value", "x": 1}',
+        "X-VTEX-API-AppToken: s3cr3t-value",
+        "grant_type=refresh_token&refresh_token=s3cr3t-value&client_id=p",
+        "client_secret=s3cr3t-value",
+        "Authorization: Bearer s3cr3t-value",
+        "{'password': 's3cr3t-value'}",
+        "token eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJ4In0.s3cr3t-value seen",
+    ],
+)
+def test_secret_values_are_masked(text):
+    redacted = redact_text(text)
+    assert "s3cr3t-value" not in redacted
+    assert MASK in redacted
+
+
+def test_ordinary_text_is_left_alone():
+    text = '{"orderId": "1-01", "invoiceNumber": "LS-1", "courier": "DHL"}'
+    assert redact_text(text) == text
+
+
+def test_nested_mappings_are_masked_by_key():
+    data = {"hook": {"url": "https://p", "headers": {"Authorization": "x"}}, "items": [{"token": "y", "id": 1}]}
+    assert redact_mapping(data) == {
+        "hook": {"url": "https://p", "headers": {"Authorization": MASK}},
+        "items": [{"token": MASK, "id": 1}],
+    }
+
+
+def test_the_logging_filter_masks_formatted_messages():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "calling with appToken=%s", ("s3cr3t-value",), None)
+    RedactSecretsFilter().filter(record)
+    assert "s3cr3t-value" not in record.getMessage()
+
+
+def test_the_configured_handlers_carry_the_filter():
+    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
+    assert any(isinstance(f, RedactSecretsFilter) for f in handler.filters)
