@@ -1,0 +1,510 @@
+"""Pure functions: ERP documents and the current VTEX order in, VTEX payloads and a push plan out.
+
+Nothing here does I/O or reads the database, so every rule is table- and property-tested. The
+outbound plan is *level-triggered* (design §2.2): it compares what the ERP says now with what the
+VTEX order shows now and returns only the difference, so running it twice, late or after a crash
+never pushes anything twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from sync.clients.dtos import ErpDocument, ErpLine, ErpShipment, VtexItem, VtexOrder
+
+# --- ERP fulfilment state (reference/vario-erp.md §4.3) ------------------------------------------
+
+CONFIRMED = "confirmed"
+PARTIALLY_SHIPPED = "partially_shipped"
+FULLY_SHIPPED = "fully_shipped"
+CANCELLED = "cancelled"
+RETURNED = "returned"
+
+RETURN_CATEGORIES = frozenset({"CUSTOMER_GOODS_RETURN", "CUSTOMER_CREDIT_NOTE_WITH_STOCK"})
+
+
+def erp_fulfilment_state_from(
+    order: ErpDocument,
+    *,
+    cancelled_state_keys: Iterable[str],
+    returns: Sequence[ErpDocument] = (),
+    dissolved: bool = False,
+) -> str:
+    """The portal's reading of an ERP order, first match wins (reference §4.3)."""
+    lines = order.article_lines
+    delivered = any(line.quantity_committed > 0 for line in lines)
+    if order.state_key in set(cancelled_state_keys) or (dissolved and not delivered):
+        return CANCELLED
+    if any(doc.category in RETURN_CATEGORIES for doc in returns):
+        return RETURNED
+    if lines and all(line.complete or line.quantity_committed >= line.quantity for line in lines):
+        return FULLY_SHIPPED
+    if delivered:
+        return PARTIALLY_SHIPPED
+    return CONFIRMED
+
+
+# --- Invoice numbers (reference/vtex.md §10–11) ----------------------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
+
+
+def invoice_number_from(document_number: str) -> str:
+    """A VTEX-safe invoice number for an ERP document number.
+
+    VTEX breaks on spaces, '/', '#' and other specials in invoice numbers (known issues 409225,
+    953285, 1302085), so anything outside [A-Za-z0-9-] becomes '-'. When that changed the number, a
+    short digest of the original is appended, so two ERP numbers never collapse into one invoice.
+    """
+    cleaned = _UNSAFE.sub("-", document_number).strip("-")
+    if cleaned == document_number and cleaned:
+        return cleaned
+    digest = hashlib.sha1(document_number.encode(), usedforsecurity=False).hexdigest()[:6]
+    return f"{cleaned}-{digest}" if cleaned else f"DOC-{digest}"
+
+
+def issuance_date_from(document_date: str, *, fallback: datetime) -> str:
+    """VTEX wants date *and* time; ERP documents carry dates (YYYY-MM-DD). Noon UTC avoids day shifts."""
+    try:
+        day = date.fromisoformat(document_date[:10])
+    except (TypeError, ValueError):
+        return fallback.astimezone(UTC).isoformat(timespec="seconds")
+    return datetime.combine(day, time(12, 0), tzinfo=UTC).isoformat(timespec="seconds")
+
+
+# --- Matching ERP lines to VTEX items -------------------------------------------------------------
+
+
+class UnmatchedLineError(ValueError):
+    """An ERP line that no VTEX item corresponds to: a person has to look."""
+
+
+def _order_line_of(line: ErpLine, order: ErpDocument) -> ErpLine | None:
+    if line.order_line is not None:
+        by_id = next((o for o in order.lines if o.id == line.order_line.line_id), None)
+        if by_id is not None:
+            return by_id
+        if line.order_line.position is not None:
+            return next((o for o in order.lines if o.position == line.order_line.position), None)
+    if order.lines and any(o.id == line.id for o in order.lines):
+        return next(o for o in order.lines if o.id == line.id)
+    return None
+
+
+def vtex_item_for_line(line: ErpLine, *, order: ErpDocument, vtex_order: VtexOrder) -> VtexItem:
+    """The VTEX item an ERP line (order line or a follow-up document's line) stands for.
+
+    By the VTEX line id stored at import (externalItemId = uniqueId) first, then by SKU / refId, and
+    by position only when the order's article lines and the VTEX items line up one to one.
+    """
+    order_line = _order_line_of(line, order) or line
+    for external in (line.external_item_id, order_line.external_item_id):
+        if external:
+            item = next((i for i in vtex_order.items if i.unique_id == external), None)
+            if item is not None:
+                return item
+    article = order_line.article_number or line.article_number
+    candidates = [i for i in vtex_order.items if article and article in (i.ref_id, i.sku_id)]
+    if len(candidates) == 1:
+        return candidates[0]
+    order_article_lines = order.article_lines
+    if len(order_article_lines) == len(vtex_order.items) and order_line in order_article_lines:
+        return vtex_order.items[order_article_lines.index(order_line)]
+    raise UnmatchedLineError(
+        f"ERP line {line.position} ({article or 'no article number'}) matches no single VTEX item of "
+        f"order {vtex_order.order_id}"
+    )
+
+
+def invoiced_quantities(vtex_order: VtexOrder, type_: str = "Output") -> dict[int, int]:
+    """Quantity already invoiced per VTEX item index."""
+    totals: dict[int, int] = defaultdict(int)
+    for package in vtex_order.invoices(type_):
+        for item in package.items:
+            if item.item_index is not None:
+                totals[item.item_index] += item.quantity
+    return dict(totals)
+
+
+# --- Payloads ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CarrierInfo:
+    courier: str
+    tracking_url_template: str
+    integrated_with_vtex: bool = False
+
+    def tracking_url(self, tracking_number: str) -> str:
+        from urllib.parse import quote
+
+        return self.tracking_url_template.replace("{tracking_number}", quote(tracking_number, safe=""))
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    item: VtexItem
+    quantity: int
+
+    def as_json(self) -> dict:
+        return {"id": self.item.sku_id, "price": self.item.selling_price, "quantity": self.quantity}
+
+
+def invoice_lines_from(
+    document: ErpDocument, *, order: ErpDocument, vtex_order: VtexOrder, remaining: Mapping[int, int]
+) -> tuple[list[InvoiceLine], list[str]]:
+    """The VTEX items and quantities an ERP document (delivery note, goods return) stands for.
+
+    Quantities are capped at what ``remaining`` allows per item index, so an invoice never claims
+    more than was ordered whatever the ERP documents say; every cap is reported as a warning.
+    """
+    wanted: dict[int, int] = defaultdict(int)
+    items: dict[int, VtexItem] = {}
+    for line in document.article_lines:
+        quantity = int(line.quantity)
+        if quantity <= 0:
+            continue
+        item = vtex_item_for_line(line, order=order, vtex_order=vtex_order)
+        wanted[item.index] += quantity
+        items[item.index] = item
+    lines, warnings = [], []
+    for index in sorted(wanted):
+        allowed = max(remaining.get(index, 0), 0)
+        quantity = min(wanted[index], allowed)
+        if quantity < wanted[index]:
+            warnings.append(
+                f"{document.number}: {wanted[index]} × SKU {items[index].sku_id} in the ERP, only {allowed} left to "
+                "invoice in VTEX; invoicing "
+                f"{quantity}"
+            )
+        if quantity > 0:
+            lines.append(InvoiceLine(item=items[index], quantity=quantity))
+    return lines, warnings
+
+
+def vtex_invoice_from_lines(
+    *,
+    type_: str,
+    number: str,
+    issuance_date: str,
+    value: int,
+    lines: Sequence[InvoiceLine],
+    courier: str = "",
+    tracking_number: str = "",
+    tracking_url: str = "",
+) -> dict:
+    """The body of POST /api/oms/pvt/orders/{orderId}/invoice (reference/vtex.md §4)."""
+    return {
+        "type": type_,
+        "issuanceDate": issuance_date,
+        "invoiceNumber": number,
+        "invoiceValue": str(value),
+        "invoiceKey": None,
+        "invoiceUrl": None,
+        "embeddedInvoice": None,
+        "courier": courier,
+        "trackingNumber": tracking_number,
+        "trackingUrl": tracking_url,
+        "dispatchedDate": None,
+        "items": [line.as_json() for line in lines],
+    }
+
+
+# --- The outbound plan ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartHandling:
+    pass
+
+
+@dataclass(frozen=True)
+class RemoveItems:
+    changes: dict
+
+
+@dataclass(frozen=True)
+class PostInvoice:
+    invoice: dict
+    source_document: str
+
+
+@dataclass(frozen=True)
+class PatchTracking:
+    invoice_number: str
+    tracking_number: str
+    tracking_url: str
+    courier: str
+    dispatched_date: str | None
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    reason: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Something only a person can resolve (e.g. ERP cancelled an order VTEX already invoiced)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    """VTEX is not ready for the next step yet: run again later."""
+
+    message: str
+
+
+Action = StartHandling | RemoveItems | PostInvoice | PatchTracking | CancelOrder | Conflict | Wait
+
+# Statuses in which VTEX accepts what the plan sends (reference/vtex.md §8.3, §13). "invoice" is
+# the partially invoiced stage: VTEX's cancel documentation says such orders cannot be cancelled
+# but can be changed to remove items — which is how the shipped part of an order gets completed.
+INVOICEABLE = frozenset({"handling", "invoice"})
+MODIFIABLE = frozenset({"handling", "invoice", "waiting-for-fulfillment", "ready-for-invoicing"})
+CANCELLED_IN_VTEX = frozenset({"cancel", "canceled", "cancellation-requested"})
+
+# Actions after which the VTEX order has changed in a way the rest of the plan depends on (status,
+# quantities, total): the service executes them, reads the order again and plans anew.
+BARRIERS = (StartHandling, RemoveItems)
+
+
+@dataclass(frozen=True)
+class OutboundFacts:
+    """Everything the plan looks at, fetched fresh for every run."""
+
+    order: ErpDocument
+    vtex_order: VtexOrder
+    delivery_notes: Sequence[ErpDocument] = ()
+    shipments: Mapping[str, Sequence[ErpShipment]] = field(default_factory=dict)  # by delivery note id
+    returns: Sequence[ErpDocument] = ()
+    erp_state: str = CONFIRMED
+    carriers: Mapping[str, CarrierInfo] = field(default_factory=dict)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    push_tracking: bool = True
+    push_cancellation: bool = True
+    push_returns: bool = True
+
+
+def tracking_of(note: ErpDocument, shipments: Mapping[str, Sequence[ErpShipment]]) -> tuple[str, str] | None:
+    """(carrier key, tracking number) of a delivery note's first parcel that has a number."""
+    for shipment in shipments.get(note.id, ()):
+        for parcel in shipment.parcels:
+            if parcel.tracking_number:
+                return shipment.carrier_key, parcel.tracking_number
+    return None
+
+
+def missing_carriers(facts: OutboundFacts) -> list[str]:
+    """Carrier keys of shipments with tracking numbers that the channel has no mapping for."""
+    used = {
+        key
+        for note in facts.delivery_notes
+        if (tracked := tracking_of(note, facts.shipments)) is not None
+        for key in [tracked[0]]
+    }
+    return sorted(used - set(facts.carriers))
+
+
+def erp_quantities_to_ship(facts: OutboundFacts) -> dict[int, int]:
+    """VTEX item index → quantity the ERP still means to deliver in total.
+
+    A closed line (``complete``, or the whole order closed after a partial delivery) ends at what
+    was delivered; an open line at its quantity less what was cancelled on it.
+    """
+    totals: dict[int, int] = defaultdict(int)
+    for line in facts.order.article_lines:
+        item = vtex_item_for_line(line, order=facts.order, vtex_order=facts.vtex_order)
+        if line.complete:
+            quantity = line.quantity_committed
+        else:
+            quantity = line.quantity - line.cancelled_quantity
+        totals[item.index] += int(max(quantity, 0))
+    return dict(totals)
+
+
+def _removals(facts: OutboundFacts) -> list[dict]:
+    vtex = facts.vtex_order
+    invoiced = invoiced_quantities(vtex)
+    to_ship = erp_quantities_to_ship(facts)
+    removals = []
+    for item in vtex.items:
+        # Never remove what is already invoiced, whatever the ERP says now.
+        target = max(to_ship.get(item.index, 0), invoiced.get(item.index, 0))
+        if item.quantity > target:
+            removals.append(
+                {
+                    "id": item.sku_id,
+                    "quantity": item.quantity - target,
+                    "price": item.selling_price,
+                    "uniqueId": item.unique_id,
+                }
+            )
+    return removals
+
+
+def _cancellation_plan(facts: OutboundFacts, platform_status: str) -> list[Action]:
+    vtex = facts.vtex_order
+    if not facts.push_cancellation or platform_status != "cancelled":
+        return []
+    if vtex.invoices("Output"):
+        return [
+            Conflict(
+                f"ERP order {facts.order.number} is cancelled, but VTEX order {vtex.order_id} is already "
+                "(partly) invoiced and can no longer be cancelled. Settle it with a return invoice or by hand."
+            )
+        ]
+    return [
+        CancelOrder(
+            reason=f"Cancelled in VARIO ERP (order {facts.order.number})",
+            note=f"Cancelled by the ERP integration: VARIO order {facts.order.number} was cancelled "
+            f"(state {facts.order.state_key or 'unknown'}).",
+        )
+    ]
+
+
+def _invoice_plan(facts: OutboundFacts) -> list[Action]:
+    vtex = facts.vtex_order
+    actions: list[Action] = []
+    known = {p.invoice_number for p in vtex.packages}
+    invoiced = invoiced_quantities(vtex)
+    remaining = {item.index: item.quantity - invoiced.get(item.index, 0) for item in vtex.items}
+    output_sum = sum(p.invoice_value for p in vtex.invoices("Output"))
+    first_invoice = not vtex.invoices("Output")
+    for note in sorted(
+        facts.delivery_notes,
+        key=lambda d: (d.shipping_date or d.document_date, int(d.id) if d.id.isdigit() else 0, d.id),
+    ):
+        number = invoice_number_from(note.number)
+        if number in known:
+            continue
+        if vtex.status not in INVOICEABLE:
+            return [*actions, Wait(f"VTEX order {vtex.order_id} is {vtex.status}: it cannot be invoiced yet")]
+        lines, _warnings = invoice_lines_from(note, order=facts.order, vtex_order=vtex, remaining=remaining)
+        if not lines:
+            continue
+        for line in lines:
+            remaining[line.item.index] -= line.quantity
+        value = sum(line.item.selling_price * line.quantity for line in lines)
+        if first_invoice:
+            value += vtex.shipping_total  # freight is billed with the first shipment
+        if all(left <= 0 for left in remaining.values()) and vtex.value > output_sum:
+            # The last invoice brings the sum to the order total exactly (taxes, order discounts, rounding).
+            value = vtex.value - output_sum
+        courier = tracking_number = tracking_url = ""
+        tracked = tracking_of(note, facts.shipments) if facts.push_tracking else None
+        if tracked is not None:
+            carrier = facts.carriers[tracked[0]]
+            courier, tracking_number, tracking_url = carrier.courier, tracked[1], carrier.tracking_url(tracked[1])
+        actions.append(
+            PostInvoice(
+                invoice=vtex_invoice_from_lines(
+                    type_="Output",
+                    number=number,
+                    issuance_date=issuance_date_from(note.shipping_date or note.document_date, fallback=facts.now),
+                    value=value,
+                    lines=lines,
+                    courier=courier,
+                    tracking_number=tracking_number,
+                    tracking_url=tracking_url,
+                ),
+                source_document=note.id,
+            )
+        )
+        output_sum += value
+        first_invoice = False
+    return actions
+
+
+def _tracking_plan(facts: OutboundFacts) -> list[Action]:
+    actions: list[Action] = []
+    for note in facts.delivery_notes:
+        package = facts.vtex_order.invoice(invoice_number_from(note.number))
+        tracked = tracking_of(note, facts.shipments)
+        if package is None or tracked is None or package.tracking_number:
+            continue
+        carrier = facts.carriers[tracked[0]]
+        actions.append(
+            PatchTracking(
+                invoice_number=package.invoice_number,
+                tracking_number=tracked[1],
+                tracking_url=carrier.tracking_url(tracked[1]),
+                courier=carrier.courier,
+                dispatched_date=issuance_date_from(note.shipping_date or note.document_date, fallback=facts.now),
+            )
+        )
+    return actions
+
+
+def _return_plan(facts: OutboundFacts) -> list[Action]:
+    vtex = facts.vtex_order
+    actions: list[Action] = []
+    known = {p.invoice_number for p in vtex.packages}
+    output = invoiced_quantities(vtex, "Output")
+    already_returned = invoiced_quantities(vtex, "Input")
+    returnable = {item.index: output.get(item.index, 0) - already_returned.get(item.index, 0) for item in vtex.items}
+    for document in sorted(facts.returns, key=lambda d: (d.document_date, d.id)):
+        number = invoice_number_from(document.number)
+        if number in known:
+            continue
+        if vtex.status != "invoiced":
+            return [*actions, Wait(f"return {document.number}: VTEX order {vtex.order_id} is not invoiced yet")]
+        lines, _warnings = invoice_lines_from(document, order=facts.order, vtex_order=vtex, remaining=returnable)
+        if not lines:
+            continue
+        for line in lines:
+            returnable[line.item.index] -= line.quantity
+        actions.append(
+            PostInvoice(
+                invoice=vtex_invoice_from_lines(
+                    type_="Input",
+                    number=number,
+                    issuance_date=issuance_date_from(document.document_date, fallback=facts.now),
+                    value=sum(line.item.selling_price * line.quantity for line in lines),
+                    lines=lines,
+                ),
+                source_document=document.id,
+            )
+        )
+    return actions
+
+
+def outbound_plan(facts: OutboundFacts, *, platform_status: str) -> list[Action]:
+    """What VTEX lacks, in the order it must be sent. ``platform_status`` comes from the mapping.
+
+    A barrier action (start-handling, item removal) is returned alone: it changes the order, so the
+    caller executes it, reads the order again and asks for the next plan.
+    """
+    vtex = facts.vtex_order
+    if platform_status == "ignored" or vtex.status in CANCELLED_IN_VTEX:
+        return []
+    if facts.erp_state == CANCELLED:
+        return _cancellation_plan(facts, platform_status)
+    if vtex.status == "ready-for-handling":
+        return [StartHandling()]
+    if vtex.status == "start-handling":
+        return [Wait(f"VTEX order {vtex.order_id} is still in start-handling")]
+    if platform_status == "processing":
+        return []
+
+    removals = _removals(facts)
+    if removals:
+        if vtex.status not in MODIFIABLE:
+            return [Wait(f"VTEX order {vtex.order_id} is {vtex.status}: items can be removed only while handling")]
+        reason = f"Not delivered: closed or cancelled in VARIO ERP order {facts.order.number}"
+        return [RemoveItems({"reason": reason, "remove": removals})]
+
+    actions = _invoice_plan(facts)
+    if facts.push_tracking:
+        actions += _tracking_plan(facts)
+    if facts.push_returns and platform_status == "refunded":
+        actions += _return_plan(facts)
+    return actions

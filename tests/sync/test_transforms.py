@@ -1,0 +1,358 @@
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sync import transforms as t
+from sync.transforms import (
+    CancelOrder,
+    CarrierInfo,
+    Conflict,
+    OutboundFacts,
+    PatchTracking,
+    PostInvoice,
+    RemoveItems,
+    StartHandling,
+    Wait,
+    erp_fulfilment_state_from,
+    invoice_number_from,
+    outbound_plan,
+)
+from tests.sync.builders import erp_order, follow_up, order_line, package, shipment, vtex_item, vtex_order
+
+DHL = CarrierInfo(courier="DHL", tracking_url_template="https://dhl.example/t?id={tracking_number}")
+NOW = datetime(2026, 3, 3, 12, tzinfo=UTC)
+
+
+def facts(vtex, order, **kwargs) -> OutboundFacts:
+    kwargs.setdefault("carriers", {"DHL": DHL})
+    kwargs.setdefault("erp_state", erp_fulfilment_state_from(order, cancelled_state_keys=["CANCELLED"]))
+    return OutboundFacts(order=order, vtex_order=vtex, now=NOW, **kwargs)
+
+
+# --- fulfilment state -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "state", "expected"),
+    [
+        ([order_line(1, quantity=2)], "SAVED", t.CONFIRMED),
+        ([order_line(1, quantity=2, committed=1)], "PARTIALLY_DELIVERED", t.PARTIALLY_SHIPPED),
+        ([order_line(1, quantity=2, committed=2)], "DELIVERED", t.FULLY_SHIPPED),
+        ([order_line(1, quantity=2, committed=1, complete=True)], "DELIVERED", t.FULLY_SHIPPED),
+        ([order_line(1, quantity=2)], "CANCELLED", t.CANCELLED),
+    ],
+)
+def test_fulfilment_state_follows_quantities_and_cancelled_keys(lines, state, expected):
+    assert erp_fulfilment_state_from(erp_order(lines, state=state), cancelled_state_keys=["CANCELLED"]) == expected
+
+
+def test_a_goods_return_makes_the_order_returned():
+    order = erp_order([order_line(1, committed=1)], state="DELIVERED")
+    returned = follow_up("5120", "RT-1", {1: 1}, category="CUSTOMER_GOODS_RETURN")
+    assert erp_fulfilment_state_from(order, cancelled_state_keys=[], returns=[returned]) == t.RETURNED
+
+
+def test_dissolve_counts_as_cancelled_only_when_nothing_was_delivered():
+    untouched = erp_order([order_line(1)], state="SAVED")
+    started = erp_order([order_line(1, quantity=2, committed=1)], state="PARTIALLY_DELIVERED")
+    assert erp_fulfilment_state_from(untouched, cancelled_state_keys=[], dissolved=True) == t.CANCELLED
+    assert erp_fulfilment_state_from(started, cancelled_state_keys=[], dissolved=True) == t.PARTIALLY_SHIPPED
+
+
+def test_tenant_specific_cancelled_keys_are_honoured():
+    order = erp_order([order_line(1)], state="STORNIERT")
+    assert erp_fulfilment_state_from(order, cancelled_state_keys=["STORNIERT"]) == t.CANCELLED
+    assert erp_fulfilment_state_from(order, cancelled_state_keys=["CANCELLED"]) == t.CONFIRMED
+
+
+# --- invoice numbers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", ["LS-20044", "INV2026000123", "A-1"])
+def test_safe_invoice_numbers_are_kept(number):
+    assert invoice_number_from(number) == number
+
+
+@pytest.mark.parametrize("number", ["LS 20044", "LS/2026/44", "#123456", "LS-44#", "Lieferschein Nr. 7", "///"])
+def test_unsafe_invoice_numbers_become_safe_and_distinct(number):
+    safe = invoice_number_from(number)
+    assert safe and all(c.isalnum() or c == "-" for c in safe)
+    assert not safe.startswith("-") and not safe.endswith("-")
+
+
+def test_two_numbers_that_clean_up_alike_stay_distinct():
+    assert invoice_number_from("LS 1") != invoice_number_from("LS/1")
+
+
+# --- the plan -------------------------------------------------------------------------------------
+
+
+def two_item_order(status="handling", packages=()):
+    return vtex_order(
+        [vtex_item(0, quantity=2, price=2950), vtex_item(1, quantity=1, price=4000)],
+        status=status,
+        shipping=1700,
+        packages=packages,
+    )
+
+
+def test_ready_for_handling_gets_start_handling_alone():
+    plan = outbound_plan(
+        facts(two_item_order("ready-for-handling"), erp_order([order_line(1, quantity=2), order_line(2)])),
+        platform_status="fulfilled",
+    )
+    assert plan == [StartHandling()]
+
+
+def test_processing_stops_after_start_handling():
+    order = erp_order([order_line(1, quantity=2), order_line(2)])
+    assert outbound_plan(facts(two_item_order("handling"), order), platform_status="processing") == []
+
+
+def test_a_full_shipment_is_one_invoice_of_the_order_total_with_tracking():
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2, committed=1)], state="DELIVERED")
+    note = follow_up("2044", "LS-20044", {1: 2, 2: 1})
+    plan = outbound_plan(
+        facts(two_item_order(), order, delivery_notes=[note], shipments={"2044": [shipment("2044", "DHL", "0034")]}),
+        platform_status="fulfilled",
+    )
+    [invoice] = plan
+    assert isinstance(invoice, PostInvoice)
+    body = invoice.invoice
+    assert body["type"] == "Output" and body["invoiceNumber"] == "LS-20044"
+    assert body["invoiceValue"] == str(2 * 2950 + 4000 + 1700)
+    assert body["items"] == [{"id": "100", "price": 2950, "quantity": 2}, {"id": "101", "price": 4000, "quantity": 1}]
+    assert (body["courier"], body["trackingNumber"]) == ("DHL", "0034")
+    assert body["trackingUrl"] == "https://dhl.example/t?id=0034"
+    assert body["issuanceDate"] == "2026-03-03T12:00:00+00:00"
+
+
+def test_a_split_shipment_is_two_partial_invoices_that_add_up_to_the_total():
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2, committed=1)], state="DELIVERED")
+    first, second = follow_up("1", "LS-1", {1: 2}, date="2026-03-02"), follow_up("2", "LS-2", {2: 1})
+    plan = outbound_plan(facts(two_item_order(), order, delivery_notes=[second, first]), platform_status="fulfilled")
+    assert [a.invoice["invoiceNumber"] for a in plan] == ["LS-1", "LS-2"]
+    assert int(plan[0].invoice["invoiceValue"]) == 2 * 2950 + 1700  # freight with the first shipment
+    assert sum(int(a.invoice["invoiceValue"]) for a in plan) == two_item_order().value
+    assert plan[0].invoice["trackingNumber"] == ""
+
+
+def test_an_invoice_vtex_already_has_is_not_sent_again():
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2)], state="PARTIALLY_DELIVERED")
+    vtex = two_item_order("invoice", packages=[package("LS-1", [(0, 2, 2950)], value=7600)])
+    assert (
+        outbound_plan(
+            facts(vtex, order, delivery_notes=[follow_up("1", "LS-1", {1: 2})]), platform_status="partially_fulfilled"
+        )
+        == []
+    )
+
+
+def test_the_second_invoice_completes_the_total():
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2, committed=1)], state="DELIVERED")
+    vtex = two_item_order("invoice", packages=[package("LS-1", [(0, 2, 2950)], value=7600)])
+    [invoice] = outbound_plan(
+        facts(vtex, order, delivery_notes=[follow_up("1", "LS-1", {1: 2}), follow_up("2", "LS-2", {2: 1})]),
+        platform_status="fulfilled",
+    )
+    assert int(invoice.invoice["invoiceValue"]) == vtex.value - 7600
+
+
+def test_tracking_that_arrives_later_patches_the_invoice():
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2, committed=1)], state="DELIVERED")
+    vtex = two_item_order("invoiced", packages=[package("LS-1", [(0, 2, 2950), (1, 1, 4000)], value=11600)])
+    plan = outbound_plan(
+        facts(
+            vtex,
+            order,
+            delivery_notes=[follow_up("1", "LS-1", {1: 2, 2: 1})],
+            shipments={"1": [shipment("1", "DHL", "0034")]},
+        ),
+        platform_status="fulfilled",
+    )
+    assert plan == [
+        PatchTracking(
+            invoice_number="LS-1",
+            tracking_number="0034",
+            tracking_url="https://dhl.example/t?id=0034",
+            courier="DHL",
+            dispatched_date="2026-03-03T12:00:00+00:00",
+        )
+    ]
+
+
+def test_cancelled_before_invoicing_cancels_with_a_note():
+    order = erp_order([order_line(1, quantity=2), order_line(2)], state="CANCELLED")
+    [action] = outbound_plan(facts(two_item_order("handling"), order), platform_status="cancelled")
+    assert isinstance(action, CancelOrder) and "AU-1" in action.reason and "AU-1" in action.note
+
+
+def test_cancelled_after_invoicing_is_a_conflict_not_a_cancel():
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2)], state="CANCELLED")
+    vtex = two_item_order("invoice", packages=[package("LS-1", [(0, 2, 2950)], value=7600)])
+    [action] = outbound_plan(facts(vtex, order), platform_status="cancelled")
+    assert isinstance(action, Conflict) and "already" in action.message
+
+
+def test_an_order_cancelled_in_vtex_gets_nothing():
+    order = erp_order([order_line(1, quantity=2), order_line(2)], state="CANCELLED")
+    assert outbound_plan(facts(two_item_order("canceled"), order), platform_status="cancelled") == []
+
+
+def test_the_rest_closed_after_a_partial_delivery_is_removed_before_invoicing():
+    order = erp_order(
+        [order_line(1, quantity=2, committed=2, complete=True), order_line(2, committed=0, complete=True)],
+        state="DELIVERED",
+    )
+    [action] = outbound_plan(
+        facts(two_item_order(), order, delivery_notes=[follow_up("1", "LS-1", {1: 2})]), platform_status="fulfilled"
+    )
+    assert isinstance(action, RemoveItems)
+    assert action.changes["remove"] == [{"id": "101", "quantity": 1, "price": 4000, "uniqueId": "U1"}]
+    assert action.changes["reason"]
+
+
+def test_cancelled_lines_are_removed_but_never_what_is_invoiced():
+    order = erp_order([order_line(1, quantity=2, cancelled=2), order_line(2)], state="SAVED")
+    vtex = two_item_order("invoice", packages=[package("LS-1", [(0, 1, 2950)], value=4650)])
+    [action] = outbound_plan(facts(vtex, order), platform_status="partially_fulfilled")
+    assert action.changes["remove"] == [{"id": "100", "quantity": 1, "price": 2950, "uniqueId": "U0"}]
+
+
+def test_removal_waits_when_vtex_cannot_change_the_order():
+    order = erp_order([order_line(1, quantity=2, cancelled=1), order_line(2)], state="SAVED")
+    [action] = outbound_plan(facts(two_item_order("invoiced"), order), platform_status="partially_fulfilled")
+    assert isinstance(action, Wait)
+
+
+def test_a_return_becomes_an_input_invoice_once_invoiced():
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2, committed=1)], state="DELIVERED")
+    vtex = two_item_order(
+        "invoiced", packages=[package("LS-1", [(0, 2, 2950), (1, 1, 4000)], value=11600, tracking="x")]
+    )
+    returned = follow_up("5120", "RT-5120", {1: 1}, category="CUSTOMER_GOODS_RETURN")
+    [action] = outbound_plan(
+        facts(
+            vtex, order, delivery_notes=[follow_up("1", "LS-1", {1: 2, 2: 1})], returns=[returned], erp_state=t.RETURNED
+        ),
+        platform_status="refunded",
+    )
+    assert action.invoice["type"] == "Input" and action.invoice["invoiceNumber"] == "RT-5120"
+    assert action.invoice["items"] == [{"id": "100", "price": 2950, "quantity": 1}]
+    assert action.invoice["invoiceValue"] == "2950"
+
+
+def test_a_return_before_full_invoicing_waits():
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2)], state="PARTIALLY_DELIVERED")
+    vtex = two_item_order("invoice", packages=[package("LS-1", [(0, 2, 2950)], value=7600)])
+    returned = follow_up("5120", "RT-1", {1: 1}, category="CUSTOMER_GOODS_RETURN")
+    plan = outbound_plan(
+        facts(vtex, order, delivery_notes=[follow_up("1", "LS-1", {1: 2})], returns=[returned], erp_state=t.RETURNED),
+        platform_status="refunded",
+    )
+    assert any(isinstance(a, Wait) for a in plan)
+
+
+def test_ignored_mapping_pushes_nothing():
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2, committed=1)], state="DELIVERED")
+    assert (
+        outbound_plan(
+            facts(two_item_order(), order, delivery_notes=[follow_up("1", "LS-1", {1: 2, 2: 1})]),
+            platform_status="ignored",
+        )
+        == []
+    )
+
+
+def test_unmapped_carriers_are_named():
+    order = erp_order([order_line(1, committed=1)], state="DELIVERED")
+    f = facts(
+        vtex_order([vtex_item(0)]),
+        order,
+        delivery_notes=[follow_up("1", "LS-1", {1: 1})],
+        shipments={"1": [shipment("1", "HERMES", "H1")]},
+    )
+    assert t.missing_carriers(f) == ["HERMES"]
+
+
+def test_lines_are_matched_by_sku_when_no_line_id_was_stored():
+    order = erp_order(
+        [order_line(1, quantity=2, committed=2, external=""), order_line(2, committed=1, external="")],
+        state="DELIVERED",
+    )
+    [invoice] = outbound_plan(
+        facts(two_item_order(), order, delivery_notes=[follow_up("1", "LS-1", {1: 2, 2: 1})]),
+        platform_status="fulfilled",
+    )
+    assert [i["id"] for i in invoice.invoice["items"]] == ["100", "101"]
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+
+@st.composite
+def shipping_situations(draw):
+    n_items = draw(st.integers(1, 4))
+    items = [vtex_item(i, quantity=draw(st.integers(1, 5)), price=draw(st.integers(1, 50_000))) for i in range(n_items)]
+    vtex = vtex_order(items, shipping=draw(st.integers(0, 3000)))
+    # Delivery notes with arbitrary quantities, including more than was ordered.
+    notes = []
+    for n in range(draw(st.integers(0, 4))):
+        quantities = draw(st.dictionaries(st.integers(1, n_items), st.integers(1, 8), min_size=1))
+        notes.append(follow_up(str(100 + n), f"LS-{n}", quantities, date=f"2026-03-0{n + 1}"))
+    delivered = {i: 0 for i in range(n_items)}
+    for note in notes:
+        for line in note.lines:
+            delivered[int(line.order_line.line_id) - 9001] += int(line.quantity)
+    lines = [
+        order_line(i + 1, quantity=items[i].quantity, committed=min(delivered[i], items[i].quantity))
+        for i in range(n_items)
+    ]
+    return vtex, erp_order(lines), notes
+
+
+def run_to_the_end(vtex, order, notes):
+    """Apply every planned invoice to the VTEX order, as VTEX would, and return the packages."""
+    plan = outbound_plan(facts(vtex, order, delivery_notes=notes, carriers={}), platform_status="fulfilled")
+    return [a.invoice for a in plan if isinstance(a, PostInvoice)]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(shipping_situations())
+def test_invoiced_quantities_never_exceed_ordered_ones(situation):
+    vtex, order, notes = situation
+    invoiced = {}
+    for invoice in run_to_the_end(vtex, order, notes):
+        for line in invoice["items"]:
+            invoiced[line["id"]] = invoiced.get(line["id"], 0) + line["quantity"]
+    for item in vtex.items:
+        assert invoiced.get(item.sku_id, 0) <= item.quantity
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(shipping_situations())
+def test_invoice_item_prices_are_the_vtex_item_prices(situation):
+    vtex, order, notes = situation
+    prices = {item.sku_id: item.selling_price for item in vtex.items}
+    for invoice in run_to_the_end(vtex, order, notes):
+        assert invoice["type"] == "Output"
+        assert all(line["price"] == prices[line["id"]] and line["quantity"] > 0 for line in invoice["items"])
+        assert int(invoice["invoiceValue"]) > 0
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(shipping_situations())
+def test_when_everything_is_invoiced_the_invoices_add_up_to_the_order_value(situation):
+    vtex, order, notes = situation
+    invoices = run_to_the_end(vtex, order, notes)
+    invoiced = {}
+    for invoice in invoices:
+        for line in invoice["items"]:
+            invoiced[line["id"]] = invoiced.get(line["id"], 0) + line["quantity"]
+    if all(invoiced.get(i.sku_id, 0) == i.quantity for i in vtex.items):
+        assert sum(int(i["invoiceValue"]) for i in invoices) == vtex.value
+    else:
+        assert sum(int(i["invoiceValue"]) for i in invoices) < vtex.value
+    assert len({i["invoiceNumber"] for i in invoices}) == len(invoices)
