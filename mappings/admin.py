@@ -51,12 +51,17 @@ class SalesChannelForm(forms.ModelForm):
             "vtex_base_url_override",
             "vtex_app_key",
             "vtex_app_token",
+            "vtex_rate_limits",
             "connector_name",
             "connector_endpoint",
             "vario_sales_channel_id",
             "erp_cancelled_state_keys",
             "shipping_confirmation_deadline_hours",
         )
+
+    def clean_vtex_rate_limits(self) -> dict:
+        # An emptied field means "no per-route budgets", not null.
+        return self.cleaned_data.get("vtex_rate_limits") or {}
 
     def clean_vtex_app_token(self) -> str:
         new_token = self.cleaned_data.get("vtex_app_token", "")
@@ -133,6 +138,7 @@ class SalesChannelAdmin(admin.ModelAdmin):
                     "vtex_app_key",
                     "vtex_app_token",
                     "clear_vtex_app_token",
+                    "vtex_rate_limits",
                 )
             },
         ),

@@ -56,6 +56,29 @@ def validate_cancelled_state_keys(value) -> None:
         )
 
 
+VTEX_ROUTES = frozenset(
+    {"get_order", "start_handling", "cancel", "invoice", "tracking", "changes", "notes", "feed", "channel_order"}
+)
+RATE_RE = re.compile(r"^[1-9][0-9]*/[1-9][0-9]*$")
+
+
+def validate_rate_limits(value) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError('Give a JSON object of route → "calls/seconds", e.g. {"invoice": "20/1"}.')
+    unknown = sorted(set(value) - VTEX_ROUTES)
+    if unknown:
+        raise ValidationError(
+            "Unknown VTEX routes: %(unknown)s. Known routes: %(known)s.",
+            params={"unknown": ", ".join(unknown), "known": ", ".join(sorted(VTEX_ROUTES))},
+        )
+    bad = sorted(route for route, rate in value.items() if not isinstance(rate, str) or not RATE_RE.match(rate))
+    if bad:
+        raise ValidationError(
+            'Rates are written "calls/seconds" with whole numbers, e.g. "20/1"; check: %(bad)s.',
+            params={"bad": ", ".join(bad)},
+        )
+
+
 def default_cancelled_state_keys() -> list[str]:
     return ["CANCELLED"]
 
@@ -146,6 +169,14 @@ class SalesChannel(TimestampedModel):
         default=default_cancelled_state_keys,
         validators=[validate_cancelled_state_keys],
         help_text="VARIO document state keys that mean the order is cancelled (tenant-specific).",
+    )
+    vtex_rate_limits = models.JSONField(
+        "VTEX rate limits",
+        default=dict,
+        blank=True,
+        validators=[validate_rate_limits],
+        help_text='Per-route budgets as calls/seconds, e.g. {"invoice": "20/1", "get_order": "100/1"}. '
+        "Routes: " + ", ".join(sorted(VTEX_ROUTES)) + ". Unlisted routes use the portal's default.",
     )
     shipping_confirmation_deadline_hours = models.PositiveIntegerField(
         default=48,

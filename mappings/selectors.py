@@ -28,3 +28,7 @@ def carrier_code_get(*, channel: SalesChannel, erp_carrier_key: str) -> CarrierC
 
 def order_link_get(*, channel: SalesChannel, vtex_order_id: str) -> OrderLink | None:
     return OrderLink.objects.filter(channel=channel, vtex_order_id=vtex_order_id).first()
+
+
+def carrier_codes_for(*, channel: SalesChannel) -> list[CarrierCode]:
+    return list(CarrierCode.objects.filter(channel=channel))

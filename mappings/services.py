@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from mappings.models import (
     ErpFulfilmentState,
+    OrderLink,
     PlatformStatus,
     SalesChannel,
     StatusMapping,
@@ -42,3 +44,32 @@ def status_mappings_load_defaults(*, channel: SalesChannel) -> int:
     ]
     StatusMapping.objects.bulk_create(new)
     return len(new)
+
+
+def order_link_record(
+    *,
+    channel: SalesChannel,
+    vtex_order_id: str,
+    erp_order_id: str = "",
+    erp_order_number: str = "",
+    marketplace_order_id: str = "",
+    vtex_status: str = "",
+    erp_state: str = "",
+) -> OrderLink:
+    """Create or update the link of one order; empty arguments leave what is known untouched."""
+    now = timezone.now()
+    link, _ = OrderLink.objects.get_or_create(channel=channel, vtex_order_id=vtex_order_id)
+    changes = {
+        "erp_order_id": erp_order_id,
+        "erp_order_number": erp_order_number,
+        "marketplace_order_id": marketplace_order_id,
+    }
+    for field, value in changes.items():
+        if value and getattr(link, field) != value:
+            setattr(link, field, value)
+    if vtex_status and vtex_status != link.vtex_status:
+        link.vtex_status, link.vtex_status_at = vtex_status, now
+    if erp_state and erp_state != link.erp_state:
+        link.erp_state, link.erp_state_at = erp_state, now
+    link.save()
+    return link

@@ -162,6 +162,45 @@ RQ_QUEUES = {
 }
 RQ_SHOW_ADMIN_LINK = True
 
+# --- VARIO ERP (reference/vario-erp.md §4.1) -------------------------------------------------------
+VARIO_BASE_URL = env.str("VARIO_BASE_URL", default="")
+VARIO_TOKEN_URL = env.str("VARIO_TOKEN_URL", default="")
+VARIO_CLIENT_ID = env.str("VARIO_CLIENT_ID", default="")
+VARIO_CLIENT_SECRET = env.str("VARIO_CLIENT_SECRET", default="")
+VARIO_APP_IDENTIFIER = env.str("VARIO_APP_IDENTIFIER", default="")
+VARIO_REFRESH_TOKEN = env.str("VARIO_REFRESH_TOKEN", default="")
+# VARIO allows 40 requests per 6 seconds per client; all workers share this budget through Redis.
+VARIO_RATE = env.str("VARIO_RATE", default="40/6")
+# Where VARIO and VTEX reach the portal's webhooks (used when registering them).
+PORTAL_WEBHOOK_BASE_URL = env.str("PORTAL_WEBHOOK_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Calls to the remotes ----------------------------------------------------------------------------
+REMOTE_CONNECT_TIMEOUT = env.float("REMOTE_CONNECT_TIMEOUT", default=5.0)
+# VTEX recommends 20 s for its synchronous order APIs.
+REMOTE_READ_TIMEOUT = env.float("REMOTE_READ_TIMEOUT", default=30.0)
+# Longest a call waits for the shared rate limiter before its job is rescheduled instead.
+LIMITER_MAX_WAIT_SECONDS = env.float("LIMITER_MAX_WAIT_SECONDS", default=10.0)
+# Default VTEX budget per route and account (calls/seconds); channels can override per route.
+VTEX_DEFAULT_RATE = env.str("VTEX_DEFAULT_RATE", default="50/1")
+# Wait after a 429 that carries no Retry-After (VTEX's feed guide recommends a minute).
+RETRY_AFTER_DEFAULT_SECONDS = env.float("RETRY_AFTER_DEFAULT_SECONDS", default=60.0)
+
+# --- Sync behaviour (small values in tests keep them fast) ------------------------------------------------
+# Retryable failures back off exponentially with jitter from BASE up to MAX, at most MAX_RETRIES times.
+SYNC_RETRY_BASE_SECONDS = env.float("SYNC_RETRY_BASE_SECONDS", default=5.0)
+SYNC_RETRY_MAX_SECONDS = env.float("SYNC_RETRY_MAX_SECONDS", default=600.0)
+SYNC_MAX_RETRIES = env.int("SYNC_MAX_RETRIES", default=10)
+# "VTEX not ready yet" (EOI008/009/011, start-handling still running, return before invoicing) waits.
+SYNC_NOT_YET_DELAY_SECONDS = env.float("SYNC_NOT_YET_DELAY_SECONDS", default=60.0)
+SYNC_NOT_YET_MAX_WAITS = env.int("SYNC_NOT_YET_MAX_WAITS", default=60)
+# One writer per order: a Redis lock with this lease; a killed worker's lock expires after it.
+SYNC_LOCK_SECONDS = env.float("SYNC_LOCK_SECONDS", default=30.0)
+# The sweep re-enqueues work left pending or running this long (Redis was down, a worker was killed).
+SYNC_SWEEP_AFTER_SECONDS = env.float("SYNC_SWEEP_AFTER_SECONDS", default=20.0)
+SYNC_SWEEP_INTERVAL_SECONDS = env.int("SYNC_SWEEP_INTERVAL_SECONDS", default=10)
+# Webhook bodies larger than this are refused with 413.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
+
 # --- Auth ----------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class SyncConfig(AppConfig):
     name = "sync"
     verbose_name = "Synchronisation"
+
+    def ready(self) -> None:
+        from sync import signals  # noqa: F401

@@ -244,6 +244,12 @@ class PatchTracking:
 
 
 @dataclass(frozen=True)
+class PutTrackingEvents:
+    invoice_number: str
+    status: dict
+
+
+@dataclass(frozen=True)
 class CancelOrder:
     reason: str
     note: str
@@ -263,7 +269,7 @@ class Wait:
     message: str
 
 
-Action = StartHandling | RemoveItems | PostInvoice | PatchTracking | CancelOrder | Conflict | Wait
+Action = StartHandling | RemoveItems | PostInvoice | PatchTracking | PutTrackingEvents | CancelOrder | Conflict | Wait
 
 # Statuses in which VTEX accepts what the plan sends (reference/vtex.md §8.3, §13). "invoice" is
 # the partially invoiced stage: VTEX's cancel documentation says such orders cannot be cancelled
@@ -444,6 +450,41 @@ def _tracking_plan(facts: OutboundFacts) -> list[Action]:
     return actions
 
 
+def vtex_tracking_status_from(parcel) -> dict:
+    """Body of PUT …/invoice/{n}/tracking from an ERP parcel (dates as VTEX wants them, §5.2)."""
+    delivered = ""
+    if parcel.delivered_at:
+        delivered = parcel.delivered_at[:16].replace("T", " ")  # yyyy-mm-dd hh:mm
+    return {
+        "isDelivered": bool(parcel.delivered_at),
+        "deliveredDate": delivered or None,
+        "events": [
+            {"city": e.city, "state": e.state, "description": e.description[:5000], "date": e.date}
+            for e in parcel.events
+        ],
+    }
+
+
+def _tracking_events_plan(facts: OutboundFacts) -> list[Action]:
+    """Carriers VTEX does not track itself: push the ERP's tracking events once the invoice has a number."""
+    actions: list[Action] = []
+    for note in facts.delivery_notes:
+        package = facts.vtex_order.invoice(invoice_number_from(note.number))
+        if package is None or not package.tracking_number:
+            continue
+        for shipment in facts.shipments.get(note.id, ()):
+            carrier = facts.carriers.get(shipment.carrier_key)
+            if carrier is None or carrier.integrated_with_vtex:
+                continue
+            parcel = next((p for p in shipment.parcels if p.tracking_number == package.tracking_number), None)
+            if parcel is None or not (parcel.events or parcel.delivered_at):
+                continue
+            news = len(parcel.events) > package.tracking_events or (bool(parcel.delivered_at) and not package.delivered)
+            if news:
+                actions.append(PutTrackingEvents(package.invoice_number, vtex_tracking_status_from(parcel)))
+    return actions
+
+
 def _return_plan(facts: OutboundFacts) -> list[Action]:
     vtex = facts.vtex_order
     actions: list[Action] = []
@@ -505,6 +546,7 @@ def outbound_plan(facts: OutboundFacts, *, platform_status: str) -> list[Action]
     actions = _invoice_plan(facts)
     if facts.push_tracking:
         actions += _tracking_plan(facts)
+        actions += _tracking_events_plan(facts)
     if facts.push_returns and platform_status == "refunded":
         actions += _return_plan(facts)
     return actions

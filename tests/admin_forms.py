@@ -13,7 +13,7 @@ def _field_data(form) -> dict[str, object]:
         if isinstance(field.widget, forms.PasswordInput) and not field.widget.render_value:
             data[key] = ""  # what a browser submits for a write-only field left alone
             continue
-        value = field.prepare_value(bound.value())
+        value = bound.value()  # already passed through the field's prepare_value()
         if isinstance(value, bool):
             if value:
                 data[key] = "on"

@@ -5,3 +5,11 @@ class SandboxVarioConfig(AppConfig):
     name = "sandbox.vario"
     label = "sandbox_vario"
     verbose_name = "Sandbox: VARIO ERP"
+
+    def ready(self) -> None:
+        from sandbox.registry import on_reset, register_header_provider
+        from sandbox.vario.seed import vario_seed
+        from sandbox.vario.webhooks import DELIVERY_KIND, webhook_headers
+
+        on_reset(vario_seed)
+        register_header_provider(DELIVERY_KIND, webhook_headers)

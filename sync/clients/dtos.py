@@ -437,11 +437,32 @@ class ErpDocument:
 
 
 @dataclass(frozen=True)
+class ErpTrackingEvent:
+    date: str  # YYYY-MM-DD
+    city: str
+    state: str
+    description: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ErpTrackingEvent:
+        return cls(
+            date=_str(data.get("date"))[:10],
+            city=_str(data.get("city")),
+            state=_str(data.get("state")),
+            description=_str(data.get("description")),
+        )
+
+
+@dataclass(frozen=True)
 class ErpParcel:
+    """A VDS parcel. Field names beyond id are the working model's (reference §4.2, "A")."""
+
     id: str
     tracking_number: str
     tracking_url: str = ""
     state: str = ""
+    events: tuple[ErpTrackingEvent, ...] = ()
+    delivered_at: str = ""  # ISO 8601 when the carrier reported delivery
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ErpParcel:
@@ -450,6 +471,8 @@ class ErpParcel:
             tracking_number=_str(data.get("trackingNumber")),
             tracking_url=_str(data.get("trackingUrl")),
             state=_str(data.get("state")),
+            events=tuple(ErpTrackingEvent.from_json(e) for e in data.get("events") or []),
+            delivered_at=_str(data.get("deliveredAt")),
         )
 
 

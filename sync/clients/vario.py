@@ -207,6 +207,22 @@ class VarioClient:
         page = self.execute_vql(statement, limit=1)
         return str(page.rows[0]["id"]) if page.rows else None
 
+    def find_follow_up_ids(self, *, order_number: str, category: str) -> list[str]:
+        """Ids of documents of ``category`` (delivery notes, goods returns) made from an order."""
+        statement = (
+            "SELECT id FROM document.querySalesDocuments "
+            f"WHERE documentTypeCategory = {vql_literal(category)} "
+            f"AND referencedOrderNumber = {vql_literal(order_number)} ORDER BY id"
+        )
+        return [str(row["id"]) for row in self.query_all(statement)]
+
+    def find_shipment_ids(self, *, document_ids: list[str]) -> list[str]:
+        if not document_ids:
+            return []
+        ids = ", ".join(vql_literal(str(i)) for i in document_ids)
+        statement = f"SELECT id FROM vds.queryShipments WHERE documentId IN ({ids}) ORDER BY id"
+        return [str(row["id"]) for row in self.query_all(statement)]
+
     def query_all(self, statement: str, *, page_size: int = 100) -> list[Mapping[str, Any]]:
         rows: list[Mapping[str, Any]] = []
         offset = 0

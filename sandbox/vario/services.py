@@ -1,0 +1,744 @@
+"""What happens in the simulated ERP: orders created, delivered, cancelled, closed, returned.
+
+Each service validates like the ERP would, changes the documents in one transaction, and fires the
+webhooks the change triggers (queued as deliveries in the same transaction, so a refused change
+fires nothing). Rejections carry the HTTP status the API answers with.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import F, Max, Sum
+
+from sandbox import clock
+from sandbox.settings_store import setting_get
+from sandbox.vario.models import (
+    Account,
+    Article,
+    Carrier,
+    DeliveryMethod,
+    Document,
+    DocumentCategory,
+    DocumentLine,
+    DocumentType,
+    Parcel,
+    PaymentMethod,
+    SalesChannel,
+    Shipment,
+)
+from sandbox.vario.seed import DELIVERY_TYPE_ID, GOODS_RETURN_TYPE_ID
+from sandbox.vario.webhooks import document_event_fire, parcel_event_fire
+
+DB = "sandbox"
+COPY_EXTERNAL_IDS_SETTING = "vario.copy_external_ids"
+ZERO = Decimal(0)
+
+# The EAV group the portal's install migration creates (reference §4.2); the simulator treats it as installed.
+EAV_GROUPS = {
+    "vtexportal": {"document": {"externalOrderId", "marketplaceOrderId"}, "documentLine": {"externalItemId"}},
+}
+REQUEST_FIELDS = {"transitionId", "targetTypeId", "parameters", "document"}
+DOCUMENT_FIELDS = {
+    "accountId",
+    "salesChannelId",
+    "externalId",
+    "externalNumber",
+    "documentDate",
+    "orderedOn",
+    "shippingDate",
+    "billingType",
+    "deliveryMethodId",
+    "paymentMethodId",
+    "paymentTermId",
+    "currencyId",
+    "calculationMode",
+    "custom",
+    "priceModifiers",
+    "lines",
+    "billingAddress",
+    "deliveryAddress",
+}
+LINE_FIELDS = {
+    "articleId",
+    "quantity",
+    "productPrice",
+    "totalLinePrice",
+    "name",
+    "description",
+    "lineType",
+    "externalId",
+    "sourceLineId",
+    "refLineId",
+    "storageId",
+    "texts",
+    "priceModifiers",
+    "custom",
+}
+ADDRESS_FIELDS = {
+    "name1",
+    "name2",
+    "name3",
+    "street",
+    "streetAddressNumber",
+    "additionalAddressLine1",
+    "additionalAddressLine2",
+    "postcode",
+    "city",
+    "countryCode",
+    "phoneContact",
+    "mailContact",
+    "salutation",
+}
+LINE_TYPES = {"ARTICLE_LINE", "TEXT_LINE", "SHIPPING_COST_LINE"}
+OPEN_ORDER_STATES = {"SAVED", "IN_PICKING", "PARTIALLY_DELIVERED"}
+
+
+class Rejected(Exception):
+    """The ERP refuses the request: ``status`` is the HTTP answer, ``message`` says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# --- field validation -----------------------------------------------------------------------------
+
+
+def _unknown_fields(data: dict, allowed: set[str], where: str) -> None:
+    unknown = set(data) - allowed
+    if unknown:
+        raise Rejected(400, f"Unrecognized field(s) in {where}: {', '.join(sorted(unknown))}")
+
+
+def _object(value, name: str) -> dict:
+    if not isinstance(value, dict):
+        raise Rejected(400, f"{name} must be a JSON object")
+    return value
+
+
+def _id(value, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+        raise Rejected(400, f"{name} must be an id (a number or a string of digits), got {value!r}")
+    return str(int(value))
+
+
+def _text(value, name: str, *, max_length: int = 200) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Rejected(400, f"{name} must be a string, got {value!r}")
+    if len(value) > max_length:
+        raise Rejected(400, f"{name} is longer than {max_length} characters")
+    return value
+
+
+def _date(value, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str) or len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Rejected(400, f"{name} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def _decimal(value, name: str, *, positive: bool = False) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise Rejected(400, f"{name} must be a number, got {value!r}")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise Rejected(400, f"{name} must be a number, got {value!r}") from None
+    if not number.is_finite() or number < 0 or (positive and number == 0):
+        raise Rejected(400, f"{name} must be {'greater than 0' if positive else 'at least 0'}, got {value!r}")
+    return number
+
+
+def _address(value, name: str) -> dict | None:
+    if value is None:
+        return None
+    address = _object(value, name)
+    _unknown_fields(address, ADDRESS_FIELDS, name)
+    for key, item in address.items():
+        _text(item, f"{name}.{key}")
+    country = address.get("countryCode")
+    if country is not None and not (len(country) == 3 and country.isalpha() and country.isupper()):
+        raise Rejected(400, f"{name}.countryCode must be an ISO 3166-1 alpha-3 code such as DEU, got {country!r}")
+    return dict(address)
+
+
+def _custom(value, entity: str, name: str) -> dict:
+    if value is None:
+        return {}
+    custom = _object(value, name)
+    for group, attributes in custom.items():
+        known = EAV_GROUPS.get(group, {}).get(entity)
+        if known is None:
+            raise Rejected(422, f"Custom field group {group!r} does not exist for entity {entity}")
+        _object(attributes, f"{name}.{group}")
+        for attribute, item in attributes.items():
+            if attribute not in known:
+                raise Rejected(422, f"Custom field {name}.{group}.{attribute} does not exist")
+            _text(item, f"{name}.{group}.{attribute}", max_length=1000)
+    return {group: dict(attributes) for group, attributes in custom.items()}
+
+
+def _lookup(model, pk: str | None, name: str, *, required: bool = False):
+    if pk is None:
+        if required:
+            raise Rejected(400, f"{name} is required")
+        return None
+    obj = model.objects.filter(pk=pk).first()
+    if obj is None:
+        raise Rejected(422, f"{name} {pk} does not exist")
+    if getattr(obj, "active", True) is False:
+        raise Rejected(422, f"{name} {pk} is not active")
+    return obj
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+# Each kind of id starts in its own range (as in the reference's examples: order 1042, line 9001,
+# shipment 3301, parcel 4401), so a client that mixes up a shipment id and a document id fails in
+# tests instead of hitting a document that happens to share the number.
+ID_BASES = {Document: 1000, DocumentLine: 9_000_000, Shipment: 330_000, Parcel: 440_000}
+
+
+def _new_id(model) -> int:
+    """The next id of ``model``; callers are inside a write transaction (BEGIN IMMEDIATE on SQLite)."""
+    return (model.objects.aggregate(top=Max("id"))["top"] or ID_BASES[model]) + 1
+
+
+def document_number_next(*, document_type: DocumentType) -> str:
+    DocumentType.objects.filter(pk=document_type.pk).update(next_number=F("next_number") + 1)
+    document_type.refresh_from_db(fields=["next_number"])
+    return f"{document_type.number_prefix}{document_type.next_number - 1}"
+
+
+def _touch(document: Document, *, by: str) -> None:
+    document.version += 1
+    document.updated_at = clock.now()
+    document.updated_from = by
+    document.save()
+
+
+def _order(order_id, *, lock: bool = True) -> Document:
+    query = Document.objects.select_related("document_type")
+    if lock:
+        query = query.select_for_update()
+    order = query.filter(pk=order_id).first() if str(order_id).isdigit() else None
+    if order is None or order.category != DocumentCategory.CUSTOMER_ORDER:
+        raise Rejected(404, f"Customer order {order_id} does not exist")
+    return order
+
+
+def order_get(*, order_id) -> Document:
+    return _order(order_id, lock=False)
+
+
+def _article_lines(document: Document) -> list[DocumentLine]:
+    return list(document.lines.filter(line_type="ARTICLE_LINE").select_related("article"))
+
+
+def _requested(document: Document, spec, available, what: str) -> list[tuple[DocumentLine, Decimal]]:
+    """Lines and quantities from [{"orderLineId", "quantity"}]; None means every line's available quantity."""
+    lines = {str(line.id): line for line in _article_lines(document)}
+    if spec is None:
+        wanted = [(line, available(line)) for line in lines.values()]
+        return [(line, qty) for line, qty in wanted if qty > 0]
+    if not isinstance(spec, list) or not spec:
+        raise Rejected(400, "lines must be a non-empty list of {orderLineId, quantity}")
+    totals: dict[str, Decimal] = {}
+    for index, item in enumerate(spec):
+        _object(item, f"lines[{index}]")
+        _unknown_fields(item, {"orderLineId", "quantity"}, f"lines[{index}]")
+        line_id = _id(item.get("orderLineId"), f"lines[{index}].orderLineId")
+        if line_id not in lines:
+            given = item.get("orderLineId")
+            raise Rejected(400, f"lines[{index}].orderLineId {given!r} is no article line of {document.number}")
+        quantity = _decimal(item.get("quantity"), f"lines[{index}].quantity", positive=True)
+        totals[line_id] = totals.get(line_id, ZERO) + quantity
+    for line_id, qty in totals.items():
+        line = lines[line_id]
+        if qty > available(line):
+            raise Rejected(
+                400,
+                f"Cannot {what} {qty.normalize()} of line {line.position} ({line.number}) of {document.number}: "
+                f"only {available(line).normalize()} open",
+            )
+    return [(lines[line_id], qty) for line_id, qty in totals.items()]
+
+
+def _order_state_refresh(order: Document) -> None:
+    lines = _article_lines(order)
+    delivered = any(line.quantity_committed > 0 for line in lines)
+    if delivered and all(line.complete for line in lines):
+        order.state = "DELIVERED"
+    elif delivered:
+        order.state = "PARTIALLY_DELIVERED"
+
+
+def _follow_up(order: Document, *, type_id: int, by: str) -> Document:
+    """A delivery note or goods return derived from the order (head data copied, as a transfer does)."""
+    document_type = DocumentType.objects.get(pk=type_id)
+    now = clock.now()
+    copy_ids = setting_get(key=COPY_EXTERNAL_IDS_SETTING, default=True)
+    portal = order.custom.get("vtexportal") if isinstance(order.custom, dict) else None
+    return Document.objects.create(
+        id=_new_id(Document),
+        document_type=document_type,
+        number=document_number_next(document_type=document_type),
+        state="SAVED",
+        document_date=now.date(),
+        ordered_on=order.ordered_on,
+        shipping_date=now.date() if type_id == DELIVERY_TYPE_ID else None,
+        external_identifier=order.external_identifier if copy_ids else None,
+        external_number=order.external_number if copy_ids else None,
+        referenced_order_number=order.number,
+        order=order,
+        sales_channel=order.sales_channel,
+        account=order.account,
+        delivery_method=order.delivery_method,
+        payment_method=order.payment_method,
+        billing_type=order.billing_type,
+        billing_address=order.billing_address,
+        delivery_address=order.delivery_address,
+        custom={"vtexportal": dict(portal)} if copy_ids and portal else {},
+        created_at=now,
+        created_from=by,
+        updated_at=now,
+        updated_from=by,
+    )
+
+
+def _follow_up_line(document: Document, order_line: DocumentLine, position: int, quantity: Decimal) -> DocumentLine:
+    copy_ids = setting_get(key=COPY_EXTERNAL_IDS_SETTING, default=True)
+    custom = order_line.custom if copy_ids and isinstance(order_line.custom, dict) else {}
+    return DocumentLine.objects.create(
+        id=_new_id(DocumentLine),
+        document=document,
+        position=position,
+        line_type="ARTICLE_LINE",
+        article=order_line.article,
+        number=order_line.number,
+        name=order_line.name,
+        description=order_line.description,
+        quantity=quantity,
+        product_price=order_line.product_price,
+        external_identifier=order_line.external_identifier if copy_ids else None,
+        order_line=order_line,
+        shipping_date=document.shipping_date,
+        custom=dict(custom),
+    )
+
+
+def _carrier(key, name: str = "carrier") -> Carrier | None:
+    if key is None:
+        return None
+    carrier = Carrier.objects.filter(key=key).first() if isinstance(key, str) else None
+    if carrier is None:
+        known = ", ".join(Carrier.objects.values_list("key", flat=True))
+        raise Rejected(400, f"{name} {key!r} is not a known carrier key ({known})")
+    return carrier
+
+
+# --- orders ---------------------------------------------------------------------------------------
+
+
+def _line_build(index: int, item, document: Document, position: int) -> DocumentLine:
+    name = f"document.lines[{index}]"
+    data = _object(item, name)
+    _unknown_fields(data, LINE_FIELDS, name)
+    line_type = data.get("lineType") or "ARTICLE_LINE"
+    if line_type not in LINE_TYPES:
+        known = ", ".join(sorted(LINE_TYPES))
+        raise Rejected(400, f"unsupported in simulator: {name}.lineType {line_type!r} ({known})")
+    line = DocumentLine(
+        document=document,
+        position=position,
+        line_type=line_type,
+        name=_text(data.get("name"), f"{name}.name", max_length=300) or "",
+        description=_text(data.get("description"), f"{name}.description", max_length=4000),
+        external_identifier=_text(data.get("externalId"), f"{name}.externalId"),
+        custom=_custom(data.get("custom"), "documentLine", f"{name}.custom"),
+    )
+    price = data.get("productPrice")
+    line.product_price = None if price is None else _decimal(price, f"{name}.productPrice")
+    if line_type == "ARTICLE_LINE":
+        article_id = _id(data.get("articleId"), f"{name}.articleId")
+        if article_id is None:
+            raise Rejected(400, f"{name}.articleId is required for an ARTICLE_LINE")
+        article = Article.objects.filter(pk=article_id).first()
+        if article is None:
+            raise Rejected(422, f"Article with id {article_id} does not exist ({name})")
+        if not article.active:
+            raise Rejected(422, f"Article {article_id} ({article.article_number}) is not active ({name})")
+        line.article = article
+        line.number = article.article_number
+        line.name = line.name or article.name
+        line.quantity = _decimal(data.get("quantity"), f"{name}.quantity", positive=True)
+        if line.product_price is None:
+            line.product_price = article.price
+    elif line_type == "SHIPPING_COST_LINE":
+        if line.product_price is None:
+            raise Rejected(400, f"{name}.productPrice is required for a SHIPPING_COST_LINE")
+        quantity = data.get("quantity")
+        line.quantity = Decimal(1) if quantity is None else _decimal(quantity, f"{name}.quantity", positive=True)
+        line.name = line.name or "Versandkosten"
+    else:
+        if not line.name and not line.description:
+            raise Rejected(400, f"{name} is a TEXT_LINE without name or description")
+        if data.get("articleId") is not None or data.get("quantity") is not None:
+            raise Rejected(400, f"{name} is a TEXT_LINE; it takes no articleId or quantity")
+    return line
+
+
+def _order_build(*, data, document_type: DocumentType, state: str, by: str) -> Document:
+    document_data = _object(data, "document")
+    _unknown_fields(document_data, DOCUMENT_FIELDS, "document")
+    account = _lookup(Account, _id(document_data.get("accountId"), "document.accountId"), "Account", required=True)
+    channel = _lookup(
+        SalesChannel, _id(document_data.get("salesChannelId"), "document.salesChannelId"), "Sales channel"
+    )
+    method = _lookup(
+        DeliveryMethod, _id(document_data.get("deliveryMethodId"), "document.deliveryMethodId"), "Delivery method"
+    )
+    payment = _lookup(
+        PaymentMethod, _id(document_data.get("paymentMethodId"), "document.paymentMethodId"), "Payment method"
+    )
+    billing_type = document_data.get("billingType") or "GROSS"
+    if billing_type not in ("GROSS", "NET"):
+        raise Rejected(400, f"document.billingType must be GROSS or NET, got {billing_type!r}")
+    if document_data.get("priceModifiers"):
+        raise Rejected(400, "unsupported in simulator: document.priceModifiers")
+    lines = document_data.get("lines")
+    if not isinstance(lines, list) or not lines:
+        raise Rejected(400, "document.lines must be a non-empty list")
+    now = clock.now()
+    document_date = _date(document_data.get("documentDate"), "document.documentDate") or now.date()
+    document = Document(
+        document_type=document_type,
+        state=state,
+        document_date=document_date,
+        ordered_on=_date(document_data.get("orderedOn"), "document.orderedOn") or document_date,
+        shipping_date=_date(document_data.get("shippingDate"), "document.shippingDate"),
+        external_identifier=_text(document_data.get("externalId"), "document.externalId"),
+        external_number=_text(document_data.get("externalNumber"), "document.externalNumber"),
+        sales_channel=channel,
+        account=account,
+        delivery_method=method,
+        payment_method=payment,
+        billing_type=billing_type,
+        billing_address=_address(document_data.get("billingAddress"), "document.billingAddress"),
+        delivery_address=_address(document_data.get("deliveryAddress"), "document.deliveryAddress"),
+        custom=_custom(document_data.get("custom"), "document", "document.custom"),
+        created_at=now,
+        created_from=by,
+        updated_at=now,
+        updated_from=by,
+    )
+    built = [_line_build(i, item, document, i + 1) for i, item in enumerate(lines)]
+    if not any(line.line_type == "ARTICLE_LINE" for line in built):
+        raise Rejected(400, "document.lines must contain at least one ARTICLE_LINE")
+    document.id = _new_id(Document)
+    document.number = document_number_next(document_type=document_type)
+    document.save(force_insert=True)
+    for line in built:
+        line.document = document
+        line.id = _new_id(DocumentLine)
+        line.save(force_insert=True)
+    return document
+
+
+def order_create(*, body, by: str, skip_app: str | None = None) -> Document:
+    """POST /erp/documents: transition "create" (SAVED) or "create_draft" (DRAFT) into a customer order type."""
+    data = _object(body, "The request body")
+    _unknown_fields(data, REQUEST_FIELDS, "the request")
+    transition = data.get("transitionId")
+    if not isinstance(transition, str) or not transition:
+        raise Rejected(400, "transitionId is required")
+    if transition not in ("create", "create_draft"):
+        raise Rejected(400, f"unsupported in simulator: transitionId {transition!r} (create, create_draft)")
+    type_id = _id(data.get("targetTypeId"), "targetTypeId")
+    if type_id is None:
+        raise Rejected(400, f"targetTypeId is required for transition {transition}")
+    document_type = DocumentType.objects.filter(pk=type_id).first()
+    if document_type is None:
+        raise Rejected(422, f"Document type {type_id} does not exist")
+    if document_type.category != DocumentCategory.CUSTOMER_ORDER:
+        raise Rejected(
+            422,
+            f"Document type {type_id} ({document_type.label}, {document_type.category}) cannot be created with "
+            f"transition {transition}; it is created from its predecessor document",
+        )
+    parameters = data.get("parameters", [])
+    if not isinstance(parameters, list) or any(not isinstance(p, dict) or "key" not in p for p in parameters):
+        raise Rejected(400, "parameters must be a list of {key, value}")
+    if "document" not in data:
+        raise Rejected(400, "document is required")
+    with transaction.atomic(using=DB):
+        state = "SAVED" if transition == "create" else "DRAFT"
+        order = _order_build(data=data["document"], document_type=document_type, state=state, by=by)
+        document_event_fire(
+            category=document_type.category, transition=transition, document_id=order.id, skip_app=skip_app
+        )
+    return order
+
+
+def order_create_simulated(*, data) -> Document:
+    """POST /_sim/vario/orders: an order entered in the ERP (by article number), e.g. a phone order."""
+    data = _object(data, "The request body")
+    _unknown_fields(
+        data,
+        {
+            "lines",
+            "externalIdentifier",
+            "externalNumber",
+            "externalOrderId",
+            "marketplaceOrderId",
+            "salesChannelId",
+            "accountId",
+            "deliveryMethodId",
+            "paymentMethodId",
+            "deliveryAddress",
+            "billingAddress",
+            "documentDate",
+            "draft",
+        },
+        "the request",
+    )
+    lines = data.get("lines")
+    if not isinstance(lines, list) or not lines:
+        raise Rejected(400, "lines must be a non-empty list of {articleNumber, quantity}")
+    request_lines = []
+    for index, item in enumerate(lines):
+        _object(item, f"lines[{index}]")
+        _unknown_fields(item, {"articleNumber", "quantity", "price", "externalItemId", "name"}, f"lines[{index}]")
+        article = Article.objects.filter(article_number=item.get("articleNumber")).first()
+        if article is None:
+            raise Rejected(422, f"Article number {item.get('articleNumber')!r} does not exist (lines[{index}])")
+        line = {"articleId": article.id, "quantity": item.get("quantity", 1)}
+        if item.get("price") is not None:
+            line["productPrice"] = item["price"]
+        if item.get("name") is not None:
+            line["name"] = item["name"]
+        if item.get("externalItemId") is not None:
+            line["externalId"] = item["externalItemId"]
+            line["custom"] = {"vtexportal": {"externalItemId": item["externalItemId"]}}
+        request_lines.append(line)
+    portal = {key: data[key] for key in ("externalOrderId", "marketplaceOrderId") if data.get(key) is not None}
+    document = {
+        "accountId": data.get("accountId", "501"),
+        "salesChannelId": data.get("salesChannelId", "7"),
+        "deliveryMethodId": data.get("deliveryMethodId", "3"),
+        "paymentMethodId": data.get("paymentMethodId", "2"),
+        "externalId": data.get("externalIdentifier"),
+        "externalNumber": data.get("externalNumber"),
+        "documentDate": data.get("documentDate"),
+        "deliveryAddress": data.get(
+            "deliveryAddress",
+            {
+                "name1": "Erika Muster",
+                "street": "Hauptstr.",
+                "streetAddressNumber": "1",
+                "postcode": "10115",
+                "city": "Berlin",
+                "countryCode": "DEU",
+            },
+        ),
+        "billingAddress": data.get("billingAddress"),
+        "custom": {"vtexportal": portal} if portal else None,
+        "lines": request_lines,
+    }
+    body = {"transitionId": "create_draft" if data.get("draft") else "create", "targetTypeId": 12, "document": document}
+    return order_create(body=body, by="sandbox")
+
+
+def order_picking_start(*, order_id) -> Document:
+    with transaction.atomic(using=DB):
+        order = _order(order_id)
+        if order.state != "SAVED":
+            raise Rejected(409, f"Order {order.number} is {order.state}; picking starts only from SAVED")
+        order.state = "IN_PICKING"
+        _touch(order, by="sandbox")
+        document_event_fire(category=order.category, transition="order_in_picking", document_id=order.id)
+    return order
+
+
+def order_deliver(
+    *, order_id, lines=None, carrier_key=None, tracking_number=None, tracking_url=None
+) -> tuple[Document, Parcel | None]:
+    """Transfer (part of) an order into a delivery note; with a tracking number also ship a parcel."""
+    tracking_number = _text(tracking_number, "trackingNumber", max_length=100)
+    tracking_url = _text(tracking_url, "trackingUrl", max_length=500)
+    carrier = _carrier(carrier_key)
+    with transaction.atomic(using=DB):
+        order = _order(order_id)
+        if order.state not in OPEN_ORDER_STATES:
+            raise Rejected(409, f"Order {order.number} is {order.state}; nothing can be delivered from it")
+        wanted = _requested(order, lines, lambda line: line.quantity - line.quantity_committed, "deliver")
+        if not wanted:
+            raise Rejected(409, f"Order {order.number} has no open quantity left to deliver")
+        if tracking_number and carrier is None:
+            carrier = order.delivery_method.carrier if order.delivery_method else None
+            if carrier is None:
+                raise Rejected(400, "carrier is required with a trackingNumber (the order's delivery method has none)")
+        delivery = _follow_up(order, type_id=DELIVERY_TYPE_ID, by="sandbox")
+        for position, (line, quantity) in enumerate(wanted, start=1):
+            _follow_up_line(delivery, line, position, quantity)
+            line.quantity_committed += quantity
+            line.complete = line.quantity_committed >= line.quantity
+            line.save()
+        _order_state_refresh(order)
+        _touch(order, by="sandbox")
+        document_event_fire(category=order.category, transition="order_to_delivery", document_id=order.id)
+        document_event_fire(
+            category=DocumentCategory.CUSTOMER_DELIVERY_DOCUMENT,
+            transition="order_to_delivery",
+            document_id=delivery.id,
+        )
+        parcel = None
+        if tracking_number:
+            parcel = _parcel_create(
+                delivery, carrier=carrier, tracking_number=tracking_number, tracking_url=tracking_url
+            )
+    return delivery, parcel
+
+
+def _parcel_create(delivery: Document, *, carrier: Carrier, tracking_number: str, tracking_url: str | None) -> Parcel:
+    now = clock.now()
+    shipment = delivery.shipments.filter(carrier=carrier).first()
+    if shipment is None:
+        shipment = Shipment.objects.create(
+            id=_new_id(Shipment),
+            document=delivery,
+            carrier=carrier,
+            delivery_method=delivery.delivery_method,
+            shipping_date=now.date(),
+            created_at=now,
+            updated_at=now,
+        )
+    else:
+        shipment.version += 1
+        shipment.updated_at = now
+        shipment.save()
+    parcel = Parcel.objects.create(
+        id=_new_id(Parcel),
+        shipment=shipment,
+        tracking_number=tracking_number,
+        tracking_url=tracking_url,
+        state="COMPLETED",
+    )
+    parcel_event_fire(shipment_id=shipment.id, parcel_id=parcel.id)
+    return parcel
+
+
+def parcel_add(*, delivery_id, carrier_key=None, tracking_number=None, tracking_url=None) -> Parcel:
+    """Late tracking: a parcel (in the delivery note's shipment for that carrier, or a new shipment)."""
+    tracking_number = _text(tracking_number, "trackingNumber", max_length=100)
+    if not tracking_number:
+        raise Rejected(400, "trackingNumber is required")
+    tracking_url = _text(tracking_url, "trackingUrl", max_length=500)
+    carrier = _carrier(carrier_key)
+    with transaction.atomic(using=DB):
+        delivery = (
+            Document.objects.select_related("document_type", "delivery_method__carrier")
+            .filter(pk=delivery_id if str(delivery_id).isdigit() else None)
+            .first()
+        )
+        if delivery is None or delivery.category != DocumentCategory.CUSTOMER_DELIVERY_DOCUMENT:
+            raise Rejected(404, f"Delivery note {delivery_id} does not exist")
+        if carrier is None:
+            carrier = delivery.delivery_method.carrier if delivery.delivery_method else None
+            if carrier is None:
+                raise Rejected(400, "carrier is required (the delivery note's delivery method has none)")
+        return _parcel_create(delivery, carrier=carrier, tracking_number=tracking_number, tracking_url=tracking_url)
+
+
+def order_cancel(*, order_id) -> Document:
+    """Dissolve the order: refused once anything is delivered (the ERP keeps the delivered part)."""
+    with transaction.atomic(using=DB):
+        order = _order(order_id)
+        if any(line.quantity_committed > 0 for line in _article_lines(order)):
+            raise Rejected(409, f"Order {order.number} has deliveries; it cannot be dissolved")
+        if order.state not in OPEN_ORDER_STATES | {"DRAFT"}:
+            raise Rejected(409, f"Order {order.number} is {order.state}; it cannot be dissolved")
+        order.state = "CANCELLED"
+        _touch(order, by="sandbox")
+        document_event_fire(category=order.category, transition="dissolve", document_id=order.id)
+    return order
+
+
+def order_close_remaining(*, order_id) -> Document:
+    """After a partial delivery, close what is still open: lines complete, state CLOSED."""
+    with transaction.atomic(using=DB):
+        order = _order(order_id)
+        if order.state not in OPEN_ORDER_STATES:
+            raise Rejected(409, f"Order {order.number} is {order.state}; there is nothing to close")
+        lines = _article_lines(order)
+        if not any(line.quantity_committed > 0 for line in lines):
+            raise Rejected(409, f"Order {order.number} has no delivery yet; dissolve it instead")
+        if all(line.complete for line in lines):
+            raise Rejected(409, f"Order {order.number} has no open quantity to close")
+        for line in lines:
+            if not line.complete:
+                line.complete = True
+                line.save()
+        order.state = "CLOSED"
+        _touch(order, by="sandbox")
+        document_event_fire(category=order.category, transition="order_close_remaining", document_id=order.id)
+    return order
+
+
+def order_lines_cancel(*, order_id, lines) -> Document:
+    """Cancel part of the open quantities: the ERP user edits the order and lowers line quantities.
+
+    Fires document.customer_order.begin_editing and .end_editing (the edit cycle SAVED → EDIT → SAVED).
+    """
+    if lines is None:
+        raise Rejected(400, "lines is required: [{orderLineId, quantity}]")
+    with transaction.atomic(using=DB):
+        order = _order(order_id)
+        if order.state not in OPEN_ORDER_STATES | {"DRAFT"}:
+            raise Rejected(409, f"Order {order.number} is {order.state}; its lines cannot be changed")
+        wanted = _requested(order, lines, lambda line: line.quantity - line.quantity_committed, "cancel")
+        for line, quantity in wanted:
+            line.quantity -= quantity
+            line.quantity_cancelled += quantity
+            line.complete = line.quantity_committed >= line.quantity
+            line.save()
+        _order_state_refresh(order)
+        _touch(order, by="sandbox")
+        document_event_fire(category=order.category, transition="begin_editing", document_id=order.id)
+        document_event_fire(category=order.category, transition="end_editing", document_id=order.id)
+    return order
+
+
+def _returned(line: DocumentLine) -> Decimal:
+    total = DocumentLine.objects.filter(
+        order_line=line, document__document_type__category=DocumentCategory.CUSTOMER_GOODS_RETURN
+    ).aggregate(total=Sum("quantity"))["total"]
+    return total or ZERO
+
+
+def order_return(*, order_id, lines=None) -> Document:
+    """A goods return for delivered quantities (never more than delivered minus already returned)."""
+    with transaction.atomic(using=DB):
+        order = _order(order_id)
+        wanted = _requested(order, lines, lambda line: line.quantity_committed - _returned(line), "return")
+        if not wanted:
+            raise Rejected(409, f"Order {order.number} has nothing delivered that is not yet returned")
+        goods_return = _follow_up(order, type_id=GOODS_RETURN_TYPE_ID, by="sandbox")
+        for position, (line, quantity) in enumerate(wanted, start=1):
+            _follow_up_line(goods_return, line, position, quantity)
+        document_event_fire(
+            category=DocumentCategory.CUSTOMER_GOODS_RETURN, transition="create", document_id=goods_return.id
+        )
+    return goods_return

@@ -1,0 +1,195 @@
+"""The VARIO contract: the Keycloak token endpoint and /api/vario/… (reference/vario-erp.md §4)."""
+
+from __future__ import annotations
+
+from django.views.decorators.csrf import csrf_exempt
+
+from sandbox.http import InvalidJson, json_body, json_response
+from sandbox.vario import vql
+from sandbox.vario.auth import GrantError, access_token_grant, oauth_error, vario_api, vario_error
+from sandbox.vario.models import AppClient, Article, Document, DocumentType, Shipment
+from sandbox.vario.serializers import article_json, document_json, shipment_json
+from sandbox.vario.services import Rejected, order_create
+from sandbox.vario.webhooks import RegistrationError, webhook_deregister, webhook_register
+
+DEFAULT_QUERY_LIMIT = 100
+MAX_QUERY_LIMIT = 1000
+
+
+def _method_not_allowed(request, allowed: str):
+    response = vario_error(405, f"Request method '{request.method}' is not supported")
+    response["Allow"] = allowed
+    return response
+
+
+def _body(request):
+    try:
+        return json_body(request), None
+    except InvalidJson as exc:
+        return None, vario_error(400, str(exc))
+
+
+def _find(model, pk: str):
+    return model.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+
+
+@csrf_exempt
+def token(request, tenant: str):
+    """POST /realms/<tenant>/protocol/openid-connect/token (form-encoded, as Keycloak)."""
+    if request.method != "POST":
+        return oauth_error(405, "invalid_request", "HTTP method not allowed")
+    if not AppClient.objects.filter(tenant=tenant).exists():
+        return json_response({"error": "Realm does not exist", "error_description": "Realm does not exist"}, 404)
+    issuer = request.build_absolute_uri(f"/realms/{tenant}")
+    try:
+        answer = access_token_grant(request=request, tenant=tenant, issuer=issuer)
+    except GrantError as exc:
+        return oauth_error(exc.status, exc.error, exc.description)
+    response = json_response(answer)
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+@csrf_exempt
+@vario_api
+def documents(request):
+    """POST /erp/documents — DocumentTypeTransitionRequest → {"document": …}."""
+    if request.method != "POST":
+        return _method_not_allowed(request, "POST")
+    body, error = _body(request)
+    if error:
+        return error
+    suppress = request.headers.get("x-vario-suppress-own-webhooks", "").lower() == "true"
+    client = request.vario_client
+    try:
+        order = order_create(body=body, by=client.client_id, skip_app=client.app_identifier if suppress else None)
+    except Rejected as exc:
+        return vario_error(exc.status, exc.message)
+    return json_response({"document": document_json(order)})
+
+
+@csrf_exempt
+@vario_api
+def document_detail(request, document_id: str):
+    if request.method != "GET":
+        return _method_not_allowed(request, "GET")
+    document = _find(Document, document_id)
+    if document is None:
+        return vario_error(404, f"Document with id {document_id} not found")
+    return json_response(document_json(document))
+
+
+@csrf_exempt
+@vario_api
+def document_type_detail(request, type_id: str):
+    if request.method != "GET":
+        return _method_not_allowed(request, "GET")
+    document_type = _find(DocumentType, type_id)
+    if document_type is None:
+        return vario_error(404, f"DocumentType with id {type_id} not found")
+    return json_response(
+        {
+            "id": str(document_type.id),
+            "key": document_type.key,
+            "labels": [{"languageCode": "de", "label": document_type.label}],
+            "category": document_type.category,
+            "defaultTypeOfCategory": True,
+        }
+    )
+
+
+@csrf_exempt
+@vario_api
+def article_detail(request, article_id: str):
+    if request.method != "GET":
+        return _method_not_allowed(request, "GET")
+    article = _find(Article, article_id)
+    if article is None:
+        return vario_error(404, f"Article with id {article_id} not found")
+    return json_response(article_json(article))
+
+
+@csrf_exempt
+@vario_api
+def shipment_detail(request, shipment_id: str):
+    if request.method != "GET":
+        return _method_not_allowed(request, "GET")
+    shipment = _find(Shipment, shipment_id)
+    if shipment is None:
+        return vario_error(404, f"Shipment with id {shipment_id} not found")
+    return json_response(shipment_json(shipment))
+
+
+def _paging(body: dict) -> tuple[int, int]:
+    limit = body.get("limit", DEFAULT_QUERY_LIMIT)
+    offset = body.get("offset", 0)
+    for name, value, minimum in (("limit", limit, 1), ("offset", offset, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise vql.VqlError(f"{name} must be an integer of at least {minimum}, got {value!r}")
+    return min(limit, MAX_QUERY_LIMIT), offset
+
+
+@csrf_exempt
+@vario_api
+def computed_query(request):
+    """POST /cmn/computed-queries/execute — the VQL subset, paged by the body's limit/offset."""
+    if request.method != "POST":
+        return _method_not_allowed(request, "POST")
+    body, error = _body(request)
+    if error:
+        return error
+    try:
+        if not isinstance(body, dict):
+            raise vql.VqlError("The body must be a JSON object with a statement")
+        unknown = set(body) - {"statement", "variableSubstitutionList", "limit", "offset"}
+        if unknown:
+            raise vql.VqlError(f"Unrecognized field(s): {', '.join(sorted(unknown))}")
+        statement = body.get("statement")
+        if not isinstance(statement, str) or not statement.strip():
+            raise vql.VqlError("statement is required")
+        substitutions = body.get("variableSubstitutionList") or {}
+        if not isinstance(substitutions, dict) or substitutions.get("variableSubstitutions"):
+            raise vql.unsupported("variable substitutions (inline the literals)")
+        limit, offset = _paging(body)
+        result = vql.execute(statement)
+    except vql.VqlError as exc:
+        return vario_error(400, str(exc))
+    page = result.data[offset : offset + limit]
+    response = json_response({"definition": result.definition, "data": page})
+    response["x-query-more-elements"] = "true" if offset + limit < len(result.data) else "false"
+    response["x-query-next-offset"] = str(offset + limit)
+    return response
+
+
+def _webhook(request, action):
+    if request.method != "POST":
+        return _method_not_allowed(request, "POST")
+    body, error = _body(request)
+    if error:
+        return error
+    try:
+        action(data=body, client=request.vario_client)
+    except RegistrationError as exc:
+        return vario_error(400, str(exc))
+    return json_response(
+        {"url": body["url"], "destinationQueue": body["destinationQueue"], "appIdentifier": body["appIdentifier"]}
+    )
+
+
+@csrf_exempt
+@vario_api
+def webhook_register_view(request):
+    return _webhook(request, webhook_register)
+
+
+@csrf_exempt
+@vario_api
+def webhook_deregister_view(request):
+    return _webhook(request, webhook_deregister)
+
+
+@csrf_exempt
+@vario_api
+def not_found(request, rest: str):
+    return vario_error(404, f"No endpoint {request.method} /api/vario/{rest}")

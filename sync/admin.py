@@ -1,0 +1,183 @@
+"""Where integration managers watch the work: order syncs with their timelines, the inbox, retries."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.utils.html import format_html
+from django.utils.translation import ngettext
+
+from mappings.admin import OrderLinkAdmin
+from mappings.models import OrderLink
+from sync.inbox import inbox_event_retry
+from sync.models import InboxEvent, OrderSync, TimelineEntry
+from sync.runner import order_sync_retry
+
+RETRYABLE_STATUSES = (
+    OrderSync.Status.FAILED,
+    OrderSync.Status.CONFLICT,
+    OrderSync.Status.PARKED,
+    OrderSync.Status.WAITING,
+    OrderSync.Status.SKIPPED,
+    OrderSync.Status.DONE,
+)
+
+
+class TimelineInline(admin.TabularInline):
+    model = TimelineEntry
+    fields = ("created_at", "kind", "title", "status_code", "duration_ms", "excerpts")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("created_at", "id")
+    verbose_name_plural = "timeline"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="request / response / detail")
+    def excerpts(self, entry: TimelineEntry) -> str:
+        parts = [p for p in (entry.detail, entry.request_excerpt, entry.response_excerpt) if p]
+        if not parts:
+            return ""
+        return format_html(
+            "<details><summary>show</summary><pre style='white-space:pre-wrap;max-width:60em'>{}</pre></details>",
+            "\n\n".join(parts),
+        )
+
+
+@admin.register(OrderSync)
+class OrderSyncAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "kind", "channel", "status", "needs_mapping", "short_message", "retries", "updated_at")
+    list_filter = ("status", "kind", "channel", ("needs_mapping", admin.EmptyFieldListFilter))
+    search_fields = ("vtex_order_id", "erp_order_id", "erp_order_number", "message", "needs_mapping")
+    list_select_related = ("channel",)
+    actions = ("retry",)
+    inlines = (TimelineInline,)
+    readonly_fields = (
+        "kind",
+        "channel",
+        "key",
+        "erp_order_id",
+        "erp_order_number",
+        "vtex_order_id",
+        "order_link",
+        "status",
+        "message",
+        "needs_mapping",
+        "generation",
+        "done_generation",
+        "retries",
+        "waits",
+        "erp_dissolved",
+        "marketplace_status_sent",
+        "requested_at",
+        "started_at",
+        "finished_at",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="message")
+    def short_message(self, sync: OrderSync) -> str:
+        return (sync.message[:120] + "…") if len(sync.message) > 120 else sync.message
+
+    @admin.action(description="Retry the selected orders now")
+    def retry(self, request, queryset) -> None:
+        count = 0
+        for sync in queryset.select_related("channel"):
+            order_sync_retry(order_sync=sync, actor=request.user.get_username())
+            count += 1
+        self.message_user(
+            request, ngettext("%d order queued again.", "%d orders queued again.", count) % count, messages.SUCCESS
+        )
+
+    def response_change(self, request, obj):
+        if "_retry" in request.POST:
+            order_sync_retry(order_sync=obj, actor=request.user.get_username())
+            self.message_user(request, "Queued again.", messages.SUCCESS)
+            return self.response_post_save_change(request, obj)
+        return super().response_change(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Nothing is edited here, but the change page carries the retry button.
+        return super().has_change_permission(request, obj)
+
+
+@admin.register(InboxEvent)
+class InboxEventAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "source", "event", "entity_id", "channel", "status", "short_error", "order_sync")
+    list_filter = ("status", "source", "channel", "event")
+    search_fields = ("entity_id", "event", "dedup_key", "last_error")
+    list_select_related = ("channel", "order_sync")
+    actions = ("retry",)
+    readonly_fields = (
+        "source",
+        "event",
+        "entity_id",
+        "payload",
+        "channel",
+        "dedup_key",
+        "status",
+        "attempts",
+        "last_error",
+        "received_at",
+        "processed_at",
+        "order_sync",
+    )
+    date_hierarchy = "received_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="error")
+    def short_error(self, event: InboxEvent) -> str:
+        return event.last_error[:120]
+
+    @admin.action(description="Process the selected failed events again")
+    def retry(self, request, queryset) -> None:
+        count = sum(inbox_event_retry(event=e) for e in queryset.filter(status=InboxEvent.Status.FAILED))
+        self.message_user(
+            request,
+            ngettext("%d event queued again.", "%d events queued again.", count) % count,
+            messages.SUCCESS if count else messages.INFO,
+        )
+
+
+class OrderSyncInline(admin.TabularInline):
+    model = OrderSync
+    fk_name = "order_link"
+    fields = ("kind", "status", "message", "updated_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+admin.site.unregister(OrderLink)
+
+
+@admin.register(OrderLink)
+class OrderLinkWithTimelineAdmin(OrderLinkAdmin):
+    """The order link page, with the order's sync work and its whole timeline."""
+
+    inlines = (OrderSyncInline,)
+    change_form_template = "admin/sync/orderlink/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        link = self.get_object(request, object_id)
+        entries = TimelineEntry.objects.none()
+        if link is not None:
+            entries = (
+                TimelineEntry.objects.filter(channel=link.channel)
+                .filter(Q(vtex_order_id=link.vtex_order_id) | (Q(erp_order_id=link.erp_order_id) & ~Q(erp_order_id="")))
+                .order_by("created_at", "id")[:500]
+            )
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "timeline": entries})

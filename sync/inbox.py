@@ -1,0 +1,185 @@
+"""The durable inbox: store every trigger first, resolve it to an order, sweep what was left behind."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from mappings.models import SalesChannel
+from sync.clients.errors import NotFoundError, PayloadError, RejectedError, RetryableError
+from sync.jobs import event_marker, inbox_event_process_enqueue, is_queued, order_sync_enqueue, order_sync_marker
+from sync.models import InboxEvent, OrderSync, TimelineEntry
+from sync.remotes import NotConfigured, vario_client
+from sync.runner import backoff_seconds, order_sync_request
+from sync.timeline import timeline_add
+
+logger = logging.getLogger(__name__)
+
+# VARIO events the portal registers (reference/vario-erp.md §4.4) and what their id points at.
+VARIO_EVENTS: dict[str, str] = {
+    "document.customer_delivery_document.order_to_delivery": "document",
+    "shipment.parcel.completed": "shipment",
+    "document.customer_order.dissolve": "document",
+    "document.customer_order.order_close_remaining": "document",
+    "document.customer_goods_return.create": "document",
+    # The generic seed endpoint POST /webhooks/order-status-change carries a document id.
+    "order-status-change": "document",
+}
+DISSOLVE_EVENTS = frozenset({"document.customer_order.dissolve"})
+
+
+def inbox_event_store(
+    *,
+    source: str,
+    event: str,
+    entity_id: str,
+    payload: dict,
+    channel: SalesChannel | None = None,
+    dedup_key: str | None = None,
+    ignored_reason: str = "",
+) -> tuple[InboxEvent, bool]:
+    """Store one trigger and enqueue its processing once committed. Returns (event, created).
+
+    A repeated ``dedup_key`` (an event id VTEX sent twice) returns the stored event unchanged.
+    """
+    status = InboxEvent.Status.IGNORED if ignored_reason else InboxEvent.Status.PENDING
+    try:
+        with transaction.atomic():
+            stored = InboxEvent.objects.create(
+                source=source,
+                event=event,
+                entity_id=entity_id,
+                payload=payload,
+                channel=channel,
+                dedup_key=dedup_key,
+                status=status,
+                last_error=ignored_reason,
+                processed_at=timezone.now() if ignored_reason else None,
+            )
+    except IntegrityError:
+        if dedup_key is None:
+            raise
+        return InboxEvent.objects.get(dedup_key=dedup_key), False
+    if status == InboxEvent.Status.PENDING:
+        transaction.on_commit(lambda: inbox_event_process_enqueue(event_id=stored.pk))
+    return stored, True
+
+
+def _mark(event: InboxEvent, status: str, *, error: str = "", order_sync: OrderSync | None = None) -> None:
+    InboxEvent.objects.filter(pk=event.pk).update(
+        status=status,
+        last_error=error[:2000],
+        processed_at=timezone.now(),
+        order_sync=order_sync,
+        attempts=event.attempts + 1,
+    )
+
+
+def _resolve_erp_order(vario, event: InboxEvent):
+    """The ERP customer order an event is about (reference §4.2: line refs, then order number)."""
+    if VARIO_EVENTS.get(event.event) == "shipment":
+        shipment = vario.get_shipment(event.entity_id)
+        document = vario.get_document(shipment.document_id)
+    else:
+        document = vario.get_document(event.entity_id)
+    if document.category == "CUSTOMER_ORDER":
+        return document
+    for line in document.lines:
+        if line.order_line is not None:
+            return vario.get_document(line.order_line.document_id)
+    if document.referenced_order_number:
+        order = vario.find_order_by_number(document.referenced_order_number)
+        if order is not None:
+            return order
+    if document.external_order_id:
+        return vario.find_order_by_external_id(
+            sales_channel_id=document.sales_channel_id, external_id=document.external_order_id
+        )
+    return None
+
+
+def inbox_event_process(*, event_id: int) -> None:
+    """Turn a stored VARIO event into a request for its order's status sync."""
+    event = InboxEvent.objects.filter(pk=event_id, status=InboxEvent.Status.PENDING).first()
+    if event is None:
+        return  # processed already (a duplicate job or the sweep)
+    try:
+        order = _resolve_erp_order(vario_client(), event)
+    except RetryableError as exc:
+        attempts = event.attempts + 1
+        if attempts > settings.SYNC_MAX_RETRIES:
+            _mark(event, InboxEvent.Status.FAILED, error=f"Gave up after {attempts - 1} retries: {exc}")
+            return
+        InboxEvent.objects.filter(pk=event.pk).update(attempts=attempts, last_error=str(exc)[:2000])
+        inbox_event_process_enqueue(event_id=event.pk, delay=backoff_seconds(attempts, exc.retry_after))
+        return
+    except NotFoundError as exc:
+        _mark(event, InboxEvent.Status.FAILED, error=f"The ERP does not know {event.entity_id}: {exc}")
+        return
+    except (RejectedError, PayloadError, NotConfigured, ValueError) as exc:
+        _mark(event, InboxEvent.Status.FAILED, error=str(exc))
+        return
+    if order is None:
+        _mark(event, InboxEvent.Status.FAILED, error=f"No customer order found for document {event.entity_id}")
+        return
+    channel = SalesChannel.objects.filter(vario_sales_channel_id=order.sales_channel_id).first()
+    if channel is None:
+        _mark(
+            event,
+            InboxEvent.Status.IGNORED,
+            error=f"ERP order {order.number} belongs to VARIO sales channel {order.sales_channel_id or '(none)'}, "
+            "which no portal sales channel is linked to",
+        )
+        return
+    sync = order_sync_request(
+        kind=OrderSync.Kind.STATUS,
+        channel=channel,
+        key=order.id,
+        erp_order_id=order.id,
+        erp_order_number=order.number,
+        vtex_order_id=order.external_order_id,
+        erp_dissolved=event.event in DISSOLVE_EVENTS,
+    )
+    InboxEvent.objects.filter(pk=event.pk).update(channel=channel)
+    _mark(event, InboxEvent.Status.PROCESSED, order_sync=sync)
+    timeline_add(order_sync=sync, kind=TimelineEntry.Kind.EVENT, title=f"VARIO: {event.event} ({event.entity_id})")
+
+
+def inbox_sweep() -> dict[str, int]:
+    """Re-enqueue what was left behind (Redis restarted, an enqueue failed, a worker was killed).
+
+    Work counts as left behind when it is still open after SYNC_SWEEP_AFTER_SECONDS and no queued
+    marker says a job for it is waiting in Redis; a run whose worker died is found by its lock lease.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.SYNC_SWEEP_AFTER_SECONDS)
+    counts = {"events": 0, "orders": 0}
+    pending_events = InboxEvent.objects.filter(status=InboxEvent.Status.PENDING, received_at__lt=cutoff)
+    for event_id in pending_events.values_list("pk", flat=True)[:1000]:
+        if not is_queued(event_marker(event_id)):
+            counts["events"] += inbox_event_process_enqueue(event_id=event_id)
+    stale = OrderSync.objects.filter(
+        Q(status=OrderSync.Status.PENDING, requested_at__lt=cutoff)
+        | Q(status=OrderSync.Status.WAITING, next_attempt_at__lt=cutoff)
+        | Q(status=OrderSync.Status.RUNNING, started_at__lt=now - timedelta(seconds=settings.SYNC_LOCK_SECONDS))
+    ).values_list("pk", "kind", "status")[:1000]
+    for pk, kind, status in stale:
+        if status == OrderSync.Status.RUNNING or not is_queued(order_sync_marker(pk)):
+            counts["orders"] += order_sync_enqueue(order_sync_id=pk, kind=kind)
+    if any(counts.values()):
+        logger.info("sweep re-enqueued %(events)d events and %(orders)d orders", counts)
+    return counts
+
+
+def inbox_event_retry(*, event: InboxEvent) -> bool:
+    """An operator's retry of a failed event: back to pending, processed again."""
+    if event.status != InboxEvent.Status.FAILED:
+        return False
+    InboxEvent.objects.filter(pk=event.pk).update(status=InboxEvent.Status.PENDING, attempts=0, processed_at=None)
+    transaction.on_commit(lambda: inbox_event_process_enqueue(event_id=event.pk))
+    return True

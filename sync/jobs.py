@@ -1,0 +1,97 @@
+"""django-rq jobs (ids in, one service call) and their enqueue helpers, the only callers of enqueue.
+
+An enqueue that fails (Redis down) is logged and answered False: the work is already a durable row,
+and the periodic sweep enqueues it again (design §2.1). Each enqueue leaves a short-lived marker in
+Redis that the job removes when it starts, so the sweep can tell "queued, wait for it" from "lost"
+(Redis restarted, enqueue failed) without scanning queues.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import timedelta
+
+import django_rq
+from redis.exceptions import RedisError
+
+from portal.redis import redis_connection
+
+logger = logging.getLogger(__name__)
+QUEUE = "default"
+MARKER_TTL_SECONDS = 900  # longer than any sane queue backlog; a lost marker only costs a duplicate run
+
+
+def _marker(name: str) -> str:
+    return f"portal:queued:{name}"
+
+
+def _enqueue(func, *args, marker: str, delay: float | None = None) -> bool:
+    try:
+        queue = django_rq.get_queue(QUEUE)
+        if delay and delay > 0:
+            queue.enqueue_in(timedelta(seconds=delay), func, *args)
+        else:
+            queue.enqueue(func, *args)
+        redis_connection().set(_marker(marker), 1, ex=int((delay or 0) + MARKER_TTL_SECONDS))
+    except RedisError as exc:
+        logger.warning("could not enqueue %s%s (%s); the sweep will retry", func.__name__, args, exc)
+        return False
+    return True
+
+
+def _started(marker: str) -> None:
+    with contextlib.suppress(RedisError):
+        redis_connection().delete(_marker(marker))
+
+
+def is_queued(marker: str) -> bool:
+    return bool(redis_connection().exists(_marker(marker)))
+
+
+def event_marker(event_id: int) -> str:
+    return f"inbox:{event_id}"
+
+
+def order_sync_marker(order_sync_id: int) -> str:
+    return f"order-sync:{order_sync_id}"
+
+
+# --- jobs ----------------------------------------------------------------------------------------------
+
+
+def inbox_event_process_job(event_id: int) -> None:
+    from sync.inbox import inbox_event_process
+
+    _started(event_marker(event_id))
+    inbox_event_process(event_id=event_id)
+
+
+def order_status_sync_job(order_sync_id: int) -> None:
+    from sync.outbound import order_status_sync
+
+    _started(order_sync_marker(order_sync_id))
+    order_status_sync(order_sync_id=order_sync_id)
+
+
+def inbox_sweep_job() -> None:
+    from sync.inbox import inbox_sweep
+
+    inbox_sweep()
+
+
+# --- enqueue helpers ---------------------------------------------------------------------------------
+
+
+def inbox_event_process_enqueue(*, event_id: int, delay: float | None = None) -> bool:
+    return _enqueue(inbox_event_process_job, event_id, marker=event_marker(event_id), delay=delay)
+
+
+def order_sync_enqueue(*, order_sync_id: int, kind: str, delay: float | None = None) -> bool:
+    """The job of an OrderSync's kind (so far: status sync, ERP → VTEX)."""
+    job = {"status": order_status_sync_job}[kind]
+    return _enqueue(job, order_sync_id, marker=order_sync_marker(order_sync_id), delay=delay)
+
+
+def inbox_sweep_enqueue() -> bool:
+    return _enqueue(inbox_sweep_job, marker="sweep")

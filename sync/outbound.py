@@ -1,0 +1,266 @@
+"""ERP → VTEX: bring a VTEX order up to date with what VARIO says about its order now.
+
+``order_status_sync`` is the service the job, the admin's retry and the sweep all end in. It fetches
+the ERP order with its delivery notes, shipments and returns, reads the channel's mappings, and
+then alternates "read the VTEX order → plan the difference → push it" until nothing is missing.
+Reading VTEX before every push is what makes duplicate, late or replayed events harmless and a
+killed worker safe (design §2.2): what VTEX already shows is never sent again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.utils import timezone
+
+from mappings import selectors
+from mappings.models import SyncType
+from mappings.services import order_link_record
+from sync.clients.dtos import ErpDocument, VtexOrder
+from sync.clients.errors import RejectedError
+from sync.clients.vario import VarioClient
+from sync.clients.vtex import VtexClient
+from sync.locks import lock_refresh
+from sync.models import OrderSync, TimelineEntry
+from sync.remotes import vario_client, vtex_client_for
+from sync.runner import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipped, order_sync_run
+from sync.timeline import TimelineRecorder, timeline_add
+from sync.transforms import (
+    BARRIERS,
+    CancelOrder,
+    CarrierInfo,
+    OutboundFacts,
+    PatchTracking,
+    PostInvoice,
+    PutTrackingEvents,
+    RemoveItems,
+    StartHandling,
+    Wait,
+    erp_fulfilment_state_from,
+    missing_carriers,
+    outbound_plan,
+)
+from sync.transforms import Conflict as ConflictAction
+
+MAX_ROUNDS = 6  # read → plan → push rounds per run; a plan that never empties means VTEX lags behind
+ALREADY_HANDLED_CODES = frozenset({"OMS003"})  # start-handling when the order left ready-for-handling
+
+
+def order_status_sync(*, order_sync_id: int) -> None:
+    order_sync_run(order_sync_id=order_sync_id, work=order_status_work)
+
+
+# --- fetching ------------------------------------------------------------------------------------------
+
+
+def _follow_up_documents(vario: VarioClient, order: ErpDocument, category: str) -> list[ErpDocument]:
+    ids = vario.find_follow_up_ids(order_number=order.number, category=category)
+    documents = [vario.get_document(document_id) for document_id in ids]
+    # Only documents whose lines point at this order (or that carry no line references at all).
+    return [
+        d
+        for d in documents
+        if not any(line.order_line for line in d.lines)
+        or any(line.order_line and line.order_line.document_id == order.id for line in d.lines)
+    ]
+
+
+def _shipments(vario: VarioClient, notes: list[ErpDocument]) -> dict:
+    shipments: dict[str, list] = {note.id: [] for note in notes}
+    if not notes:
+        return shipments
+    for shipment_id in vario.find_shipment_ids(document_ids=[note.id for note in notes]):
+        shipment = vario.get_shipment(shipment_id)
+        shipments.setdefault(shipment.document_id, []).append(shipment)
+    return shipments
+
+
+# --- pushing -------------------------------------------------------------------------------------------
+
+
+def _money(cents: int | str) -> str:
+    return f"{int(cents) / 100:.2f}"
+
+
+def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
+    """Send one action; an Outcome ends the run, None goes on."""
+    order_id = sync.vtex_order_id
+    if isinstance(action, Wait):
+        return NotYet(action.message)
+    if isinstance(action, ConflictAction):
+        return Conflict(action.message)
+    if isinstance(action, StartHandling):
+        try:
+            vtex.start_handling(order_id)
+        except RejectedError as exc:
+            if exc.code not in ALREADY_HANDLED_CODES:
+                raise
+            title = "Start handling: VTEX says the order already left ready-for-handling"
+        else:
+            title = "Start handling sent"
+    elif isinstance(action, RemoveItems):
+        vtex.create_order_changes(order_id, action.changes)
+        removed = ", ".join(f"{r['quantity']} × SKU {r['id']}" for r in action.changes["remove"])
+        title = f"Removed from the VTEX order: {removed}"
+    elif isinstance(action, PostInvoice):
+        invoice = action.invoice
+        vtex.notify_invoice(order_id, invoice)
+        kind = "Return invoice" if invoice["type"] == "Input" else "Invoice"
+        count = sum(item["quantity"] for item in invoice["items"])
+        tracking = f", tracking {invoice['trackingNumber']}" if invoice.get("trackingNumber") else ""
+        title = f"{kind} {invoice['invoiceNumber']} sent: {count} item(s), {_money(invoice['invoiceValue'])}{tracking}"
+    elif isinstance(action, PatchTracking):
+        vtex.update_invoice_tracking(
+            order_id,
+            action.invoice_number,
+            tracking_number=action.tracking_number,
+            tracking_url=action.tracking_url,
+            courier=action.courier,
+            dispatched_date=action.dispatched_date,
+        )
+        title = f"Tracking {action.tracking_number} ({action.courier}) added to invoice {action.invoice_number}"
+    elif isinstance(action, PutTrackingEvents):
+        vtex.update_tracking_status(order_id, action.invoice_number, action.status)
+        delivered = " — delivered" if action.status["isDelivered"] else ""
+        title = f"{len(action.status['events'])} tracking event(s) sent for invoice {action.invoice_number}{delivered}"
+    elif isinstance(action, CancelOrder):
+        vtex.cancel_order(order_id, reason=action.reason)
+        timeline_add(
+            order_sync=sync, kind=TimelineEntry.Kind.ACTION, title="Order cancelled in VTEX", detail=action.reason
+        )
+        try:
+            vtex.create_note(order_id, action.note)
+        except RejectedError as exc:  # the cancel stands; a missing note is worth a look, not a failure
+            timeline_add(
+                order_sync=sync, kind=TimelineEntry.Kind.PROBLEM, title="Timeline note not added", detail=str(exc)
+            )
+        return None
+    else:  # pragma: no cover - the plan has no other actions
+        raise TypeError(f"unknown action {action!r}")
+    timeline_add(order_sync=sync, kind=TimelineEntry.Kind.ACTION, title=title)
+    return None
+
+
+def _marketplace_status(*, vtex: VtexClient, sync: OrderSync, vtex_order: VtexOrder, status: str) -> Outcome | None:
+    """External-marketplace channels: tell the connector's order its new status (Channel Order API)."""
+    channel = sync.channel
+    if not status or sync.marketplace_status_sent == status:
+        return None
+    marketplace_order_id = vtex_order.marketplace_order_id
+    if not marketplace_order_id:
+        return Failed(f"VTEX order {vtex_order.order_id} has no marketplaceOrderId for the Channel Order API")
+    try:
+        result = vtex.update_channel_order_status(
+            marketplace_order_id=marketplace_order_id,
+            status=status,
+            connector_name=channel.connector_name,
+            connector_endpoint=channel.connector_endpoint,
+        )
+    except RejectedError as exc:
+        if exc.code in {"EOI008", "EOI009", "EOI011"}:
+            return NotYet(f"Channel Order API {exc.code}: {exc.message}")
+        raise
+    if result.not_yet:
+        return NotYet(f"Channel Order API {result.code}: {result.message}")
+    if not result.success:
+        return Failed(f"Channel Order API {result.code}: {result.message} {'; '.join(result.errors)}".strip())
+    sync.marketplace_status_sent = status
+    timeline_add(
+        order_sync=sync,
+        kind=TimelineEntry.Kind.ACTION,
+        title=f"Marketplace status '{status}' sent ({result.code}: {result.message})",
+    )
+    return None
+
+
+# --- the work ----------------------------------------------------------------------------------------
+
+
+def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outcome:
+    channel = sync.channel
+    if not channel.active:
+        return Skipped(f"sales channel {channel.code} is inactive")
+    if not selectors.transfer_enabled(channel=channel, sync_type=SyncType.ORDER_STATUS_UPLOAD):
+        return Skipped(f"order status upload is switched off for {channel.code}")
+
+    vario = vario_client(recorder=recorder)
+    order = vario.get_document(sync.key)
+    if order.category != "CUSTOMER_ORDER":
+        return Failed(f"ERP document {order.number or order.id} is a {order.category}, not a customer order")
+    sync.erp_order_number = order.number
+    vtex_order_id = order.external_order_id
+    if not vtex_order_id:
+        return Failed(f"ERP order {order.number} carries no VTEX order id (custom.vtexportal.externalOrderId)")
+    sync.vtex_order_id = vtex_order_id
+    notes = _follow_up_documents(vario, order, "CUSTOMER_DELIVERY_DOCUMENT")
+    returns = _follow_up_documents(vario, order, "CUSTOMER_GOODS_RETURN")
+    shipments = _shipments(vario, notes)
+    lock_refresh(lock)
+
+    erp_state = erp_fulfilment_state_from(
+        order, cancelled_state_keys=channel.erp_cancelled_state_keys, returns=returns, dissolved=sync.erp_dissolved
+    )
+    mapping = selectors.status_mapping_get(channel=channel, erp_state=erp_state)
+    if mapping is None:
+        return Parked(
+            f"status:{erp_state}", f"channel {channel.code} has no status mapping for ERP state '{erp_state}'"
+        )
+    carriers = {
+        c.erp_carrier_key: CarrierInfo(c.vtex_courier_name, c.tracking_url_template, c.integrated_with_vtex_tracking)
+        for c in selectors.carrier_codes_for(channel=channel)
+    }
+    push_tracking = selectors.transfer_enabled(channel=channel, sync_type=SyncType.TRACKING_UPLOAD)
+    facts = OutboundFacts(
+        order=order,
+        vtex_order=VtexOrder(order_id=vtex_order_id, status="", value=0, items=()),
+        delivery_notes=notes,
+        shipments=shipments,
+        returns=returns,
+        erp_state=erp_state,
+        carriers=carriers,
+        now=timezone.now(),
+        push_tracking=push_tracking,
+        push_cancellation=selectors.transfer_enabled(channel=channel, sync_type=SyncType.CANCELLATION_UPLOAD),
+        push_returns=selectors.transfer_enabled(channel=channel, sync_type=SyncType.RETURNS_UPLOAD),
+    )
+    if push_tracking and (unmapped := missing_carriers(facts)):
+        return Parked(
+            f"carrier:{unmapped[0]}", f"channel {channel.code} has no carrier mapping for ERP carrier '{unmapped[0]}'"
+        )
+
+    vtex = vtex_client_for(channel, recorder=recorder)
+    vtex_order = vtex.get_order(vtex_order_id)
+    link = order_link_record(
+        channel=channel,
+        vtex_order_id=vtex_order_id,
+        erp_order_id=order.id,
+        erp_order_number=order.number,
+        marketplace_order_id=vtex_order.marketplace_order_id,
+        vtex_status=vtex_order.status,
+        erp_state=order.state_key,
+    )
+    sync.order_link_id = link.pk
+    for _ in range(MAX_ROUNDS):
+        plan = outbound_plan(replace(facts, vtex_order=vtex_order), platform_status=mapping.platform_status)
+        if not plan:
+            break
+        for action in plan:
+            outcome = _execute(action, vtex=vtex, sync=sync)
+            lock_refresh(lock)
+            if outcome is not None:
+                order_link_record(channel=channel, vtex_order_id=vtex_order_id, vtex_status=vtex_order.status)
+                return outcome
+            if isinstance(action, BARRIERS):
+                break
+        vtex_order = vtex.get_order(vtex_order_id)
+    else:
+        return NotYet(f"VTEX order {vtex_order_id} still lacks pushed changes after {MAX_ROUNDS} rounds")
+
+    if channel.is_external_marketplace and selectors.transfer_enabled(
+        channel=channel, sync_type=SyncType.MARKETPLACE_STATUS
+    ):
+        outcome = _marketplace_status(vtex=vtex, sync=sync, vtex_order=vtex_order, status=mapping.marketplace_status)
+        if outcome is not None:
+            return outcome
+    order_link_record(channel=channel, vtex_order_id=vtex_order_id, vtex_status=vtex_order.status)
+    return Done(f"Up to date: ERP {erp_state.replace('_', ' ')}, VTEX {vtex_order.status}")

@@ -1,0 +1,80 @@
+"""Builds the remote clients from settings and channel configuration (clients never read models)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from mappings.models import SalesChannel
+from sync.clients.http import Recorder
+from sync.clients.limiter import Rate, RemoteLimiter
+from sync.clients.vario import VarioClient, VarioCredentials
+from sync.clients.vtex import VtexClient, VtexCredentials
+
+
+class NotConfigured(Exception):
+    """A remote the work needs has no credentials configured: a person must add them."""
+
+
+def _timeout() -> tuple[float, float]:
+    return (settings.REMOTE_CONNECT_TIMEOUT, settings.REMOTE_READ_TIMEOUT)
+
+
+def vtex_client_for(channel: SalesChannel, *, recorder: Recorder | None = None) -> VtexClient:
+    if not channel.has_vtex_credentials:
+        raise NotConfigured(f"Sales channel {channel.code} has no VTEX app key and token.")
+    limiter = RemoteLimiter(
+        remote="vtex",
+        scope=channel.vtex_account_name,
+        redis_url=settings.REDIS_URL,
+        rates={route: Rate.parse(rate) for route, rate in (channel.vtex_rate_limits or {}).items()},
+        default_rate=Rate.parse(settings.VTEX_DEFAULT_RATE),
+        max_wait=settings.LIMITER_MAX_WAIT_SECONDS,
+    )
+    credentials = VtexCredentials(
+        account_name=channel.vtex_account_name,
+        base_url=channel.vtex_base_url,
+        app_key=channel.vtex_app_key,
+        app_token=channel.vtex_app_token,
+    )
+    return VtexClient(credentials=credentials, timeout=_timeout(), limiter=limiter, recorder=recorder)
+
+
+def vario_configured() -> bool:
+    return all(
+        [
+            settings.VARIO_BASE_URL,
+            settings.VARIO_TOKEN_URL,
+            settings.VARIO_CLIENT_ID,
+            settings.VARIO_CLIENT_SECRET,
+            settings.VARIO_REFRESH_TOKEN,
+            settings.VARIO_APP_IDENTIFIER,
+        ]
+    )
+
+
+def vario_client(*, recorder: Recorder | None = None) -> VarioClient:
+    if not vario_configured():
+        raise NotConfigured(
+            "VARIO ERP is not configured: set VARIO_BASE_URL, VARIO_TOKEN_URL, VARIO_CLIENT_ID, "
+            "VARIO_CLIENT_SECRET, VARIO_APP_IDENTIFIER and VARIO_REFRESH_TOKEN."
+        )
+    credentials = VarioCredentials(
+        base_url=settings.VARIO_BASE_URL,
+        token_url=settings.VARIO_TOKEN_URL,
+        client_id=settings.VARIO_CLIENT_ID,
+        client_secret=settings.VARIO_CLIENT_SECRET,
+        app_identifier=settings.VARIO_APP_IDENTIFIER,
+        refresh_token=settings.VARIO_REFRESH_TOKEN,
+    )
+    limiter = RemoteLimiter(
+        remote="vario",
+        scope=settings.VARIO_CLIENT_ID,
+        redis_url=settings.REDIS_URL,
+        # The token endpoint is the SSO server, not the 40-per-6-seconds API.
+        rates={"token": Rate(30, 1)},
+        default_rate=Rate.parse(settings.VARIO_RATE),
+        max_wait=settings.LIMITER_MAX_WAIT_SECONDS,
+    )
+    return VarioClient(
+        credentials=credentials, timeout=_timeout(), redis_url=settings.REDIS_URL, limiter=limiter, recorder=recorder
+    )

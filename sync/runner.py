@@ -1,0 +1,247 @@
+"""Running the work for one order, whatever its direction: lock, generations, outcomes, retries.
+
+Design §2: one writer per order (Redis lock), bursts collapse (a generation counter: events that
+arrive while a run is under way make it run once more, not once per event), retryable errors back
+off with jitter and honour Retry-After, "not yet" waits are bounded, everything lands on the timeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from mappings.models import SalesChannel
+from sync.clients.errors import PayloadError, RejectedError, RetryableError
+from sync.jobs import order_sync_enqueue
+from sync.locks import order_lock
+from sync.models import OrderSync, TimelineEntry
+from sync.remotes import NotConfigured
+from sync.timeline import TimelineRecorder, timeline_add
+from sync.transforms import UnmatchedLineError
+
+logger = logging.getLogger(__name__)
+
+# --- outcomes a run ends with --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Done:
+    summary: str = "Up to date"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Parked:
+    """Needs a mapping; released automatically when it is saved."""
+
+    needs_mapping: str  # "status:<erp state>" or "carrier:<ERP carrier key>"
+    message: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    message: str
+
+
+@dataclass(frozen=True)
+class NotYet:
+    """The remote is not ready for the next step (EOI008/009/011, start-handling running, ...)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+
+
+Outcome = Done | Skipped | Parked | Conflict | NotYet | Failed
+Work = Callable[[OrderSync, TimelineRecorder, object], Outcome]
+
+
+# --- requesting work ------------------------------------------------------------------------------------
+
+
+def order_sync_request(
+    *,
+    kind: str,
+    channel: SalesChannel,
+    key: str,
+    erp_order_id: str = "",
+    erp_order_number: str = "",
+    vtex_order_id: str = "",
+    erp_dissolved: bool = False,
+) -> OrderSync:
+    """Ask for the order to be brought up to date. Many requests while one is pending make one run."""
+    with transaction.atomic():
+        sync, _ = OrderSync.objects.select_for_update().get_or_create(
+            kind=kind, channel=channel, key=key, defaults={"status": OrderSync.Status.DONE}
+        )
+        was_queued = sync.status in (OrderSync.Status.PENDING, OrderSync.Status.RUNNING)
+        sync.generation += 1
+        sync.requested_at = timezone.now()
+        sync.erp_order_id = erp_order_id or sync.erp_order_id
+        sync.erp_order_number = erp_order_number or sync.erp_order_number
+        sync.vtex_order_id = vtex_order_id or sync.vtex_order_id
+        sync.erp_dissolved = sync.erp_dissolved or erp_dissolved
+        if sync.status != OrderSync.Status.RUNNING:
+            sync.status = OrderSync.Status.PENDING
+            sync.waits = 0  # new facts: waiting starts over
+        sync.save()
+        if not was_queued:
+            transaction.on_commit(lambda: order_sync_enqueue(order_sync_id=sync.pk, kind=sync.kind))
+    return sync
+
+
+def order_sync_retry(*, order_sync: OrderSync, actor: str) -> OrderSync:
+    """An operator's retry: the same request a new event makes, noted on the timeline."""
+    timeline_add(order_sync=order_sync, kind=TimelineEntry.Kind.OPERATOR, title=f"Retry requested by {actor}")
+    OrderSync.objects.filter(pk=order_sync.pk).update(retries=0, waits=0)
+    return order_sync_request(kind=order_sync.kind, channel=order_sync.channel, key=order_sync.key)
+
+
+def order_syncs_release_parked(*, channel_id: int, needs_mapping: str) -> int:
+    """A mapping was saved: every order parked for it runs again."""
+    released = 0
+    for sync in OrderSync.objects.filter(
+        channel_id=channel_id, status=OrderSync.Status.PARKED, needs_mapping=needs_mapping
+    ).select_related("channel"):
+        timeline_add(
+            order_sync=sync, kind=TimelineEntry.Kind.OPERATOR, title=f"Mapping {needs_mapping} saved: running again"
+        )
+        order_sync_request(kind=sync.kind, channel=sync.channel, key=sync.key)
+        released += 1
+    return released
+
+
+# --- running ------------------------------------------------------------------------------------------------
+
+
+def backoff_seconds(retries: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter, capped, and never sooner than the remote's Retry-After."""
+    ceiling = min(settings.SYNC_RETRY_MAX_SECONDS, settings.SYNC_RETRY_BASE_SECONDS * (2 ** max(retries - 1, 0)))
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+    return max(delay, retry_after or 0.0)
+
+
+def order_sync_run(*, order_sync_id: int, work: Work) -> None:
+    with order_lock(f"order-sync:{order_sync_id}") as lock:
+        if lock is None:
+            # Another worker runs this order; it checks the generation when it finishes and runs again.
+            return
+        sync = OrderSync.objects.select_related("channel").filter(pk=order_sync_id).first()
+        if sync is None or sync.status not in (
+            OrderSync.Status.PENDING,
+            OrderSync.Status.WAITING,
+            OrderSync.Status.RUNNING,
+        ):
+            return
+        generation = sync.generation
+        OrderSync.objects.filter(pk=sync.pk).update(status=OrderSync.Status.RUNNING, started_at=timezone.now())
+        sync.status = OrderSync.Status.RUNNING
+        recorder = TimelineRecorder(sync)
+        timeline_add(order_sync=sync, kind=TimelineEntry.Kind.ATTEMPT, title=f"Sync started (request {generation})")
+        try:
+            outcome = work(sync, recorder, lock)
+        except RetryableError as exc:
+            _retry_later(sync, generation, exc)
+            return
+        except (RejectedError, PayloadError, UnmatchedLineError, NotConfigured) as exc:
+            outcome = Failed(str(exc))
+        except Exception as exc:  # a bug: visible on the order, not silent
+            logger.exception("order sync %s crashed", sync.pk)
+            outcome = Failed(f"Unexpected error: {type(exc).__name__}: {exc}")
+        _finish(sync, generation, outcome)
+
+
+def _finish(sync: OrderSync, generation: int, outcome: Outcome) -> None:
+    status, message, needs_mapping, delay = OrderSync.Status.DONE, "", "", None
+    waits = 0
+    if isinstance(outcome, Done):
+        title = outcome.summary
+    elif isinstance(outcome, Skipped):
+        status, message, title = OrderSync.Status.SKIPPED, outcome.reason, f"Skipped: {outcome.reason}"
+    elif isinstance(outcome, Parked):
+        status, message, needs_mapping = OrderSync.Status.PARKED, outcome.message, outcome.needs_mapping
+        title = f"Needs mapping: {outcome.message}"
+    elif isinstance(outcome, Conflict):
+        status, message, title = OrderSync.Status.CONFLICT, outcome.message, f"Conflict: {outcome.message}"
+    elif isinstance(outcome, NotYet):
+        waits = sync.waits + 1
+        if waits > settings.SYNC_NOT_YET_MAX_WAITS:
+            status = OrderSync.Status.FAILED
+            message = f"Gave up after {waits - 1} waits: {outcome.message}"
+            title = message
+        else:
+            status, message, delay = OrderSync.Status.WAITING, outcome.message, settings.SYNC_NOT_YET_DELAY_SECONDS
+            title = f"Not yet ({waits}/{settings.SYNC_NOT_YET_MAX_WAITS}): {outcome.message}; next try in {delay:.0f}s"
+    else:
+        status, message, title = OrderSync.Status.FAILED, outcome.message, f"Failed: {outcome.message}"
+
+    kind = (
+        TimelineEntry.Kind.ATTEMPT
+        if status in (OrderSync.Status.DONE, OrderSync.Status.SKIPPED)
+        else (TimelineEntry.Kind.PROBLEM)
+    )
+    timeline_add(order_sync=sync, kind=kind, title=title, detail=message)
+    now = timezone.now()
+    with transaction.atomic():
+        current = OrderSync.objects.select_for_update().get(pk=sync.pk)
+        rerun = current.generation > generation and status not in (OrderSync.Status.PARKED,)
+        current.done_generation = generation
+        current.finished_at = now
+        current.message = message
+        current.needs_mapping = needs_mapping
+        current.waits = waits
+        current.vtex_order_id = sync.vtex_order_id or current.vtex_order_id
+        current.erp_order_number = sync.erp_order_number or current.erp_order_number
+        current.order_link_id = sync.order_link_id or current.order_link_id
+        current.marketplace_status_sent = sync.marketplace_status_sent or current.marketplace_status_sent
+        if rerun:
+            # Events arrived during the run: one more run picks them all up.
+            current.status, delay = OrderSync.Status.PENDING, None
+        else:
+            current.status = status
+            if status != OrderSync.Status.WAITING:
+                current.retries = 0
+        current.next_attempt_at = now + timedelta(seconds=delay) if delay else None
+        current.save()
+        if rerun or delay:
+            transaction.on_commit(lambda: order_sync_enqueue(order_sync_id=current.pk, kind=current.kind, delay=delay))
+
+
+def _retry_later(sync: OrderSync, generation: int, error: RetryableError) -> None:
+    retries = sync.retries + 1
+    if retries > settings.SYNC_MAX_RETRIES:
+        _finish(sync, generation, Failed(f"Gave up after {retries - 1} retries: {error}"))
+        return
+    delay = backoff_seconds(retries, error.retry_after)
+    timeline_add(
+        order_sync=sync,
+        kind=TimelineEntry.Kind.PROBLEM,
+        title=f"Temporary error, retry {retries}/{settings.SYNC_MAX_RETRIES} in {delay:.1f}s",
+        detail=str(error),
+    )
+    now = timezone.now()
+    OrderSync.objects.filter(pk=sync.pk).update(
+        status=OrderSync.Status.WAITING,
+        retries=F("retries") + 1,
+        message=str(error),
+        finished_at=now,
+        next_attempt_at=now + timedelta(seconds=delay),
+        vtex_order_id=sync.vtex_order_id,
+        order_link=sync.order_link_id,
+    )
+    order_sync_enqueue(order_sync_id=sync.pk, kind=sync.kind, delay=delay)

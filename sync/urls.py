@@ -1,0 +1,8 @@
+from django.urls import path
+
+from sync import webhooks
+
+urlpatterns = [
+    path("webhooks/order-status-change", webhooks.order_status_change, name="webhook-order-status-change"),
+    path("webhooks/vario/<str:event>", webhooks.vario_event, name="webhook-vario"),
+]

@@ -1,0 +1,124 @@
+"""HTTP edges only: authenticate, validate, store, answer. Work happens in jobs (design §2.1, §2.8).
+
+VARIO calls carry ``Authorization: Bearer <app token>``, a JWT signed HS256 with the app's client
+secret, with ``aud`` = the app identifier and ``exp`` (reference/vario-erp.md §1.3, §4.4). A 200 is
+sent only once the event is committed; the database being down answers 503 so VARIO retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import jwt
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_POST
+
+from sync.inbox import VARIO_EVENTS, inbox_event_store
+from sync.models import InboxEvent
+
+logger = logging.getLogger(__name__)
+ID_KEYS = ("id", "entityId", "documentId", "shipmentId")
+
+
+def error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@sensitive_variables("token", "secret")
+def vario_token_problem(request) -> str | None:
+    """Why the request's app token is not acceptable, or None when it is."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return "missing bearer token"
+    token = header[len("Bearer ") :].strip()
+    secret = settings.VARIO_CLIENT_SECRET
+    if not secret or not settings.VARIO_APP_IDENTIFIER:
+        return "the portal has no VARIO client secret / app identifier configured"
+    try:
+        jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=settings.VARIO_APP_IDENTIFIER,
+            options={"require": ["exp", "aud"]},
+        )
+    except jwt.ExpiredSignatureError:
+        return "token expired"
+    except jwt.InvalidTokenError as exc:
+        return f"invalid token ({type(exc).__name__})"
+    return None
+
+
+def entity_id_of(payload: dict, entity: str) -> str | None:
+    """The id VARIO sends under ``id``, ``entityId`` or ``<entity>Id`` (its sources disagree, §4.4)."""
+    for key in (*ID_KEYS, f"{entity}Id"):
+        value = payload.get(key)
+        if value not in (None, "") and isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+    return None
+
+
+def _read_json(request) -> tuple[dict | None, JsonResponse | None]:
+    if len(request.body) > settings.WEBHOOK_MAX_BODY_BYTES:
+        return None, error(413, f"Body larger than {settings.WEBHOOK_MAX_BODY_BYTES} bytes.")
+    try:
+        payload = json.loads(request.body or b"")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, error(400, f"Body is not valid JSON: {exc}")
+    if not isinstance(payload, dict):
+        return None, error(400, "Body must be a JSON object.")
+    return payload, None
+
+
+def _store_vario_event(request, event: str):
+    problem = vario_token_problem(request)
+    if problem:
+        return error(401, f"Unauthorized: {problem}.")
+    declared = request.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > settings.WEBHOOK_MAX_BODY_BYTES:
+        return error(413, f"Body larger than {settings.WEBHOOK_MAX_BODY_BYTES} bytes.")
+    payload, problem_response = _read_json(request)
+    if problem_response:
+        return problem_response
+    known = event in VARIO_EVENTS
+    entity = event.split(".")[0] if known else "entity"
+    if event == "shipment.parcel.completed":
+        entity_id = entity_id_of(payload, "shipment")
+        if entity_id is None:
+            return error(400, "No shipment id: expected 'shipmentId' (or 'id').")
+    else:
+        entity_id = entity_id_of(payload, entity)
+        if entity_id is None and known:
+            return error(400, "No entity id: expected 'id' or 'entityId' with a document id.")
+    try:
+        with transaction.atomic():
+            stored, _ = inbox_event_store(
+                source=InboxEvent.Source.VARIO_WEBHOOK,
+                event=event,
+                entity_id=entity_id or "",
+                payload=payload,
+                ignored_reason="" if known else f"the portal does not handle VARIO event '{event}'",
+            )
+    except DatabaseError:
+        logger.exception("webhook %s not stored: database unavailable", event)
+        return error(503, "Database unavailable; please retry.")
+    return JsonResponse({"accepted": True, "eventId": stored.pk, "status": stored.status})
+
+
+@csrf_exempt
+@require_POST
+def vario_event(request, event: str):
+    """POST /webhooks/vario/<event>: one URL per registered VARIO event (§4.4)."""
+    return _store_vario_event(request, event)
+
+
+@csrf_exempt
+@require_POST
+def order_status_change(request):
+    """POST /webhooks/order-status-change {"entityId": <document id>} (the seed's generic endpoint)."""
+    return _store_vario_event(request, "order-status-change")
