@@ -12,6 +12,7 @@ from sandbox import clock
 from sandbox.http import json_response
 from sandbox.limits import fault_for, rate_limit_for
 from sandbox.models import Remote, RequestLogEntry
+from sandbox.registry import caller_resolvers
 
 BODY_LOG_LIMIT = 64 * 1024
 VARIO_PREFIXES = ("/api/vario", "/realms/", "/vario/")
@@ -26,7 +27,12 @@ def remote_of(path: str) -> str:
 
 
 def caller_of(request: HttpRequest) -> str:
-    """Who is calling, for per-account limits: the VTEX app key or a digest of the bearer token."""
+    """Who is calling, for per-account limits: a simulator's own answer (VARIO: the OAuth client
+    behind the bearer token), else the VTEX app key, else a digest of the Authorization header."""
+    for resolver in caller_resolvers():
+        caller = resolver(request)
+        if caller:
+            return caller
     app_key = request.headers.get("X-VTEX-API-AppKey")
     if app_key:
         return f"vtex:{app_key}"

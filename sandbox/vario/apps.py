@@ -7,9 +7,11 @@ class SandboxVarioConfig(AppConfig):
     verbose_name = "Sandbox: VARIO ERP"
 
     def ready(self) -> None:
-        from sandbox.registry import on_reset, register_header_provider
+        from sandbox.registry import on_reset, register_caller_resolver, register_header_provider
+        from sandbox.vario.auth import rate_limit_caller
         from sandbox.vario.seed import vario_seed
         from sandbox.vario.webhooks import DELIVERY_KIND, webhook_headers
 
         on_reset(vario_seed)
         register_header_provider(DELIVERY_KIND, webhook_headers)
+        register_caller_resolver(rate_limit_caller)

@@ -142,3 +142,14 @@ def vario_api(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def rate_limit_caller(request) -> str | None:
+    """VARIO's 40-per-6-seconds limit is per API client, however many access tokens it holds."""
+    if not request.path.startswith("/api/vario"):
+        return None
+    auth = request.headers.get("Authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return None
+    token = AccessToken.objects.filter(token_digest=_digest(auth[7:].strip())).select_related("client").first()
+    return f"vario-client:{token.client.client_id}" if token else None

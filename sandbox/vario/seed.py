@@ -12,7 +12,7 @@ from sandbox.models import RateLimitRule, Remote
 # The demo installation (printed in docs/sandbox-vario.md; simulator credentials, not secrets).
 DEMO_TENANT = "demo"
 DEMO_CLIENT_ID = "vtex-portal"
-DEMO_CLIENT_SECRET = "demo-client-secret"  # noqa: S105
+DEMO_CLIENT_SECRET = "demo-client-secret-of-the-vario-sandbox"  # noqa: S105 - 32+ bytes for HS256
 DEMO_APP_IDENTIFIER = "3f1c2d4e-0000-4000-8000-000000000001"
 DEMO_REFRESH_TOKEN = "demo-refresh-token"  # noqa: S105
 DEMO_ACCESS_TOKEN_LIFETIME = 300
