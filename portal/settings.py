@@ -126,6 +126,9 @@ def _tuned(database: dict) -> dict:
 
 
 DATABASES = {"default": _tuned(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and env.str("SQLITE_TEST_DATABASE", default=""):
+    # A file, not memory, so end-to-end tests' worker processes share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": env.str("SQLITE_TEST_DATABASE")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -27,6 +27,8 @@ VARIO_EVENTS: dict[str, str] = {
     "document.customer_order.dissolve": "document",
     "document.customer_order.order_close_remaining": "document",
     "document.customer_goods_return.create": "document",
+    # Editing an order (e.g. cancelling some of its lines) ends with this transition.
+    "document.customer_order.end_editing": "document",
     # The generic seed endpoint POST /webhooks/order-status-change carries a document id.
     "order-status-change": "document",
 }

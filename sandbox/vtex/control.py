@@ -115,6 +115,7 @@ def order_state(request, order_id: str):
                     "invoiceValue": p.invoice_value,
                     "items": p.items,
                     "trackingNumber": p.tracking_number,
+                    "trackingUrl": p.tracking_url,
                     "courier": p.courier,
                     "courierStatus": p.courier_status,
                     "receipt": p.receipt,

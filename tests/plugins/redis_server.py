@@ -90,6 +90,15 @@ class RedisServer:
 
 
 _server: RedisServer | None = None
+_directory: str | None = None
+
+
+def _run_directory() -> str:
+    """A temporary directory for this test run's files (SQLite test database), removed at the end."""
+    global _directory
+    if _directory is None:
+        _directory = tempfile.mkdtemp(prefix="portal-test-run-")
+    return _directory
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -101,6 +110,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     os.environ.setdefault("STATICFILES_MANIFEST", "0")
     os.environ.setdefault("SANDBOX_ENABLED", "1")
+    os.environ.setdefault("SQLITE_TEST_DATABASE", os.path.join(_run_directory(), "test-portal.sqlite3"))
     os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1rZXktZm9yLXBvcnRhbC10ZXN0cy0zMmJ5dGU=")
     if not os.environ.get("REDIS_URL"):
         _server = RedisServer().start()
@@ -110,7 +120,10 @@ def pytest_load_initial_conftests(early_config, parser, args):
 
 
 def pytest_unconfigure(config):
-    global _server
+    global _server, _directory
     if _server is not None:
         _server.stop()
         _server = None
+    if _directory is not None:
+        shutil.rmtree(_directory, ignore_errors=True)
+        _directory = None

@@ -1,0 +1,82 @@
+import pytest
+
+from mappings.models import CarrierCode
+from mappings.services import status_mappings_load_defaults
+from sync.registration import vario_webhooks_register
+from tests.factories import SalesChannelFactory
+from tests.support.stack import (
+    FAST_SYNC,
+    VTEX_APP_KEY,
+    VTEX_APP_TOKEN,
+    Sim,
+    Worker,
+    test_database_url,
+    vario_settings,
+)
+
+CARRIERS = {
+    "DHL": ("DHL", "https://www.dhl.de/track?piececode={tracking_number}", False),
+    "UPS": ("UPS", "https://www.ups.com/track?tracknum={tracking_number}", True),
+    "DPD": ("DPD", "https://tracking.dpd.de/parcel/{tracking_number}", False),
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.slow)
+            if item.get_closest_marker("django_db") is None:
+                item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture
+def stack_settings(settings, live_sandbox):
+    """The in-process portal (live server) talks to the sandbox with fast sync settings."""
+    for name, value in {**vario_settings(live_sandbox.url), **FAST_SYNC}.items():
+        setattr(settings, name, float(value) if name in FAST_SYNC else value)
+    return settings
+
+
+@pytest.fixture
+def worker(live_sandbox, stack_settings, tmp_path, redis_conn):
+    import os
+
+    env = {
+        **os.environ,
+        **vario_settings(live_sandbox.url),
+        **FAST_SYNC,
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": stack_settings.REDIS_URL,
+    }
+    w = Worker(env=env, log_path=tmp_path / "worker.log").start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture
+def sim(sandbox_url) -> Sim:
+    return Sim(sandbox_url)
+
+
+@pytest.fixture
+def channel(stack_settings, live_sandbox, live_server, sim):
+    """The demo-like channel on the sandbox, with default mappings and carriers, webhooks registered."""
+    channel = SalesChannelFactory(
+        code="shop",
+        vtex_account_name="demostore",
+        vtex_base_url_override=live_sandbox.url,
+        vtex_app_key=VTEX_APP_KEY,
+        vtex_app_token=VTEX_APP_TOKEN,
+        vario_sales_channel_id="7",
+    )
+    status_mappings_load_defaults(channel=channel)
+    for key, (courier, template, integrated) in CARRIERS.items():
+        CarrierCode.objects.create(
+            channel=channel,
+            erp_carrier_key=key,
+            vtex_courier_name=courier,
+            tracking_url_template=template,
+            integrated_with_vtex_tracking=integrated,
+        )
+    vario_webhooks_register(base_url=live_server.url)
+    return channel
