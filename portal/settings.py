@@ -154,9 +154,23 @@ REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
 RQ_SERIALIZER = "rq.serializers.JSONSerializer"
 RQ_DEFAULT_TIMEOUT = env.int("RQ_DEFAULT_TIMEOUT", default=300)
 RQ_QUEUE_NAMES = ["default"]
+
+
+def _with_timeouts(url: str, seconds: float) -> str:
+    """django-rq ignores SOCKET_TIMEOUT for URL-configured queues; redis-py reads it from the URL."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("socket_timeout", str(seconds))
+    query.setdefault("socket_connect_timeout", str(seconds))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 RQ_QUEUES = {
     name: {
-        "URL": REDIS_URL,
+        # Without timeouts an enqueue to a Redis that accepts but never answers would hang a request.
+        "URL": _with_timeouts(REDIS_URL, REDIS_SOCKET_TIMEOUT),
         "DEFAULT_TIMEOUT": RQ_DEFAULT_TIMEOUT,
         "SERIALIZER": RQ_SERIALIZER,
         "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,

@@ -127,7 +127,10 @@ FATES = {"ship": 45, "split": 20, "cancel": 10, "close-rest": 12, "return": 13}
 
 def _tracking_number(rng: random.Random, carrier: str) -> str:
     """Numbers shaped like each carrier's (length and prefix), so they look right in the admin."""
-    digits = lambda n: "".join(rng.choice("0123456789") for _ in range(n))  # noqa: E731
+
+    def digits(n: int) -> str:
+        return "".join(rng.choice("0123456789") for _ in range(n))
+
     if carrier == "DHL":
         return "00340434" + digits(12)
     if carrier == "UPS":
@@ -173,6 +176,7 @@ class TrafficOrder:
     erp_order_number: str | None = None
     erp_line_ids: dict[int, str] = field(default_factory=dict)
     delivery_ids: dict[int, str] = field(default_factory=dict)
+    delivery_numbers: dict[int, str] = field(default_factory=dict)
     cursor: int = 0
     lookups: int = 0
 
@@ -376,25 +380,17 @@ class TrafficReport:
         return sum(1 for a in self.actions if not a.ok)
 
 
+def _external_item_ids(line: dict) -> set[str]:
+    custom = (line.get("custom") or {}).get("vtexportal") or {}
+    return {value for value in (custom.get("externalItemId"), line.get("externalIdentifier")) if value}
+
+
 def _erp_lines(order: TrafficOrder, document: dict) -> dict[int, str]:
     """ERP line id per VTEX item: by externalItemId (= uniqueId), then article number, then position."""
     lines = [line for line in document.get("lines", []) if line.get("lineType", "ARTICLE_LINE") == "ARTICLE_LINE"]
     mapping: dict[int, str] = {}
     for index, item in enumerate(order.vtex_items):
-        unique_id = item.get("uniqueId")
-        match = next(
-            (
-                line
-                for line in lines
-                if unique_id
-                and unique_id
-                in (
-                    ((line.get("custom") or {}).get("vtexportal") or {}).get("externalItemId"),
-                    line.get("externalIdentifier"),
-                )
-            ),
-            None,
-        )
+        match = next((line for line in lines if item.get("uniqueId") in _external_item_ids(line)), None)
         if match is None:
             same_article = [line for line in lines if line.get("number") == item.get("refId")]
             match = same_article[0] if len(same_article) == 1 else None
@@ -406,11 +402,10 @@ def _erp_lines(order: TrafficOrder, document: dict) -> dict[int, str]:
 
 
 class _Runner:
-    def __init__(self, *, sim: _Sim, report: TrafficReport, erp_mirror: bool, speed: float, emit, started):
+    def __init__(self, *, sim: _Sim, report: TrafficReport, erp_mirror: bool, emit, started: float):
         self.sim = sim
         self.report = report
         self.erp_mirror = erp_mirror
-        self.speed = speed
         self.emit = emit
         self.started = started
 
@@ -520,12 +515,12 @@ class _Runner:
             raise SimError(None, f"no ERP line for VTEX item(s) {missing}")
         return [{"orderLineId": order.erp_line_ids[index], "quantity": qty} for index, qty in lines]
 
-    def _what(self, order: TrafficOrder, lines) -> str:
+    def _what(self, order: TrafficOrder, lines, everything: str = "everything open") -> str:
         if lines is None:
-            return "everything open"
+            return everything
         return ", ".join(f"{qty}× {order.items[index]['refId']}" for index, qty in lines)
 
-    def step(self, at: float, order: TrafficOrder, step: Step) -> str:
+    def step(self, order: TrafficOrder, step: Step) -> str:
         """Run one follow-up; returns the line to print. SimError means the sandbox said no."""
         erp = order.erp_order_id
         if step.kind == "picking":
@@ -540,6 +535,7 @@ class _Runner:
             answer = self.sim.call("POST", f"vario/orders/{erp}/deliver", body)
             delivery = answer["delivery"]
             order.delivery_ids[step.parcel] = str(delivery["id"])
+            order.delivery_numbers[step.parcel] = delivery["number"]
             tracking = f"{step.carrier} {step.tracking}" if step.tracking else "no tracking number yet"
             return (
                 f"{order.erp_order_number} → {delivery['number']} (parcel {step.parcel + 1}/{order.parcels}): "
@@ -552,7 +548,7 @@ class _Runner:
             body = {"carrier": step.carrier, "trackingNumber": step.tracking}
             self.sim.call("POST", f"vario/deliveries/{delivery_id}/parcels", body)
             what = "tracking added late to" if step.kind == "late-tracking" else "second box for"
-            return f"{what} delivery note {delivery_id}: {step.carrier} {step.tracking}"
+            return f"{what} {order.delivery_numbers[step.parcel]}: {step.carrier} {step.tracking}"
         if step.kind == "cancel":
             self.sim.call("POST", f"vario/orders/{erp}/cancel")
             return f"{order.erp_order_number} cancelled in the ERP before delivery"
@@ -562,7 +558,8 @@ class _Runner:
         if step.kind == "return":
             lines = self._lines(order, step.lines)
             goods_return = self.sim.call("POST", f"vario/orders/{erp}/return", {"lines": lines} if lines else None)
-            return f"{order.erp_order_number} → {goods_return['number']}: returned {self._what(order, step.lines)}"
+            what = self._what(order, step.lines, "everything delivered")
+            return f"{order.erp_order_number} → {goods_return['number']}: returned {what}"
         raise ValueError(step.kind)
 
 
@@ -607,7 +604,7 @@ def traffic_run(
 
     report = TrafficReport(seed=seed, account=name)
     started = time.monotonic()
-    runner = _Runner(sim=sim, report=report, erp_mirror=erp_mirror, speed=speed, emit=emit, started=started)
+    runner = _Runner(sim=sim, report=report, erp_mirror=erp_mirror, emit=emit, started=started)
     emit(
         f"sandbox traffic → {url}: account {name}, {rate_per_minute:g} orders/min, speed ×{speed:g}, seed {seed}"
         + (", no ERP mirror" if not erp_mirror else "")
@@ -666,7 +663,7 @@ def traffic_run(
                 )
                 order.cursor = len(order.steps)
                 continue
-            runner.record(at, order, step.kind, runner.step(at, order, step))
+            runner.record(at, order, step.kind, runner.step(order, step))
         except SimError as exc:
             runner.record(at, order, step.kind, str(exc), ok=False)
         order.cursor += 1

@@ -13,6 +13,7 @@ from sync.inbox import inbox_event_retry
 from sync.models import InboxEvent, OrderSync, TimelineEntry
 from sync.runner import order_sync_retry
 
+TIMELINE_LIMIT = 500  # newest entries shown on an order link page
 RETRYABLE_STATUSES = (
     OrderSync.Status.FAILED,
     OrderSync.Status.CONFLICT,
@@ -86,10 +87,10 @@ class OrderSyncAdmin(admin.ModelAdmin):
     def short_message(self, sync: OrderSync) -> str:
         return (sync.message[:120] + "…") if len(sync.message) > 120 else sync.message
 
-    @admin.action(description="Retry the selected orders now")
+    @admin.action(description="Retry the selected orders now", permissions=["change"])
     def retry(self, request, queryset) -> None:
         count = 0
-        for sync in queryset.select_related("channel"):
+        for sync in queryset.filter(status__in=RETRYABLE_STATUSES).select_related("channel"):
             order_sync_retry(order_sync=sync, actor=request.user.get_username())
             count += 1
         self.message_user(
@@ -138,7 +139,7 @@ class InboxEventAdmin(admin.ModelAdmin):
     def short_error(self, event: InboxEvent) -> str:
         return event.last_error[:120]
 
-    @admin.action(description="Process the selected failed events again")
+    @admin.action(description="Process the selected failed events again", permissions=["change"])
     def retry(self, request, queryset) -> None:
         count = sum(inbox_event_retry(event=e) for e in queryset.filter(status=InboxEvent.Status.FAILED))
         self.message_user(
@@ -173,11 +174,21 @@ class OrderLinkWithTimelineAdmin(OrderLinkAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         link = self.get_object(request, object_id)
-        entries = TimelineEntry.objects.none()
+        entries: list[TimelineEntry] = []
+        truncated = False
         if link is not None:
-            entries = (
+            same_order = Q(vtex_order_id=link.vtex_order_id) | (Q(erp_order_id=link.erp_order_id) & ~Q(erp_order_id=""))
+            newest = list(
                 TimelineEntry.objects.filter(channel=link.channel)
-                .filter(Q(vtex_order_id=link.vtex_order_id) | (Q(erp_order_id=link.erp_order_id) & ~Q(erp_order_id="")))
-                .order_by("created_at", "id")[:500]
+                .filter(same_order)
+                .order_by("-created_at", "-id")[: TIMELINE_LIMIT + 1]
             )
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "timeline": entries})
+            truncated = len(newest) > TIMELINE_LIMIT
+            entries = list(reversed(newest[:TIMELINE_LIMIT]))
+        context = {
+            **(extra_context or {}),
+            "timeline": entries,
+            "timeline_truncated": truncated,
+            "timeline_limit": TIMELINE_LIMIT,
+        }
+        return super().change_view(request, object_id, form_url, context)

@@ -100,7 +100,7 @@ def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
             title = "Start handling sent"
     elif isinstance(action, RemoveItems):
         vtex.create_order_changes(order_id, action.changes)
-        removed = ", ".join(f"{r['quantity']} × SKU {r['id']}" for r in action.changes["remove"])
+        removed = ", ".join(f"{r['quantity']} × SKU {r['id']}" for r in action.changes["remove"]["items"])
         title = f"Removed from the VTEX order: {removed}"
     elif isinstance(action, PostInvoice):
         invoice = action.invoice

@@ -541,7 +541,8 @@ def outbound_plan(facts: OutboundFacts, *, platform_status: str) -> list[Action]
         if vtex.status not in MODIFIABLE:
             return [Wait(f"VTEX order {vtex.order_id} is {vtex.status}: items can be removed only while handling")]
         reason = f"Not delivered: closed or cancelled in VARIO ERP order {facts.order.number}"
-        return [RemoveItems({"reason": reason, "remove": removals})]
+        # Shape per the spec's description: `remove` is the `from` object of a replace: {"items": [...]}.
+        return [RemoveItems({"reason": reason, "remove": {"items": removals}})]
 
     actions = _invoice_plan(facts)
     if facts.push_tracking:

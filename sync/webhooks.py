@@ -22,7 +22,7 @@ from sync.inbox import VARIO_EVENTS, inbox_event_store
 from sync.models import InboxEvent
 
 logger = logging.getLogger(__name__)
-ID_KEYS = ("id", "entityId", "documentId", "shipmentId")
+ID_KEYS = ("id", "entityId")
 
 
 def error(status: int, message: str) -> JsonResponse:

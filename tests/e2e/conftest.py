@@ -54,8 +54,12 @@ def worker(live_sandbox, stack_settings, tmp_path, redis_conn):
 
 
 @pytest.fixture
-def sim(sandbox_url) -> Sim:
-    return Sim(sandbox_url)
+def sim(sandbox_url):
+    """The sandbox's control API; afterwards, every request the portal sent to VTEX must match the
+    official OpenAPI schema (design §6)."""
+    sim = Sim(sandbox_url)
+    yield sim
+    assert_vtex_requests_match_the_official_schema(sim)
 
 
 @pytest.fixture
@@ -80,3 +84,24 @@ def channel(stack_settings, live_sandbox, live_server, sim):
         )
     vario_webhooks_register(base_url=live_server.url)
     return channel
+
+
+def _spec_for(path: str) -> str:
+    if path.startswith("/api/order-integration/"):
+        return "marketplace"
+    if path.startswith("/api/do/"):
+        return "do"
+    return "orders"
+
+
+def assert_vtex_requests_match_the_official_schema(sim: Sim) -> None:
+    import json
+    from urllib.parse import parse_qsl
+
+    from tests.support.openapi import validate_vtex_request
+
+    for call in sim.get("requests", remote="vtex"):
+        body = json.loads(call["requestBody"]) if call["requestBody"] else None
+        validate_vtex_request(
+            _spec_for(call["path"]), call["method"], call["path"], query=dict(parse_qsl(call["query"])), body=body
+        )

@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Sandbox demo installation (sandbox/vario/seed.py, sandbox/vtex/seed.py).
 VARIO_CLIENT_ID = "vtex-portal"
-VARIO_CLIENT_SECRET = "demo-client-secret-of-the-vario-sandbox"  # noqa: S105 - simulator credential
+VARIO_CLIENT_SECRET = "demo-client-secret-of-the-vario-sandbox"
 VARIO_APP_IDENTIFIER = "3f1c2d4e-0000-4000-8000-000000000001"
-VARIO_REFRESH_TOKEN = "demo-refresh-token"  # noqa: S105 - simulator credential
+VARIO_REFRESH_TOKEN = "demo-refresh-token"
 VTEX_APP_KEY = "vtexappkey-demostore-PORTAL"
-VTEX_APP_TOKEN = "demo-app-token"  # noqa: S105 - simulator credential
+VTEX_APP_TOKEN = "demo-app-token"
 
 FAST_SYNC = {
     "SYNC_RETRY_BASE_SECONDS": "0.2",

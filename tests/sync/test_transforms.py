@@ -210,7 +210,7 @@ def test_the_rest_closed_after_a_partial_delivery_is_removed_before_invoicing():
         facts(two_item_order(), order, delivery_notes=[follow_up("1", "LS-1", {1: 2})]), platform_status="fulfilled"
     )
     assert isinstance(action, RemoveItems)
-    assert action.changes["remove"] == [{"id": "101", "quantity": 1, "price": 4000, "uniqueId": "U1"}]
+    assert action.changes["remove"] == {"items": [{"id": "101", "quantity": 1, "price": 4000, "uniqueId": "U1"}]}
     assert action.changes["reason"]
 
 
@@ -218,7 +218,7 @@ def test_cancelled_lines_are_removed_but_never_what_is_invoiced():
     order = erp_order([order_line(1, quantity=2, cancelled=2), order_line(2)], state="SAVED")
     vtex = two_item_order("invoice", packages=[package("LS-1", [(0, 1, 2950)], value=4650)])
     [action] = outbound_plan(facts(vtex, order), platform_status="partially_fulfilled")
-    assert action.changes["remove"] == [{"id": "100", "quantity": 1, "price": 2950, "uniqueId": "U0"}]
+    assert action.changes["remove"] == {"items": [{"id": "100", "quantity": 1, "price": 2950, "uniqueId": "U0"}]}
 
 
 def test_removal_waits_when_vtex_cannot_change_the_order():

@@ -148,7 +148,7 @@ def test_update_tracking_status_puts_events(vtex):
 
 @responses.activate
 def test_order_changes_are_patched_with_the_account_name(vtex):
-    changes = {"reason": "Cancelled in the ERP", "remove": [{"id": "19", "quantity": 1, "uniqueId": "F6"}]}
+    changes = {"reason": "Cancelled in the ERP", "remove": {"items": [{"id": "19", "quantity": 1, "uniqueId": "F6"}]}}
     responses.patch(f"{BASE}/api/order-system/orders/1-01/changes", status=202, json={"requestId": "r1"})
     assert vtex.create_order_changes("1-01", changes) == {"requestId": "r1"}
     request, body = sent()
