@@ -11,11 +11,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mappings.models import SalesChannel
+from sync.clients.dtos import ChannelOrderResult
 from sync.clients.errors import NotFoundError, PayloadError, RejectedError, RetryableError
 from sync.jobs import event_marker, inbox_event_process_enqueue, is_queued, order_sync_enqueue, order_sync_marker
 from sync.models import InboxEvent, OrderSync, TimelineEntry
 from sync.remotes import NotConfigured, vario_client
-from sync.runner import backoff_seconds, order_sync_request
+from sync.runner import backoff_seconds, order_sync_defer, order_sync_request
 from sync.timeline import timeline_add
 
 logger = logging.getLogger(__name__)
@@ -106,10 +107,48 @@ def _resolve_erp_order(vario, event: InboxEvent):
 
 
 def inbox_event_process(*, event_id: int) -> None:
-    """Turn a stored VARIO event into a request for its order's status sync."""
+    """Turn a stored event into a request for its order's sync."""
     event = InboxEvent.objects.filter(pk=event_id, status=InboxEvent.Status.PENDING).first()
     if event is None:
         return  # processed already (a duplicate job or the sweep)
+    if event.source == InboxEvent.Source.MARKETPLACE:
+        _process_channel_order_notification(event)
+    else:
+        _process_vario_event(event)
+
+
+def _process_channel_order_notification(event: InboxEvent) -> None:
+    """VTEX's asynchronous Channel Order API result (reference §7) for an order's status update."""
+    code = str(event.payload.get("code") or "")
+    message = str(event.payload.get("message") or "")
+    sync = (
+        OrderSync.objects.filter(
+            kind=OrderSync.Kind.STATUS, channel=event.channel, order_link__marketplace_order_id=event.entity_id
+        )
+        .select_related("channel")
+        .first()
+    )
+    if sync is None:
+        _mark(
+            event,
+            InboxEvent.Status.FAILED,
+            error=f"No order with marketplaceOrderId {event.entity_id} on channel {event.channel}",
+        )
+        return
+    timeline_add(order_sync=sync, kind=TimelineEntry.Kind.EVENT, title=f"Channel Order API result {code}: {message}")
+    if code.startswith("SOI"):
+        order_sync_request(kind=sync.kind, channel=sync.channel, key=sync.key)
+    elif code in ChannelOrderResult.NOT_YET_CODES:
+        # Send the status again later: VTEX was not ready (not integrated, not approvable, price divergence).
+        order_sync_defer(order_sync=sync, message=f"Channel Order API {code}: {message}", marketplace_status_sent="")
+    else:
+        OrderSync.objects.filter(pk=sync.pk).update(
+            status=OrderSync.Status.FAILED, message=f"Channel Order API {code}: {message}"
+        )
+    _mark(event, InboxEvent.Status.PROCESSED, order_sync=sync)
+
+
+def _process_vario_event(event: InboxEvent) -> None:
     try:
         order = _resolve_erp_order(vario_client(), event)
     except RetryableError as exc:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from mappings import selectors
 from mappings.models import SyncType
 from mappings.services import order_link_record
-from sync.clients.dtos import ErpDocument, VtexOrder
+from sync.clients.dtos import ChannelOrderResult, ErpDocument, VtexOrder
 from sync.clients.errors import RejectedError
 from sync.clients.vario import VarioClient
 from sync.clients.vtex import VtexClient
@@ -141,11 +141,33 @@ def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
     return None
 
 
-def _marketplace_status(*, vtex: VtexClient, sync: OrderSync, vtex_order: VtexOrder, status: str) -> Outcome | None:
-    """External-marketplace channels: tell the connector's order its new status (Channel Order API)."""
-    channel = sync.channel
-    if not status or sync.marketplace_status_sent == status:
+# VTEX statuses of a channel order that still waits for the connector's approval (reference §7, §8.2).
+AWAITING_APPROVAL = frozenset(
+    {
+        "order-created",
+        "order-accepted",
+        "on-order-completed",
+        "on-order-completed-ffm",
+        "waiting-for-authorization",
+        "waiting-for-manual-authorization",
+        "waiting-ffmt-authorization",
+        "payment-pending",
+    }
+)
+
+
+def _marketplace_approval(*, vtex: VtexClient, sync: OrderSync, vtex_order: VtexOrder, status: str) -> Outcome | None:
+    """External-marketplace channels: approve the channel order through the Channel Order API.
+
+    VTEX answers SOI003 ("enqueued") at once and the real result later, at the connector endpoint
+    (``sync.webhooks.channel_order_notification``): SOI002 requests this sync again, EOI008/009/011
+    ("not yet") defer it, bounded. Until then the run waits.
+    """
+    if not status or vtex_order.status not in AWAITING_APPROVAL:
         return None
+    if sync.marketplace_status_sent == status:
+        return NotYet(f"waiting for VTEX's answer to the Channel Order API status '{status}'")
+    channel = sync.channel
     marketplace_order_id = vtex_order.marketplace_order_id
     if not marketplace_order_id:
         return Failed(f"VTEX order {vtex_order.order_id} has no marketplaceOrderId for the Channel Order API")
@@ -157,7 +179,7 @@ def _marketplace_status(*, vtex: VtexClient, sync: OrderSync, vtex_order: VtexOr
             connector_endpoint=channel.connector_endpoint,
         )
     except RejectedError as exc:
-        if exc.code in {"EOI008", "EOI009", "EOI011"}:
+        if exc.code in ChannelOrderResult.NOT_YET_CODES:
             return NotYet(f"Channel Order API {exc.code}: {exc.message}")
         raise
     if result.not_yet:
@@ -168,9 +190,9 @@ def _marketplace_status(*, vtex: VtexClient, sync: OrderSync, vtex_order: VtexOr
     timeline_add(
         order_sync=sync,
         kind=TimelineEntry.Kind.ACTION,
-        title=f"Marketplace status '{status}' sent ({result.code}: {result.message})",
+        title=f"Channel Order API: status '{status}' sent ({result.code}: {result.message})",
     )
-    return None
+    return NotYet(f"Channel Order API status '{status}' enqueued by VTEX; waiting for its result")
 
 
 # --- the work ----------------------------------------------------------------------------------------
@@ -240,6 +262,12 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
         erp_state=order.state_key,
     )
     sync.order_link_id = link.pk
+    if channel.is_external_marketplace and selectors.transfer_enabled(
+        channel=channel, sync_type=SyncType.MARKETPLACE_STATUS
+    ):
+        outcome = _marketplace_approval(vtex=vtex, sync=sync, vtex_order=vtex_order, status=mapping.marketplace_status)
+        if outcome is not None:
+            return outcome
     for _ in range(MAX_ROUNDS):
         plan = outbound_plan(replace(facts, vtex_order=vtex_order), platform_status=mapping.platform_status)
         if not plan:
@@ -256,11 +284,5 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
     else:
         return NotYet(f"VTEX order {vtex_order_id} still lacks pushed changes after {MAX_ROUNDS} rounds")
 
-    if channel.is_external_marketplace and selectors.transfer_enabled(
-        channel=channel, sync_type=SyncType.MARKETPLACE_STATUS
-    ):
-        outcome = _marketplace_status(vtex=vtex, sync=sync, vtex_order=vtex_order, status=mapping.marketplace_status)
-        if outcome is not None:
-            return outcome
     order_link_record(channel=channel, vtex_order_id=vtex_order_id, vtex_status=vtex_order.status)
     return Done(f"Up to date: ERP {erp_state.replace('_', ' ')}, VTEX {vtex_order.status}")

@@ -245,3 +245,29 @@ def _retry_later(sync: OrderSync, generation: int, error: RetryableError) -> Non
         order_link=sync.order_link_id,
     )
     order_sync_enqueue(order_sync_id=sync.pk, kind=sync.kind, delay=delay)
+
+
+def order_sync_defer(*, order_sync: OrderSync, message: str, marketplace_status_sent: str | None = None) -> None:
+    """The remote said "not yet" after the run ended (an asynchronous answer): run again later, bounded."""
+    with transaction.atomic():
+        current = OrderSync.objects.select_for_update().get(pk=order_sync.pk)
+        current.waits += 1
+        if marketplace_status_sent is not None:
+            current.marketplace_status_sent = marketplace_status_sent
+        delay = None
+        if current.waits > settings.SYNC_NOT_YET_MAX_WAITS:
+            current.status = OrderSync.Status.FAILED
+            current.message = f"Gave up after {current.waits - 1} waits: {message}"
+        else:
+            delay = settings.SYNC_NOT_YET_DELAY_SECONDS
+            current.status = OrderSync.Status.WAITING
+            current.message = message
+            current.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        current.save()
+        timeline_add(
+            order_sync=current,
+            kind=TimelineEntry.Kind.PROBLEM,
+            title=current.message if delay is None else f"Not yet: {message}; next try in {delay:.0f}s",
+        )
+        if delay is not None:
+            transaction.on_commit(lambda: order_sync_enqueue(order_sync_id=current.pk, kind=current.kind, delay=delay))

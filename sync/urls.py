@@ -5,4 +5,9 @@ from sync import webhooks
 urlpatterns = [
     path("webhooks/order-status-change", webhooks.order_status_change, name="webhook-order-status-change"),
     path("webhooks/vario/<str:event>", webhooks.vario_event, name="webhook-vario"),
+    path(
+        "webhooks/vtex/<slug:channel_code>/order-integration/notification/processing-result",
+        webhooks.channel_order_notification,
+        name="webhook-channel-order-notification",
+    ),
 ]

@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
+from mappings.models import ChannelKind, SalesChannel
 from sync.inbox import VARIO_EVENTS, inbox_event_store
 from sync.models import InboxEvent
 
@@ -122,3 +123,39 @@ def vario_event(request, event: str):
 def order_status_change(request):
     """POST /webhooks/order-status-change {"entityId": <document id>} (the seed's generic endpoint)."""
     return _store_vario_event(request, "order-status-change")
+
+
+@csrf_exempt
+@require_POST
+def channel_order_notification(request, channel_code: str):
+    """POST {connectorEndpoint}/order-integration/notification/processing-result?an=<account>.
+
+    A channel's connector endpoint is ``<portal>/webhooks/vtex/<channel code>``. VTEX documents no
+    authentication for these calls; a forged one can only make the portal look again (SOI) or wait
+    (EOI), because every run re-reads the order from VTEX before acting.
+    """
+    channel = SalesChannel.objects.filter(code=channel_code, kind=ChannelKind.EXTERNAL_MARKETPLACE).first()
+    if channel is None:
+        return error(404, f"No external-marketplace sales channel with code '{channel_code}'.")
+    account = request.GET.get("an", "")
+    if account != channel.vtex_account_name:
+        return error(400, f"Query parameter 'an' must be the channel's VTEX account ({channel.vtex_account_name}).")
+    payload, problem = _read_json(request)
+    if problem:
+        return problem
+    marketplace_order_id, code = payload.get("marketplaceOrderId"), payload.get("code")
+    if not isinstance(marketplace_order_id, str) or not marketplace_order_id or not isinstance(code, str) or not code:
+        return error(400, "Expected the Channel Order API contract: 'marketplaceOrderId' and 'code' are required.")
+    try:
+        with transaction.atomic():
+            stored, _ = inbox_event_store(
+                source=InboxEvent.Source.MARKETPLACE,
+                event=f"channel-order.{code}",
+                entity_id=marketplace_order_id,
+                payload=payload,
+                channel=channel,
+            )
+    except DatabaseError:
+        logger.exception("channel order notification not stored: database unavailable")
+        return error(503, "Database unavailable; please retry.")
+    return JsonResponse({"accepted": True, "eventId": stored.pk})

@@ -3,14 +3,13 @@
 import itertools
 import time
 
-import jwt
 import pytest
 import requests
 from django.utils import timezone
 
 from mappings.models import CarrierCode, OrderLink, SyncType, TransferToggle
 from sync.models import OrderSync
-from tests.support.stack import VARIO_APP_IDENTIFIER, VARIO_CLIENT_SECRET, order_pair, wait_until
+from tests.support.stack import order_pair, signed_post, wait_until
 
 TWO_ITEMS = [("SKU-RED-M", 2, 1999), ("SKU-BLUE-L", 1, 2499)]
 
@@ -144,12 +143,7 @@ def test_a_goods_return_becomes_a_return_invoice(sim, channel, worker):
 
 
 def signed_webhook(live_server, event: str, body: dict) -> requests.Response:
-    token = jwt.encode(
-        {"aud": VARIO_APP_IDENTIFIER, "exp": int(time.time()) + 60}, VARIO_CLIENT_SECRET, algorithm="HS256"
-    )
-    return requests.post(
-        f"{live_server.url}/webhooks/vario/{event}", json=body, timeout=10, headers={"Authorization": f"Bearer {token}"}
-    )
+    return signed_post(live_server.url, f"/webhooks/vario/{event}", body)
 
 
 def test_the_same_webhook_ten_times_invoices_once(sim, channel, worker, live_server):

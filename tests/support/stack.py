@@ -170,3 +170,13 @@ def order_pair(sim: Sim, items: list[tuple[str, int, int]], *, shipping: int = 4
         },
     )
     return vtex, erp
+
+
+def signed_post(base_url: str, path: str, body: dict) -> requests.Response:
+    """POST to the portal as VARIO does: with an app token (HS256, aud = app identifier, exp)."""
+    import jwt
+
+    token = jwt.encode(
+        {"aud": VARIO_APP_IDENTIFIER, "exp": int(time.time()) + 60}, VARIO_CLIENT_SECRET, algorithm="HS256"
+    )
+    return requests.post(f"{base_url}{path}", json=body, timeout=10, headers={"Authorization": f"Bearer {token}"})
