@@ -276,7 +276,9 @@ Action = StartHandling | RemoveItems | PostInvoice | PatchTracking | PutTracking
 # but can be changed to remove items — which is how the shipped part of an order gets completed.
 INVOICEABLE = frozenset({"handling", "invoice"})
 MODIFIABLE = frozenset({"handling", "invoice", "waiting-for-fulfillment", "ready-for-invoicing"})
-CANCELLED_IN_VTEX = frozenset({"cancel", "canceled", "cancellation-requested"})
+CANCELLED_IN_VTEX = frozenset({"cancel", "canceled"})
+# The customer asked to cancel: the ERP decides (inbound cancels the ERP order, or a person refuses).
+CANCELLATION_REQUESTED = "cancellation-requested"
 
 # Actions after which the VTEX order has changed in a way the rest of the plan depends on (status,
 # quantities, total): the service executes them, reads the order again and plans anew.
@@ -528,7 +530,10 @@ def outbound_plan(facts: OutboundFacts, *, platform_status: str) -> list[Action]
     if platform_status == "ignored" or vtex.status in CANCELLED_IN_VTEX:
         return []
     if facts.erp_state == CANCELLED:
+        # Also answers a customer's cancellation request: cancelling is how the seller accepts it.
         return _cancellation_plan(facts, platform_status)
+    if vtex.status == CANCELLATION_REQUESTED:
+        return []
     if vtex.status == "ready-for-handling":
         return [StartHandling()]
     if vtex.status == "start-handling":

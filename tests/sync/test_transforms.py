@@ -356,3 +356,18 @@ def test_when_everything_is_invoiced_the_invoices_add_up_to_the_order_value(situ
     else:
         assert sum(int(i["invoiceValue"]) for i in invoices) < vtex.value
     assert len({i["invoiceNumber"] for i in invoices}) == len(invoices)
+
+
+def test_a_customer_cancellation_request_is_accepted_once_the_erp_cancelled():
+    order = erp_order([order_line(1, quantity=2), order_line(2)], state="CANCELLED")
+    [action] = outbound_plan(facts(two_item_order("cancellation-requested"), order), platform_status="cancelled")
+    assert isinstance(action, CancelOrder)
+
+
+def test_a_customer_cancellation_request_holds_everything_else_back():
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2, committed=1)], state="DELIVERED")
+    plan = outbound_plan(
+        facts(two_item_order("cancellation-requested"), order, delivery_notes=[follow_up("1", "LS-1", {1: 2, 2: 1})]),
+        platform_status="fulfilled",
+    )
+    assert plan == []
