@@ -75,6 +75,13 @@ def order_status_sync_job(order_sync_id: int) -> None:
     order_status_sync(order_sync_id=order_sync_id)
 
 
+def order_import_job(order_sync_id: int) -> None:
+    from sync.inbound import order_import
+
+    _started(order_sync_marker(order_sync_id))
+    order_import(order_sync_id=order_sync_id)
+
+
 def inbox_sweep_job() -> None:
     from sync.inbox import inbox_sweep
 
@@ -89,8 +96,8 @@ def inbox_event_process_enqueue(*, event_id: int, delay: float | None = None) ->
 
 
 def order_sync_enqueue(*, order_sync_id: int, kind: str, delay: float | None = None) -> bool:
-    """The job of an OrderSync's kind (so far: status sync, ERP → VTEX)."""
-    job = {"status": order_status_sync_job}[kind]
+    """The job of an OrderSync's kind: status sync (ERP → VTEX) or order import (VTEX → ERP)."""
+    job = {"status": order_status_sync_job, "import": order_import_job}[kind]
     return _enqueue(job, order_sync_id, marker=order_sync_marker(order_sync_id), delay=delay)
 
 

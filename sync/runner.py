@@ -21,7 +21,7 @@ from django.utils import timezone
 from mappings.models import SalesChannel
 from sync.clients.errors import PayloadError, RejectedError, RetryableError
 from sync.jobs import order_sync_enqueue
-from sync.locks import order_lock
+from sync.locks import lock_refresh, order_lock
 from sync.models import OrderSync, TimelineEntry
 from sync.remotes import NotConfigured
 from sync.timeline import TimelineRecorder, timeline_add
@@ -151,7 +151,7 @@ def order_sync_run(*, order_sync_id: int, work: Work) -> None:
         generation = sync.generation
         OrderSync.objects.filter(pk=sync.pk).update(status=OrderSync.Status.RUNNING, started_at=timezone.now())
         sync.status = OrderSync.Status.RUNNING
-        recorder = TimelineRecorder(sync)
+        recorder = TimelineRecorder(sync, after_call=lambda: lock_refresh(lock))
         timeline_add(order_sync=sync, kind=TimelineEntry.Kind.ATTEMPT, title=f"Sync started (request {generation})")
         try:
             outcome = work(sync, recorder, lock)

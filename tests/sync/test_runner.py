@@ -1,0 +1,137 @@
+import django_rq
+import pytest
+
+from mappings.models import ErpFulfilmentState
+from sync import runner
+from sync.clients.errors import RejectedError, RetryableError
+from sync.locks import order_lock
+from sync.models import OrderSync, TimelineEntry
+from tests.factories import SalesChannelFactory, StatusMappingFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def sync(redis_conn, settings):
+    settings.SYNC_RETRY_BASE_SECONDS = 2
+    settings.SYNC_RETRY_MAX_SECONDS = 60
+    settings.SYNC_MAX_RETRIES = 3
+    settings.SYNC_NOT_YET_MAX_WAITS = 2
+    channel = SalesChannelFactory(code="shop")
+    return runner.order_sync_request(kind=OrderSync.Kind.STATUS, channel=channel, key="1042")
+
+
+def run(sync, outcome_or_error):
+    def work(order_sync, recorder, lock):
+        if isinstance(outcome_or_error, Exception):
+            raise outcome_or_error
+        return outcome_or_error
+
+    runner.order_sync_run(order_sync_id=sync.pk, work=work)
+    sync.refresh_from_db()
+    return sync
+
+
+def queued_jobs() -> int:
+    return django_rq.get_queue("default").count
+
+
+def scheduled_jobs() -> int:
+    return len(django_rq.get_queue("default").scheduled_job_registry.get_job_ids())
+
+
+def test_a_request_queues_one_job_and_many_requests_collapse(sync):
+    for _ in range(5):
+        runner.order_sync_request(kind=sync.kind, channel=sync.channel, key=sync.key)
+    sync.refresh_from_db()
+    assert (sync.status, sync.generation, queued_jobs()) == (OrderSync.Status.PENDING, 6, 1)
+
+
+def test_done_records_the_generation_it_finished(sync):
+    sync = run(sync, runner.Done("all good"))
+    assert (sync.status, sync.done_generation) == (OrderSync.Status.DONE, sync.generation)
+    assert TimelineEntry.objects.filter(order_sync=sync, title="all good").exists()
+
+
+def test_events_during_a_run_make_it_run_once_more(sync):
+    def work(order_sync, recorder, lock):
+        runner.order_sync_request(kind=order_sync.kind, channel=order_sync.channel, key=order_sync.key)
+        return runner.Done()
+
+    before = queued_jobs()
+    runner.order_sync_run(order_sync_id=sync.pk, work=work)
+    sync.refresh_from_db()
+    assert sync.status == OrderSync.Status.PENDING
+    assert sync.done_generation == sync.generation - 1
+    assert queued_jobs() == before + 1
+
+
+def test_a_retryable_error_waits_with_backoff_and_honours_retry_after(sync):
+    sync = run(sync, RetryableError("429", remote="vtex", retry_after=30))
+    assert (sync.status, sync.retries) == (OrderSync.Status.WAITING, 1)
+    delay = (sync.next_attempt_at - sync.finished_at).total_seconds()
+    assert 30 <= delay <= 31
+    assert scheduled_jobs() == 1
+
+
+def test_retries_run_out_into_a_visible_failure(sync):
+    for _ in range(3):
+        sync = run(sync, RetryableError("timeout", remote="vtex"))
+    assert sync.status == OrderSync.Status.WAITING
+    sync = run(sync, RetryableError("timeout", remote="vtex"))
+    assert sync.status == OrderSync.Status.FAILED
+    assert "Gave up after 3 retries" in sync.message
+
+
+def test_a_rejection_fails_with_the_remotes_message(sync):
+    sync = run(sync, RejectedError("Invoice value exceeds the order", remote="vtex", status=400, code="X"))
+    assert sync.status == OrderSync.Status.FAILED
+    assert "Invoice value exceeds the order" in sync.message
+
+
+def test_not_yet_waits_a_bounded_number_of_times(sync):
+    sync = run(sync, runner.NotYet("VTEX still in start-handling"))
+    sync = run(sync, runner.NotYet("VTEX still in start-handling"))
+    assert (sync.status, sync.waits) == (OrderSync.Status.WAITING, 2)
+    sync = run(sync, runner.NotYet("VTEX still in start-handling"))
+    assert sync.status == OrderSync.Status.FAILED and "Gave up after 2 waits" in sync.message
+
+
+def test_a_run_does_nothing_while_another_holds_the_order(sync):
+    with order_lock(f"order-sync:{sync.pk}") as lock:
+        assert lock is not None
+        sync = run(sync, runner.Done())
+    assert sync.status == OrderSync.Status.PENDING
+
+
+def test_parked_work_runs_again_when_its_mapping_is_saved(sync):
+    sync = run(sync, runner.Parked("status:returned", "no mapping for returned"))
+    assert (sync.status, sync.needs_mapping) == (OrderSync.Status.PARKED, "status:returned")
+    jobs = queued_jobs()
+
+    StatusMappingFactory(channel=sync.channel, erp_state=ErpFulfilmentState.RETURNED, platform_status="refunded")
+
+    sync.refresh_from_db()
+    assert sync.status == OrderSync.Status.PENDING
+    assert queued_jobs() == jobs + 1
+
+
+def test_an_unrelated_mapping_leaves_parked_work_alone(sync):
+    sync = run(sync, runner.Parked("status:returned", "no mapping for returned"))
+    StatusMappingFactory(channel=sync.channel, erp_state=ErpFulfilmentState.CONFIRMED, platform_status="processing")
+    sync.refresh_from_db()
+    assert sync.status == OrderSync.Status.PARKED
+
+
+def test_a_crash_in_the_work_is_a_visible_failure(sync):
+    sync = run(sync, ZeroDivisionError("bug"))
+    assert sync.status == OrderSync.Status.FAILED and "ZeroDivisionError" in sync.message
+
+
+@pytest.mark.parametrize("retries", [1, 2, 5, 20])
+def test_backoff_stays_within_its_bounds(settings, retries):
+    settings.SYNC_RETRY_BASE_SECONDS, settings.SYNC_RETRY_MAX_SECONDS = 2, 60
+    ceiling = min(60, 2 * 2 ** (retries - 1))
+    for _ in range(50):
+        assert ceiling / 2 <= runner.backoff_seconds(retries, None) <= ceiling
+    assert runner.backoff_seconds(retries, 500) == 500
