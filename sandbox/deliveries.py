@@ -33,6 +33,7 @@ def delivery_enqueue(
     event: str = "",
     headers: dict[str, str] | None = None,
     retry_delays: list[float] | None = None,
+    expect_status: int | None = None,
 ) -> Delivery:
     now = clock.now()
     return Delivery.objects.create(
@@ -42,6 +43,7 @@ def delivery_enqueue(
         body=body,
         headers=headers or {},
         retry_delays=list(settings.SANDBOX_WEBHOOK_RETRY_DELAYS if retry_delays is None else retry_delays),
+        expect_status=expect_status,
         next_attempt_at=now,
         created_at=now,
     )
@@ -60,7 +62,11 @@ def delivery_attempt(delivery: Delivery) -> Delivery:
         delivery.last_status = response.status_code
         delivery.last_response = response.text[:RESPONSE_LOG_LIMIT]
         delivery.last_error = ""
-        ok = 200 <= response.status_code < 300
+        ok = (
+            response.status_code == delivery.expect_status
+            if delivery.expect_status
+            else 200 <= response.status_code < 300
+        )
     except requests.RequestException as exc:
         delivery.last_status = None
         delivery.last_response = ""

@@ -102,6 +102,9 @@ class Delivery(models.Model):
     state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     retry_delays = models.JSONField(default=list, help_text="seconds before attempt 2, 3, ...")
+    expect_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="the only status that counts as delivered (VTEX hooks: 200); empty: any 2xx"
+    )
     next_attempt_at = models.DateTimeField(db_index=True)
     last_status = models.PositiveSmallIntegerField(null=True)
     last_response = models.TextField(blank=True)

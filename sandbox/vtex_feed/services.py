@@ -582,6 +582,7 @@ def hook_notification_enqueue(
         event=state,
         headers=dict(hook.headers),
         retry_delays=hook_retry_delays_get(),
+        expect_status=200,  # VTEX wants exactly 200 from a hook endpoint (reference §1.9)
     )
     hook.last_notification_at = now
     hook.save(update_fields=["last_notification_at"])

@@ -132,3 +132,15 @@ def test_deliveries_are_listed_by_the_control_api(sim, receiver):
     sim.post("/_sim/deliveries/dispatch")
     rows = sim.get("/_sim/deliveries", {"kind": "test"}).json()
     assert rows[0]["state"] == "SENT" and rows[0]["sentAttempts"] == 1 and rows[0]["event"] == "evt"
+
+
+def test_a_delivery_that_expects_exactly_200_retries_on_another_2xx(sim, receiver):
+    receiver.status = 204
+    delivery = delivery_enqueue(kind="test", url=receiver.url, body={}, retry_delays=[0], expect_status=200)
+    deliveries_dispatch_due()
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.FAILED
+    receiver.status = 200
+    deliveries_dispatch_due()
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.SENT
