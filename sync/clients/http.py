@@ -158,6 +158,15 @@ class HttpClient:
                 body_excerpt=excerpt_of_text(response.text),
             ) from None
 
+    def parse(self, parser, data: Any, method: str, path: str):
+        """Turn a JSON answer into a DTO; a shape the DTO cannot read is the remote's PayloadError."""
+        try:
+            return parser(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PayloadError(
+                f"unreadable answer: {type(exc).__name__}: {exc}", remote=self.remote, method=method, path=path
+            ) from None
+
     def _record(self, method, path, params, body, response, duration_ms, started_at, error) -> None:
         if self.recorder is None:
             return

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from django.views.decorators.debug import sensitive_variables
 
 from sync.clients.dtos import ChannelOrderResult, FeedConfig, FeedItem, VtexOrder, VtexReceipt
-from sync.clients.errors import NotFoundError, PayloadError
+from sync.clients.errors import NotFoundError
 from sync.clients.http import HttpClient, Recorder
 from sync.clients.limiter import RemoteLimiter
 
@@ -76,20 +76,12 @@ class VtexClient:
             session=session,
         )
 
-    def _parse(self, parser, data, method: str, path: str):
-        try:
-            return parser(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise PayloadError(
-                f"unreadable answer: {type(exc).__name__}: {exc}", remote=self.remote, method=method, path=path
-            ) from None
-
     # --- Orders ---------------------------------------------------------------------------------
 
     def get_order(self, order_id: str) -> VtexOrder:
         path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}"
         data = self.http.request_json("GET", path, route="get_order")
-        return self._parse(VtexOrder.from_json, data, "GET", path)
+        return self.http.parse(VtexOrder.from_json, data, "GET", path)
 
     def start_handling(self, order_id: str) -> None:
         self.http.request(
@@ -101,12 +93,12 @@ class VtexClient:
         data = self.http.request_json(
             "POST", path, route="cancel", json_body={"reason": reason, "requestedByUser": requested_by_user}
         )
-        return self._parse(VtexReceipt.from_json, data, "POST", path)
+        return self.http.parse(VtexReceipt.from_json, data, "POST", path)
 
     def notify_invoice(self, order_id: str, invoice: Mapping[str, Any]) -> VtexReceipt:
         path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/invoice"
         data = self.http.request_json("POST", path, route="invoice", json_body=dict(invoice))
-        return self._parse(VtexReceipt.from_json, data, "POST", path)
+        return self.http.parse(VtexReceipt.from_json, data, "POST", path)
 
     def update_invoice_tracking(
         self,
@@ -126,12 +118,12 @@ class VtexClient:
             "dispatchedDate": dispatched_date,
         }
         data = self.http.request_json("PATCH", path, route="tracking", json_body=body)
-        return self._parse(VtexReceipt.from_json, data, "PATCH", path)
+        return self.http.parse(VtexReceipt.from_json, data, "PATCH", path)
 
     def update_tracking_status(self, order_id: str, invoice_number: str, status: Mapping[str, Any]) -> VtexReceipt:
         path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/invoice/{quote(invoice_number, safe='')}/tracking"
         data = self.http.request_json("PUT", path, route="tracking", json_body=dict(status))
-        return self._parse(VtexReceipt.from_json, data, "PUT", path)
+        return self.http.parse(VtexReceipt.from_json, data, "PUT", path)
 
     def create_order_changes(self, order_id: str, changes: Mapping[str, Any]) -> Mapping[str, Any]:
         """PATCH …/changes (202): order modifications such as removing items."""
@@ -167,7 +159,7 @@ class VtexClient:
             data = self.http.request_json("GET", "/api/orders/feed/config", route="feed")
         except NotFoundError:
             return None
-        return self._parse(FeedConfig.from_json, data, "GET", "/api/orders/feed/config")
+        return self.http.parse(FeedConfig.from_json, data, "GET", "/api/orders/feed/config")
 
     def set_feed_config(self, *, statuses: Sequence[str], visibility_timeout: int, retention: int) -> None:
         body = {
@@ -183,7 +175,7 @@ class VtexClient:
         if not 1 <= maxlot <= MAX_FEED_LOT:
             raise ValueError(f"maxlot must be between 1 and {MAX_FEED_LOT}")
         data = self.http.request_json("GET", "/api/orders/feed", route="feed", params={"maxlot": maxlot})
-        return self._parse(lambda d: [FeedItem.from_json(i) for i in d or []], data, "GET", "/api/orders/feed")
+        return self.http.parse(lambda d: [FeedItem.from_json(i) for i in d or []], data, "GET", "/api/orders/feed")
 
     def commit_feed(self, handles: Sequence[str]) -> None:
         if handles:
@@ -220,4 +212,4 @@ class VtexClient:
         data = self.http.request_json(
             "PUT", path, route="channel_order", json_body=body, params={"an": self.account_name}
         )
-        return self._parse(ChannelOrderResult.from_json, data, "PUT", path)
+        return self.http.parse(ChannelOrderResult.from_json, data, "PUT", path)
