@@ -27,6 +27,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## bench: the benchmarks in bench/ (webhook ingest, sync throughput, VTEX budget) → docs/benchmarks.md
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
 ## lint: ruff lint and format check
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

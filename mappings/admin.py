@@ -33,6 +33,14 @@ class SalesChannelForm(forms.ModelForm):
         help_text="Stored encrypted and never shown again. Leave empty to keep the current token.",
     )
     clear_vtex_app_token = forms.BooleanField(label="Remove the stored app token", required=False, initial=False)
+    vtex_hook_secret = forms.CharField(
+        label="VTEX hook secret",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted and never shown again. Leave empty to keep the current secret.",
+    )
+    clear_vtex_hook_secret = forms.BooleanField(label="Remove the stored hook secret", required=False, initial=False)
     erp_cancelled_state_keys = CommaSeparatedListField(
         label="ERP 'cancelled' state keys",
         initial=default_cancelled_state_keys,
@@ -57,6 +65,11 @@ class SalesChannelForm(forms.ModelForm):
             "vario_sales_channel_id",
             "erp_cancelled_state_keys",
             "shipping_confirmation_deadline_hours",
+            "vario_order_type_id",
+            "vario_account_id",
+            "vario_delivery_method_id",
+            "vario_payment_method_id",
+            "vtex_hook_secret",
         )
 
     def clean_vtex_rate_limits(self) -> dict:
@@ -69,10 +82,18 @@ class SalesChannelForm(forms.ModelForm):
             return new_token
         return self.instance.vtex_app_token if self.instance.pk else ""
 
+    def clean_vtex_hook_secret(self) -> str:
+        new_secret = self.cleaned_data.get("vtex_hook_secret", "")
+        if new_secret:
+            return new_secret
+        return self.instance.vtex_hook_secret if self.instance.pk else ""
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("clear_vtex_app_token"):
             cleaned["vtex_app_token"] = ""
+        if cleaned.get("clear_vtex_hook_secret"):
+            cleaned["vtex_hook_secret"] = ""
         return cleaned
 
 
@@ -150,6 +171,19 @@ class SalesChannelAdmin(admin.ModelAdmin):
                     "vario_sales_channel_id",
                     "erp_cancelled_state_keys",
                     "shipping_confirmation_deadline_hours",
+                )
+            },
+        ),
+        (
+            "Order import (VTEX → ERP)",
+            {
+                "fields": (
+                    "vario_order_type_id",
+                    "vario_account_id",
+                    "vario_delivery_method_id",
+                    "vario_payment_method_id",
+                    "vtex_hook_secret",
+                    "clear_vtex_hook_secret",
                 )
             },
         ),

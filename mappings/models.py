@@ -178,6 +178,41 @@ class SalesChannel(TimestampedModel):
         help_text='Per-route budgets as calls/seconds, e.g. {"invoice": "20/1", "get_order": "100/1"}. '
         "Routes: " + ", ".join(sorted(VTEX_ROUTES)) + ". Unlisted routes use the portal's default.",
     )
+    # --- Order import, VTEX → ERP (issue 5) ---
+    vario_order_type_id = models.CharField(
+        "VARIO order document type id",
+        max_length=20,
+        default="12",
+        validators=[RegexValidator(r"^[0-9]+$", "A VARIO id is a number.")],
+        help_text="Imported VTEX orders are created as this CUSTOMER_ORDER document type.",
+    )
+    vario_account_id = models.CharField(
+        "VARIO collective customer account id",
+        max_length=20,
+        default="501",
+        validators=[RegexValidator(r"^[0-9]+$", "A VARIO id is a number.")],
+        help_text="The marketplace collective account imported orders are booked on.",
+    )
+    vario_delivery_method_id = models.CharField(
+        "VARIO delivery method id",
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]+$", "A VARIO id is a number.")],
+        help_text="Optional; empty leaves it to the ERP's default.",
+    )
+    vario_payment_method_id = models.CharField(
+        "VARIO payment method id",
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]+$", "A VARIO id is a number.")],
+        help_text="Optional; empty leaves it to the ERP's default.",
+    )
+    vtex_hook_secret = EncryptedTextField(
+        "VTEX hook secret",
+        blank=True,
+        help_text="Sent by VTEX in the hook's custom header; the hook receiver refuses calls without it. "
+        "Stored encrypted. Never shown again after saving.",
+    )
     shipping_confirmation_deadline_hours = models.PositiveIntegerField(
         default=48,
         validators=[MinValueValidator(1)],

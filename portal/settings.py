@@ -218,6 +218,28 @@ SYNC_SWEEP_INTERVAL_SECONDS = env.int("SYNC_SWEEP_INTERVAL_SECONDS", default=10)
 # Webhook bodies larger than this are refused with 413.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 
+# --- Benchmarks ------------------------------------------------------------------------------------
+# Routes /_bench/bare/<event>, the bare JSON view `make bench` compares the webhook with. Never on in production.
+BENCH_VIEWS = env.bool("BENCH_VIEWS", default=False)
+
+# --- Inbound (VTEX → ERP) -------------------------------------------------------------------------
+# Feed statuses the import needs (reference/vtex.md §1.2: not validated by VTEX, so typos never match).
+VTEX_FEED_STATUSES = env.list(
+    "VTEX_FEED_STATUSES", default=["ready-for-handling", "cancellation-requested", "canceled"]
+)
+# Seconds a retrieved feed item stays invisible; the poller commits long before (store, then commit).
+VTEX_FEED_VISIBILITY_TIMEOUT = env.int("VTEX_FEED_VISIBILITY_TIMEOUT", default=300)
+# Seconds an uncommitted item lives (VTEX: 4 to 14 days). The longest outage the portal survives.
+VTEX_FEED_RETENTION = env.int("VTEX_FEED_RETENTION", default=1209600)
+# Seconds the poller sleeps after a batch that was not full (a full one is followed at once).
+FEED_POLL_SLEEP_SECONDS = env.float("FEED_POLL_SLEEP_SECONDS", default=5.0)
+# Lease of the per-account poller lock; a standby poller takes over this long after the active one died.
+FEED_POLL_LOCK_SECONDS = env.float("FEED_POLL_LOCK_SECONDS", default=60.0)
+# Header VTEX sends on hook notifications (the hook configuration's custom header; value per channel).
+VTEX_HOOK_SECRET_HEADER = env.str("VTEX_HOOK_SECRET_HEADER", default="X-Portal-Hook-Secret")
+# Seconds an ERP article id found by SKU/EAN is cached (only hits are cached).
+VARIO_ARTICLE_CACHE_SECONDS = env.int("VARIO_ARTICLE_CACHE_SECONDS", default=600)
+
 # --- Auth ----------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

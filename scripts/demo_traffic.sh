@@ -19,5 +19,7 @@ wait_for() {  # url, name
 wait_for "${SANDBOX_URL}/_sim/clock" "the sandbox"
 wait_for "http://${WEB_BIND}/healthz" "the portal"
 python manage.py register_webhooks
+# The poller imports the demo orders (VTEX → ERP); the feed only sees changes made after this.
+python manage.py configure_feed demo
 exec python manage.py sandbox_traffic --url "${SANDBOX_URL}" --rate "${DEMO_TRAFFIC_RATE:-2}" \
-  --speed "${DEMO_TRAFFIC_SPEED:-10}" --duration "${DEMO_TRAFFIC_DURATION:-86400}"
+  --speed "${DEMO_TRAFFIC_SPEED:-10}" --duration "${DEMO_TRAFFIC_DURATION:-86400}" --no-erp-mirror

@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 from mappings.admin import OrderLinkAdmin
 from mappings.models import OrderLink
 from sync.inbox import inbox_event_retry
-from sync.models import InboxEvent, OrderSync, TimelineEntry
+from sync.models import FeedPollState, InboxEvent, OrderSync, TimelineEntry
 from sync.runner import order_sync_retry
 
 TIMELINE_LIMIT = 500  # newest entries shown on an order link page
@@ -85,7 +85,10 @@ class OrderSyncAdmin(admin.ModelAdmin):
 
     @admin.display(description="message")
     def short_message(self, sync: OrderSync) -> str:
-        return (sync.message[:120] + "…") if len(sync.message) > 120 else sync.message
+        if len(sync.message) <= 120:
+            return sync.message
+        # The whole message on hover; the list stays readable.
+        return format_html('<span title="{}">{}…</span>', sync.message, sync.message[:120])
 
     @admin.action(description="Retry the selected orders now", permissions=["change"])
     def retry(self, request, queryset) -> None:
@@ -192,3 +195,26 @@ class OrderLinkWithTimelineAdmin(OrderLinkAdmin):
             "timeline_limit": TIMELINE_LIMIT,
         }
         return super().change_view(request, object_id, form_url, context)
+
+
+@admin.register(FeedPollState)
+class FeedPollStateAdmin(admin.ModelAdmin):
+    """Read-only: written by `manage.py poll_feed`. A last success long ago means the poller stalled."""
+
+    list_display = ("channel", "last_success_at", "last_batch_size", "events_stored", "last_error_at", "poller")
+    readonly_fields = (
+        "channel",
+        "last_success_at",
+        "last_batch_size",
+        "events_stored",
+        "last_error",
+        "last_error_at",
+        "poller",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -113,6 +113,8 @@ def inbox_event_process(*, event_id: int) -> None:
         return  # processed already (a duplicate job or the sweep)
     if event.source == InboxEvent.Source.MARKETPLACE:
         _process_channel_order_notification(event)
+    elif event.source in (InboxEvent.Source.VTEX_FEED, InboxEvent.Source.VTEX_HOOK):
+        _process_vtex_order_event(event)
     else:
         _process_vario_event(event)
 
@@ -146,6 +148,23 @@ def _process_channel_order_notification(event: InboxEvent) -> None:
             status=OrderSync.Status.FAILED, message=f"Channel Order API {code}: {message}"
         )
     _mark(event, InboxEvent.Status.PROCESSED, order_sync=sync)
+
+
+def _process_vtex_order_event(event: InboxEvent) -> None:
+    """A VTEX feed item or hook notification: ask for the order's import (it acts on the current status)."""
+    channel = event.channel
+    if channel is None:
+        _mark(event, InboxEvent.Status.FAILED, error="VTEX order event without a sales channel")
+        return
+    sync = order_sync_request(
+        kind=OrderSync.Kind.IMPORT, channel=channel, key=event.entity_id, vtex_order_id=event.entity_id
+    )
+    _mark(event, InboxEvent.Status.PROCESSED, order_sync=sync)
+    timeline_add(
+        order_sync=sync,
+        kind=TimelineEntry.Kind.EVENT,
+        title=f"VTEX {event.get_source_display()}: {event.event} ({event.entity_id})",
+    )
 
 
 def _process_vario_event(event: InboxEvent) -> None:

@@ -29,8 +29,9 @@ def _marker(name: str) -> str:
 def _enqueue(func, *args, marker: str, delay: float | None = None) -> bool:
     try:
         # The marker first: a fast worker clears it when the job starts, never before it is set.
-        redis_connection().set(_marker(marker), 1, ex=int((delay or 0) + MARKER_TTL_SECONDS))
-        queue = django_rq.get_queue(QUEUE)
+        connection = redis_connection()
+        connection.set(_marker(marker), 1, ex=int((delay or 0) + MARKER_TTL_SECONDS))
+        queue = django_rq.get_queue(QUEUE, connection=connection)
         if delay and delay > 0:
             queue.enqueue_in(timedelta(seconds=delay), func, *args)
         else:

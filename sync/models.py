@@ -140,3 +140,22 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.title}"
+
+
+class FeedPollState(models.Model):
+    """The last successful feed poll per channel, so a stalled poller can be seen (and alerted on)."""
+
+    channel = models.OneToOneField(SalesChannel, on_delete=models.CASCADE, related_name="feed_poll_state")
+    last_success_at = models.DateTimeField(null=True, blank=True, help_text="last retrieve + commit that worked")
+    last_batch_size = models.PositiveIntegerField(default=0)
+    events_stored = models.PositiveBigIntegerField(default=0, help_text="new inbox events from the feed, all time")
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    poller = models.CharField(max_length=200, blank=True, help_text="host:pid of the poller that polled last")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "feed poll state"
+
+    def __str__(self) -> str:
+        return f"{self.channel.code}: last poll {self.last_success_at or 'never'}"

@@ -36,7 +36,13 @@ def vtex_client_for(channel: SalesChannel, *, recorder: Recorder | None = None) 
         app_key=channel.vtex_app_key,
         app_token=channel.vtex_app_token,
     )
-    return VtexClient(credentials=credentials, timeout=_timeout(), limiter=limiter, recorder=recorder)
+    return VtexClient(
+        credentials=credentials,
+        timeout=_timeout(),
+        limiter=limiter,
+        recorder=recorder,
+        retry_after_default=settings.RETRY_AFTER_DEFAULT_SECONDS,
+    )
 
 
 def vario_configured() -> bool:
@@ -76,5 +82,10 @@ def vario_client(*, recorder: Recorder | None = None) -> VarioClient:
         max_wait=settings.LIMITER_MAX_WAIT_SECONDS,
     )
     return VarioClient(
-        credentials=credentials, timeout=_timeout(), redis_url=settings.REDIS_URL, limiter=limiter, recorder=recorder
+        credentials=credentials,
+        timeout=_timeout(),
+        redis_url=settings.REDIS_URL,
+        limiter=limiter,
+        recorder=recorder,
+        retry_after_default=settings.RETRY_AFTER_DEFAULT_SECONDS,
     )

@@ -481,7 +481,9 @@ def _tracking_events_plan(facts: OutboundFacts) -> list[Action]:
             parcel = next((p for p in shipment.parcels if p.tracking_number == package.tracking_number), None)
             if parcel is None or not (parcel.events or parcel.delivered_at):
                 continue
-            news = len(parcel.events) > package.tracking_events or (bool(parcel.delivered_at) and not package.delivered)
+            # Compare events by content, not count: carriers repeat identical scans and VTEX keeps one.
+            erp_keys = {(e.date[:10], e.city, e.state, e.description) for e in parcel.events}
+            news = bool(erp_keys - package.tracking_event_keys) or (bool(parcel.delivered_at) and not package.delivered)
             if news:
                 actions.append(PutTrackingEvents(package.invoice_number, vtex_tracking_status_from(parcel)))
     return actions
@@ -556,3 +558,132 @@ def outbound_plan(facts: OutboundFacts, *, platform_status: str) -> list[Action]
     if facts.push_returns and platform_status == "refunded":
         actions += _return_plan(facts)
     return actions
+
+
+# --- Order import, VTEX → ERP (reference/vario-erp.md §4.6) -----------------------------------------
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_ALPHA3 = re.compile(r"^[A-Z]{3}$")
+ERP_TEXT_MAX = 200  # VARIO's text fields (addresses, external ids) in the working model
+
+
+class OrderImportError(ValueError):
+    """The VTEX order cannot be expressed as an ERP order (a person must look at it)."""
+
+
+@dataclass(frozen=True)
+class ErpImportConfig:
+    """What the channel says about imported orders (ids in VARIO)."""
+
+    order_type_id: str
+    account_id: str
+    sales_channel_id: str = ""
+    delivery_method_id: str = ""
+    payment_method_id: str = ""
+
+
+def article_keys_for(item: VtexItem) -> tuple[str, ...]:
+    """The keys an ERP article may be known by, most specific first: refId, EAN, SKU id (no repeats)."""
+    keys: list[str] = []
+    for key in (item.ref_id, item.ean, item.sku_id):
+        key = (key or "").strip()
+        if key and key not in keys:
+            keys.append(key)
+    return tuple(keys)
+
+
+def _euros(cents: int) -> float:
+    # VARIO takes decimal amounts; cents / 100 rounded to 2 places is exact enough for JSON numbers.
+    return round(int(cents) / 100, 2)
+
+
+def _text(value: str) -> str:
+    return (value or "").strip()[:ERP_TEXT_MAX]
+
+
+def erp_address_from(order: VtexOrder) -> dict[str, str]:
+    a, client = order.shipping_address, order.client
+    full_name = " ".join(p for p in (client.first_name, client.last_name) if p)
+    country = (a.country or "").strip().upper()
+    if country and not _ALPHA3.match(country):
+        raise OrderImportError(f"VTEX order {order.order_id}: country {a.country!r} is not an ISO 3166-1 alpha-3 code")
+    address = {
+        "name1": _text(a.receiver_name or full_name),
+        "name2": _text(client.corporate_name) if client.is_corporate else "",
+        "street": _text(a.street),
+        "streetAddressNumber": _text(a.number),
+        "additionalAddressLine1": _text(a.complement),
+        "additionalAddressLine2": _text(a.neighborhood),
+        "postcode": _text(a.postal_code),
+        "city": _text(a.city),
+        "countryCode": country,
+        "phoneContact": _text(client.phone),
+        "mailContact": _text(client.email),
+    }
+    # VARIO refuses nulls in addresses and an empty value says nothing: leave empty fields out.
+    return {key: value for key, value in address.items() if value}
+
+
+def erp_order_request_from_vtex_order(
+    order: VtexOrder, *, article_ids: Mapping[int, str], config: ErpImportConfig
+) -> dict:
+    """The ``POST /erp/documents`` body (transition "create") for a VTEX order.
+
+    ``article_ids`` maps each VTEX item index to its ERP article id; every item with a quantity must be
+    in it (the caller parks the order otherwise). Unit prices are VTEX selling prices (discounts
+    included), gross; freight becomes a shipping-cost line. Each line carries the VTEX ``uniqueId`` as
+    its external id and ``custom.vtexportal.externalItemId``: that is how the outbound sync matches
+    delivery notes to VTEX items later.
+    """
+    lines: list[dict] = []
+    for item in order.items:
+        if item.quantity <= 0:  # removed by an order modification
+            continue
+        if item.index not in article_ids:
+            raise OrderImportError(f"VTEX item {item.index} (SKU {item.sku_id}) has no ERP article")
+        line = {
+            "lineType": "ARTICLE_LINE",
+            "articleId": int(article_ids[item.index]),
+            "quantity": item.quantity,
+            "productPrice": _euros(item.selling_price),
+            "name": (item.name or "").strip()[:300] or None,
+            "externalId": _text(item.unique_id) or None,
+            "custom": {"vtexportal": {"externalItemId": _text(item.unique_id)}} if item.unique_id else None,
+        }
+        lines.append({key: value for key, value in line.items() if value is not None})
+    if not lines:
+        raise OrderImportError(f"VTEX order {order.order_id} has no items to import")
+    if order.shipping_total > 0:
+        carrier = next((c for c in order.delivery_companies if c), "")
+        lines.append(
+            {
+                "lineType": "SHIPPING_COST_LINE",
+                "quantity": 1,
+                "productPrice": _euros(order.shipping_total),
+                "name": f"Versandkosten ({carrier})"[:300] if carrier else "Versandkosten",
+            }
+        )
+    custom = {"externalOrderId": order.order_id}
+    if order.marketplace_order_id:
+        custom["marketplaceOrderId"] = _text(order.marketplace_order_id)
+    address = erp_address_from(order)
+    document: dict = {
+        "accountId": config.account_id,
+        "externalId": order.order_id,
+        "externalNumber": _text(order.seller_order_id or order.sequence or order.order_id),
+        "billingType": "GROSS",
+        "lines": lines,
+        "custom": {"vtexportal": custom},
+    }
+    if config.sales_channel_id:
+        document["salesChannelId"] = config.sales_channel_id
+    if config.delivery_method_id:
+        document["deliveryMethodId"] = config.delivery_method_id
+    if config.payment_method_id:
+        document["paymentMethodId"] = config.payment_method_id
+    if _ISO_DATE.match(order.creation_date or ""):
+        document["orderedOn"] = order.creation_date[:10]
+    if address:
+        document["deliveryAddress"] = address
+        document["billingAddress"] = address
+    return {"transitionId": "create", "targetTypeId": int(config.order_type_id), "parameters": [], "document": document}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sync import webhooks
+from sync import hooks, webhooks
 
 urlpatterns = [
     path("webhooks/order-status-change", webhooks.order_status_change, name="webhook-order-status-change"),
@@ -10,4 +10,5 @@ urlpatterns = [
         webhooks.channel_order_notification,
         name="webhook-channel-order-notification",
     ),
+    path("webhooks/vtex/<slug:channel_code>/orders", hooks.vtex_order_hook, name="webhook-vtex-orders"),
 ]

@@ -294,3 +294,34 @@ def webhooks(request):
             for r in WebhookRegistration.objects.all()
         ]
     )
+
+
+# --- parcel tracking events and free state keys ----------------------------------------------------
+
+
+@_control
+@require_http_methods(["POST"])
+def parcel_events(request, parcel_id: str):
+    """POST {"date": "YYYY-MM-DD", "city", "state", "description", "delivered": bool} — a carrier scan."""
+    parcel = services.parcel_event_add(parcel_id=parcel_id, data=_data(request))
+    return json_response({"shipment": shipment_json(parcel.shipment), "parcelId": str(parcel.id)}, status=201)
+
+
+@_control
+@require_http_methods(["POST"])
+def order_state(request, order_id: str):
+    """POST {"key": "CANCELLED"} — any state key; CANCELLED fires dissolve, any other end_editing."""
+    data = _data(request)
+    unknown = set(data) - {"key"}
+    if unknown:
+        return _error(f"Unknown fields: {', '.join(sorted(unknown))}")
+    return json_response(document_json(services.order_state_set(order_id=order_id, key=data.get("key"))))
+
+
+@_control
+@require_http_methods(["POST"])
+def articles(request):
+    """POST {"articleNumber", "name"?, "price"?, "ean"?, "active"?} → 201 article: a new article in the ERP."""
+    from sandbox.vario.serializers import article_json
+
+    return json_response(article_json(services.article_create(data=_data(request))), status=201)

@@ -214,6 +214,9 @@ class Parcel(models.Model):
     tracking_url = models.CharField(max_length=500, null=True, blank=True)  # noqa: DJ001
     state = models.CharField(max_length=20, default="COMPLETED")
     weight = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    # Carrier tracking (working model, reference §4.2 "A"): [{date, city, state, description}], oldest first.
+    events = models.JSONField(default=list, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

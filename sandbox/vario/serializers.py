@@ -147,6 +147,8 @@ def parcel_json(parcel: Parcel) -> dict:
         "trackingUrl": parcel.tracking_url,
         "state": parcel.state,
         "weight": number(parcel.weight),
+        "events": [dict(event) for event in parcel.events or []],
+        "deliveredAt": timestamp(parcel.delivered_at),
     }
 
 

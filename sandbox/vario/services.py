@@ -742,3 +742,139 @@ def order_return(*, order_id, lines=None) -> Document:
             category=DocumentCategory.CUSTOMER_GOODS_RETURN, transition="create", document_id=goods_return.id
         )
     return goods_return
+
+
+# --- parcel tracking events and free state keys (control API only) ---------------------------------
+
+PARCEL_EVENT_FIELDS = {"date", "city", "state", "description", "delivered"}
+STATE_KEY_MAX_LENGTH = 30  # Document.state
+
+
+def parcel_event_add(*, parcel_id, data) -> Parcel:
+    """A carrier scan on a parcel: append a tracking event; ``delivered`` also sets deliveredAt.
+
+    Fires shipment.parcel.completed again, so subscribers hear about the news (the working model
+    has no separate tracking event in VARIO's catalogue, reference §1.9).
+    """
+    data = _object(data, "The request body")
+    _unknown_fields(data, PARCEL_EVENT_FIELDS, "the request")
+    if data.get("date") is None:
+        raise Rejected(400, "date is required (YYYY-MM-DD)")
+    event_date = _date(data.get("date"), "date")
+    description = _text(data.get("description"), "description", max_length=5000)
+    if not description:
+        raise Rejected(400, "description is required")
+    event = {
+        "date": event_date.isoformat(),
+        "city": _text(data.get("city"), "city"),
+        "state": _text(data.get("state"), "state"),
+        "description": description,
+    }
+    delivered = data.get("delivered", False)
+    if not isinstance(delivered, bool):
+        raise Rejected(400, f"delivered must be true or false, got {delivered!r}")
+    with transaction.atomic(using=DB):
+        parcel = (
+            Parcel.objects.select_for_update()
+            .select_related("shipment")
+            .filter(pk=parcel_id if str(parcel_id).isdigit() else None)
+            .first()
+        )
+        if parcel is None:
+            raise Rejected(404, f"Parcel {parcel_id} does not exist")
+        if parcel.delivered_at is not None:
+            raise Rejected(409, f"Parcel {parcel.id} was delivered already; it takes no further events")
+        now = clock.now()
+        parcel.events = [*(parcel.events or []), event]
+        if delivered:
+            parcel.delivered_at = now
+        parcel.save()
+        shipment = parcel.shipment
+        shipment.version += 1
+        shipment.updated_at = now
+        shipment.save()
+        parcel_event_fire(shipment_id=shipment.id, parcel_id=parcel.id)
+    return parcel
+
+
+def order_state_set(*, order_id, key) -> Document:
+    """Set an order's document state key to any key (tenants define their own keys, reference §4.3).
+
+    Fires document.customer_order.dissolve for CANCELLED, document.customer_order.end_editing otherwise.
+    """
+    if not isinstance(key, str) or not key.strip():
+        raise Rejected(400, f"key must be a non-empty string, got {key!r}")
+    if len(key) > STATE_KEY_MAX_LENGTH or key != key.strip():
+        raise Rejected(400, f"key must be at most {STATE_KEY_MAX_LENGTH} characters without surrounding blanks")
+    with transaction.atomic(using=DB):
+        order = _order(order_id)
+        order.state = key
+        _touch(order, by="sandbox")
+        transition = "dissolve" if key == "CANCELLED" else "end_editing"
+        document_event_fire(category=order.category, transition=transition, document_id=order.id)
+    return order
+
+
+# --- document transitions (GET/PUT /erp/documents/{id}/states) -------------------------------------
+
+TRANSITIONS = {"dissolve": "CANCELLED", "order_close_remaining": "CLOSED"}
+
+
+def order_transitions_available(*, order_id) -> list[dict]:
+    """The transitions the order can run now (reference §1.4: "all possible states …"), as DocumentTransitionRef."""
+    order = _order(order_id, lock=False)
+    delivered = any(line.quantity_committed > 0 for line in _article_lines(order))
+    open_ = order.state in OPEN_ORDER_STATES
+    available = []
+    if (open_ or order.state == "DRAFT") and not delivered:
+        available.append("dissolve")
+    if open_ and delivered and not all(line.complete for line in _article_lines(order)):
+        available.append("order_close_remaining")
+    return [
+        {
+            "transitionId": transition,
+            "transitionLabel": transition.replace("_", " ").capitalize(),
+            "targetState": TRANSITIONS[transition],
+            "typeCategory": order.category,
+            "typeKey": order.document_type.key,
+        }
+        for transition in available
+    ]
+
+
+def order_transition_run(*, order_id, transition_id) -> Document:
+    """PUT /erp/documents/{id}/states {"transitionId"}: the same rules as the control actions."""
+    if not isinstance(transition_id, str) or not transition_id:
+        raise Rejected(400, "transitionId is required")
+    if transition_id == "dissolve":
+        try:
+            return order_cancel(order_id=order_id)
+        except Rejected as exc:  # the ERP refuses a transition it cannot run: 422, not the control API's 409
+            raise Rejected(422 if exc.status == 409 else exc.status, exc.message) from None
+    if transition_id == "order_close_remaining":
+        try:
+            return order_close_remaining(order_id=order_id)
+        except Rejected as exc:
+            raise Rejected(422 if exc.status == 409 else exc.status, exc.message) from None
+    raise Rejected(400, f"unsupported in simulator: transitionId {transition_id!r} ({', '.join(TRANSITIONS)})")
+
+
+def article_create(*, data) -> Article:
+    """Control API: an article added in the ERP (e.g. to release an order parked for an unknown SKU)."""
+    data = _object(data, "The body")
+    _unknown_fields(data, {"articleNumber", "name", "price", "ean", "active"}, "the body")
+    number = _text(data.get("articleNumber"), "articleNumber", max_length=100)
+    if not number:
+        raise Rejected(400, "articleNumber is required")
+    with transaction.atomic(using=DB):
+        if Article.objects.filter(article_number=number).exists():
+            raise Rejected(409, f"Article {number} exists already")
+        article_id = (Article.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+        return Article.objects.create(
+            id=article_id,
+            article_number=number,
+            name=_text(data.get("name"), "name") or number,
+            price=_decimal(data.get("price", 0), "price"),
+            ean=_text(data.get("ean"), "ean", max_length=20) or "",
+            active=bool(data.get("active", True)),
+        )

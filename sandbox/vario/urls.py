@@ -7,6 +7,7 @@ urlpatterns = [
     path("realms/<str:tenant>/protocol/openid-connect/token", views.token),
     path("api/vario/erp/documents", views.documents),
     path("api/vario/erp/documents/<str:document_id>", views.document_detail),
+    path("api/vario/erp/documents/<str:document_id>/states", views.document_states),
     path("api/vario/erp/document-types/<str:type_id>", views.document_type_detail),
     path("api/vario/erp/articles/<str:article_id>", views.article_detail),
     path("api/vario/vds/shipment/<str:shipment_id>", views.shipment_detail),
@@ -28,4 +29,7 @@ urlpatterns = [
     path("_sim/vario/deliveries/<str:delivery_id>/parcels", control.delivery_parcels),
     path("_sim/vario/webhook-log", control.webhook_log),
     path("_sim/vario/webhooks", control.webhooks),
+    path("_sim/vario/articles", control.articles),
+    path("_sim/vario/orders/<str:order_id>/state", control.order_state),
+    path("_sim/vario/parcels/<str:parcel_id>/events", control.parcel_events),
 ]

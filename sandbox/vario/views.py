@@ -9,7 +9,7 @@ from sandbox.vario import vql
 from sandbox.vario.auth import GrantError, access_token_grant, oauth_error, vario_api, vario_error
 from sandbox.vario.models import AppClient, Article, Document, DocumentType, Shipment
 from sandbox.vario.serializers import article_json, document_json, shipment_json
-from sandbox.vario.services import Rejected, order_create
+from sandbox.vario.services import Rejected, order_create, order_transition_run, order_transitions_available
 from sandbox.vario.webhooks import RegistrationError, webhook_deregister, webhook_register
 
 DEFAULT_QUERY_LIMIT = 100
@@ -78,6 +78,31 @@ def document_detail(request, document_id: str):
     if document is None:
         return vario_error(404, f"Document with id {document_id} not found")
     return json_response(document_json(document))
+
+
+@csrf_exempt
+@vario_api
+def document_states(request, document_id: str):
+    """GET: the transitions the document can run now; PUT {"transitionId"}: run one (orders only here)."""
+    if request.method not in ("GET", "PUT"):
+        return _method_not_allowed(request, "GET, PUT")
+    if _find(Document, document_id) is None:
+        return vario_error(404, f"Document with id {document_id} not found")
+    try:
+        if request.method == "GET":
+            return json_response(order_transitions_available(order_id=document_id))
+        body, error = _body(request)
+        if error:
+            return error
+        if not isinstance(body, dict):
+            return vario_error(400, "The body must be a JSON object with a transitionId")
+        unknown = set(body) - {"transitionId", "parameters"}
+        if unknown:
+            return vario_error(400, f"Unrecognized field(s): {', '.join(sorted(unknown))}")
+        document = order_transition_run(order_id=document_id, transition_id=body.get("transitionId"))
+    except Rejected as exc:
+        return vario_error(exc.status, exc.message)
+    return json_response({"document": document_json(document)})
 
 
 @csrf_exempt

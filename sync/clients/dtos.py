@@ -102,6 +102,8 @@ class VtexPackage:
     issuance_date: str = ""
     delivered: bool = False
     tracking_events: int = 0
+    # (date, city, state, description) of the tracking events VTEX shows, to tell what it lacks.
+    tracking_event_keys: frozenset = frozenset()
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VtexPackage:
@@ -117,6 +119,15 @@ class VtexPackage:
             issuance_date=_str(data.get("issuanceDate")),
             delivered=bool(courier_status.get("finished")),
             tracking_events=len(courier_status.get("data") or []),
+            tracking_event_keys=frozenset(
+                (
+                    _str(e.get("createDate"))[:10],
+                    _str(e.get("city")),
+                    _str(e.get("state")),
+                    _str(e.get("description")),
+                )
+                for e in courier_status.get("data") or []
+            ),
         )
 
 
@@ -191,6 +202,7 @@ class VtexOrder:
     delivery_companies: tuple[str, ...] = ()
     payment_systems: tuple[str, ...] = ()
     currency: str = ""
+    seller_order_id: str = ""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VtexOrder:
@@ -221,6 +233,7 @@ class VtexOrder:
             delivery_companies=tuple(_str(li.get("deliveryCompany")) for li in logistics),
             payment_systems=tuple(payments),
             currency=_str((data.get("storePreferencesData") or {}).get("currencyCode")),
+            seller_order_id=_str(data.get("sellerOrderId")),
         )
 
     @property

@@ -77,6 +77,7 @@ class HttpClient:
         recorder: Recorder | None = None,
         session: requests.Session | None = None,
         retry_after_default: float = 60.0,
+        in_place_429_retries: int = 3,
     ) -> None:
         self.remote = remote
         self.base_url = base_url.rstrip("/")
@@ -87,6 +88,7 @@ class HttpClient:
         self.recorder = recorder
         self.session = session or requests.Session()
         self.retry_after_default = retry_after_default
+        self.in_place_429_retries = in_place_429_retries
 
     def request(
         self,
@@ -100,6 +102,23 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         url: str | None = None,
     ) -> requests.Response:
+        for attempt in range(1, self.in_place_429_retries + 2):
+            response = self._send(
+                method, path, route=route, params=params, json_body=json_body, form=form, headers=headers, url=url
+            )
+            if response.status_code == 429 and self.limiter is not None and attempt <= self.in_place_429_retries:
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                wait = self.retry_after_default if wait is None else wait
+                if wait <= self.limiter.max_wait:
+                    # Short waits are waited out here (the limiter blocks every worker meanwhile)
+                    # instead of failing the whole run and repeating its other calls.
+                    self.limiter.block(route, wait)
+                    continue
+            break
+        self._raise_for_status(method, path, route, response)
+        return response
+
+    def _send(self, method, path, *, route, params, json_body, form, headers, url) -> requests.Response:
         if self.limiter is not None:
             self.limiter.acquire(route)
         full_url = url or f"{self.base_url}{path}"
@@ -124,19 +143,10 @@ class HttpClient:
                 f"connection failed: {type(exc).__name__}", remote=self.remote, method=method, path=path
             )
         duration_ms = (time.perf_counter() - started) * 1000
-        self._record(
-            method,
-            path,
-            params,
-            json_body if form is None else {k: v for k, v in form.items()},
-            response,
-            duration_ms,
-            started_at,
-            error,
-        )
+        body = json_body if form is None else dict(form.items())
+        self._record(method, path, params, body, response, duration_ms, started_at, error)
         if error is not None:
             raise error
-        self._raise_for_status(method, path, route, response)
         return response
 
     def request_json(self, method: str, path: str, **kwargs) -> Any:

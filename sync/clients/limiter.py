@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import redis
 from limits import RateLimitItemPerSecond
@@ -21,6 +22,15 @@ from limits.strategies import MovingWindowRateLimiter
 from sync.clients.errors import RetryableError
 
 KEY_PREFIX = "portal:limiter"
+
+
+@lru_cache(maxsize=8)
+def _shared(redis_url: str) -> tuple[redis.Redis, MovingWindowRateLimiter]:
+    """One Redis client and one window store per process: clients are built for every job."""
+    return (
+        redis.Redis.from_url(redis_url),
+        MovingWindowRateLimiter(RedisStorage(redis_url, key_prefix=f"{KEY_PREFIX}:window")),
+    )
 
 
 @dataclass(frozen=True)
@@ -60,8 +70,7 @@ class RemoteLimiter:
         self.rates = rates
         self.default_rate = default_rate
         self.max_wait = max_wait
-        self._redis = redis.Redis.from_url(redis_url)
-        self._window = MovingWindowRateLimiter(RedisStorage(redis_url, key_prefix=f"{KEY_PREFIX}:window"))
+        self._redis, self._window = _shared(redis_url)
 
     def _block_key(self, route: str) -> str:
         return f"{KEY_PREFIX}:blocked:{self.remote}:{self.scope}:{route}"

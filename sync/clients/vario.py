@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +24,11 @@ from sync.clients.limiter import RemoteLimiter
 API_PREFIX = "/api/vario"
 TOKEN_CACHE_KEY = "portal:vario:token:{client_id}"  # noqa: S105 - a Redis key name
 _SAFE_LITERAL = re.compile(r"^[A-Za-z0-9 _.:@+-]*$")
+
+
+@lru_cache(maxsize=8)
+def _token_store(redis_url: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_url)
 
 
 def vario_error(body: Any) -> tuple[str, str]:
@@ -67,9 +73,10 @@ class VarioClient:
         limiter: RemoteLimiter | None = None,
         recorder: Recorder | None = None,
         session=None,
+        retry_after_default: float = 60.0,
     ) -> None:
         self._credentials = credentials
-        self._redis = redis.Redis.from_url(redis_url)
+        self._redis = _token_store(redis_url)
         self._token_key = TOKEN_CACHE_KEY.format(client_id=credentials.client_id)
         self.http = HttpClient(
             remote=self.remote,
@@ -85,6 +92,7 @@ class VarioClient:
             limiter=limiter,
             recorder=recorder,
             session=session,
+            retry_after_default=retry_after_default,
         )
 
     # --- Auth ----------------------------------------------------------------------------------------
@@ -132,28 +140,26 @@ class VarioClient:
     def _call(self, method: str, path: str, **kwargs) -> Any:
         return self.http.json_of(self._send(method, path, **kwargs), method, path)
 
-    def _parse(self, parser, data, method: str, path: str):
-        try:
-            return parser(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise PayloadError(
-                f"unreadable answer: {type(exc).__name__}: {exc}", remote=self.remote, method=method, path=path
-            ) from None
-
     # --- Documents and shipments -------------------------------------------------------------------
 
     def get_document(self, document_id: str) -> ErpDocument:
         path = f"/erp/documents/{quote(str(document_id), safe='')}"
-        return self._parse(ErpDocument.from_json, self._call("GET", path, route="documents"), "GET", path)
+        return self.http.parse(ErpDocument.from_json, self._call("GET", path, route="documents"), "GET", path)
 
     def get_shipment(self, shipment_id: str) -> ErpShipment:
         path = f"/vds/shipment/{quote(str(shipment_id), safe='')}"
-        return self._parse(ErpShipment.from_json, self._call("GET", path, route="shipments"), "GET", path)
+        return self.http.parse(ErpShipment.from_json, self._call("GET", path, route="shipments"), "GET", path)
 
     def create_document(self, request: Mapping[str, Any]) -> ErpDocument:
         path = "/erp/documents"
         data = self._call("POST", path, route="documents", json_body=dict(request))
-        return self._parse(lambda d: ErpDocument.from_json(d["document"]), data, "POST", path)
+        return self.http.parse(lambda d: ErpDocument.from_json(d["document"]), data, "POST", path)
+
+    def run_transition(self, document_id: str, transition_id: str) -> ErpDocument:
+        """PUT /erp/documents/{id}/states {"transitionId"}: e.g. "dissolve" cancels an order (reference §1.4)."""
+        path = f"/erp/documents/{quote(str(document_id), safe='')}/states"
+        data = self._call("PUT", path, route="documents", json_body={"transitionId": transition_id})
+        return self.http.parse(lambda d: ErpDocument.from_json(d["document"]), data, "PUT", path)
 
     # --- VQL -----------------------------------------------------------------------------------------
 
@@ -169,7 +175,7 @@ class VarioClient:
         data = self.http.json_of(response, "POST", path) or {}
         more = response.headers.get("x-query-more-elements", "false").strip().lower() == "true"
         next_offset = response.headers.get("x-query-next-offset")
-        return self._parse(
+        return self.http.parse(
             lambda d: QueryPage(
                 rows=tuple(d.get("data") or ()),
                 more=more,
@@ -206,6 +212,25 @@ class VarioClient:
         statement = f"SELECT id FROM article.queryArticles WHERE articleNumber = {vql_literal(sku)} LIMIT 1"
         page = self.execute_vql(statement, limit=1)
         return str(page.rows[0]["id"]) if page.rows else None
+
+    def find_article_id_by_ean(self, ean: str) -> str | None:
+        statement = f"SELECT id FROM article.queryArticles WHERE ean = {vql_literal(ean)} LIMIT 1"
+        page = self.execute_vql(statement, limit=1)
+        return str(page.rows[0]["id"]) if page.rows else None
+
+    def find_order_ref_by_external_id(self, *, sales_channel_id: str, external_id: str) -> tuple[str, str] | None:
+        """(id, number) of the customer order carrying this VTEX order id, without fetching the document."""
+        statement = (
+            "SELECT id, number FROM document.querySalesDocuments "
+            "WHERE documentTypeCategory = 'CUSTOMER_ORDER' "
+            f"AND custom.vtexportal.externalOrderId = {vql_literal(external_id)}"
+            + (f" AND salesChannel.id = {vql_literal(sales_channel_id)}" if sales_channel_id else "")
+            + " ORDER BY id LIMIT 1"
+        )
+        page = self.execute_vql(statement, limit=1)
+        if not page.rows:
+            return None
+        return str(page.rows[0]["id"]), str(page.rows[0].get("number") or "")
 
     def find_follow_up_ids(self, *, order_number: str, category: str) -> list[str]:
         """Ids of documents of ``category`` (delivery notes, goods returns) made from an order."""

@@ -58,6 +58,7 @@ class VtexClient:
         limiter: RemoteLimiter | None = None,
         recorder: Recorder | None = None,
         session=None,
+        retry_after_default: float = 60.0,
     ) -> None:
         self.account_name = credentials.account_name
         self.http = HttpClient(
@@ -74,6 +75,7 @@ class VtexClient:
             limiter=limiter,
             recorder=recorder,
             session=session,
+            retry_after_default=retry_after_default,
         )
 
     # --- Orders ---------------------------------------------------------------------------------

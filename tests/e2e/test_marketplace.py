@@ -33,14 +33,14 @@ def test_eoi011_is_waited_out_then_the_order_is_approved_and_handled(sim, channe
     def eoi011_seen():
         return TimelineEntry.objects.filter(title__contains="EOI011").exists()
 
-    wait_until(eoi011_seen, message="EOI011 received", timeout=20)
+    wait_until(eoi011_seen, message="EOI011 received", timeout=45)
     sync = OrderSync.objects.get(key=erp["id"])
     assert sync.status in (OrderSync.Status.WAITING, OrderSync.Status.RUNNING, OrderSync.Status.PENDING)
 
     # The seller authorises the price divergence in VTEX; the next try is approved.
     sim.post(f"vtex/orders/{vtex['orderId']}/status", {"status": "payment-pending"})
 
-    wait_until(lambda: vtex_status_is(sim, vtex["orderId"], "handling"), message="approved and handled", timeout=30)
+    wait_until(lambda: vtex_status_is(sim, vtex["orderId"], "handling"), message="approved and handled", timeout=45)
     approvals = [r for r in sim.requests_to("PUT", "/api/order-integration/orders/status") if r["status"] == 200]
     assert len(approvals) >= 2
     wait_until(lambda: TimelineEntry.objects.filter(title__contains="SOI002").exists(), message="SOI002 received")

@@ -200,7 +200,7 @@ def test_a_429_storm_is_waited_out_without_calling_inside_retry_after(sim, chann
     vtex, erp = order_pair(sim, TWO_ITEMS)
     sim.post(f"vario/orders/{erp['id']}/deliver", {"carrier": "DHL", "trackingNumber": "DHL-6"})
 
-    wait_invoiced(sim, vtex["orderId"], timeout=40)
+    wait_invoiced(sim, vtex["orderId"], timeout=60)
     calls = sim.requests_to("POST", "/invoice")
     assert [c["status"] for c in calls] == [429, 429, 429, 200]
     for previous, following in itertools.pairwise(calls):
@@ -223,7 +223,7 @@ def test_5xx_then_success(sim, channel, worker):
     vtex, erp = order_pair(sim, TWO_ITEMS)
     sim.post(f"vario/orders/{erp['id']}/deliver", {"carrier": "DHL", "trackingNumber": "DHL-7"})
 
-    wait_invoiced(sim, vtex["orderId"], timeout=40)
+    wait_invoiced(sim, vtex["orderId"], timeout=60)
     assert [c["status"] for c in sim.requests_to("POST", "/invoice")] == [503, 503, 200]
 
 
@@ -288,7 +288,7 @@ def test_a_worker_killed_in_the_middle_of_a_push_loses_and_doubles_nothing(
     try:
         stack_settings.SYNC_LOCK_SECONDS = 0.0
         wait_until(lambda: inbox_sweep()["orders"] or settled(erp["id"]), timeout=15, message="swept")
-        wait_until(lambda: settled(erp["id"]), timeout=30, message="order settled after the crash")
+        wait_until(lambda: settled(erp["id"]), timeout=45, message="order settled after the crash")
     finally:
         replacement.stop()
     assert len(accepted(sim, "POST", "/invoice")) == 1

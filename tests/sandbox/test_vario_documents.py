@@ -187,6 +187,8 @@ def test_delivery_with_tracking_number_creates_a_shipment_with_a_parcel(vario):
             "trackingUrl": None,
             "state": "COMPLETED",
             "weight": None,
+            "events": [],
+            "deliveredAt": None,
         }
     ]
 

@@ -105,7 +105,7 @@ class Worker:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
 
-def wait_until(predicate, *, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):
+def wait_until(predicate, *, timeout: float = 45.0, interval: float = 0.1, message: str = "condition"):
     """Poll ``predicate`` until it returns something truthy; fail with ``message`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     last = None

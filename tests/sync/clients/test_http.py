@@ -54,6 +54,7 @@ def test_429_is_retryable_and_carries_retry_after():
 def test_429_blocks_the_route_in_the_limiter():
     class Limiter:
         blocked = None
+        max_wait = 0  # nothing is waited out in place
 
         def acquire(self, route):
             return 0
@@ -133,3 +134,33 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0  # in the past
     assert retry_after_seconds("soon") is None
+
+
+@responses.activate
+def test_a_short_retry_after_is_waited_out_in_place(settings, redis_conn):
+    from sync.clients.limiter import RemoteLimiter
+
+    limiter = RemoteLimiter(
+        remote="vtex", scope="acct", redis_url=settings.REDIS_URL, rates={}, default_rate=None, max_wait=2
+    )
+    responses.post(f"{BASE}/x", status=429, headers={"Retry-After": "0.3"})
+    responses.post(f"{BASE}/x", json={"ok": True})
+    recorded = []
+    assert client(recorded, limiter=limiter).request_json("POST", "/x", route="invoice") == {"ok": True}
+    assert [c.status for c in recorded] == [429, 200]
+    gap = (recorded[1].started_at - recorded[0].started_at).total_seconds()
+    assert gap >= 0.29
+
+
+@responses.activate
+def test_a_long_retry_after_fails_the_call_as_retryable(settings, redis_conn):
+    from sync.clients.limiter import RemoteLimiter
+
+    limiter = RemoteLimiter(
+        remote="vtex", scope="acct", redis_url=settings.REDIS_URL, rates={}, default_rate=None, max_wait=1
+    )
+    responses.post(f"{BASE}/x", status=429, headers={"Retry-After": "30"})
+    with pytest.raises(RetryableError) as exc_info:
+        client(limiter=limiter).request("POST", "/x", route="invoice")
+    assert exc_info.value.retry_after == 30
+    assert len(responses.calls) == 1

@@ -1,0 +1,198 @@
+"""The processes a benchmark runs: a private Redis, a temporary database, gunicorn, the sandbox, workers.
+
+Everything listens on free loopback ports and lives in one temporary directory; ``Stack.close``
+stops every process this module started (and only those).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from tests.plugins.redis_server import RedisServer, free_port
+from tests.support.live_sandbox import LiveSandbox
+from tests.support.stack import vario_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+# Development-only keys for the benchmark's own throwaway processes.
+SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+FIELD_ENCRYPTION_KEY = "YmVuY2gta2V5LWZvci1wb3J0YWwtYmVuY2htYXJrcy0="
+NO_LIMIT = "1000000/1"  # a portal-side rate that never binds
+
+
+class Process:
+    """One child process with its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], *, env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.log_path = log_path
+        log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.popen = subprocess.Popen(  # noqa: S603 - our own arguments
+            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+
+def wait_http(url: str, *, process: Process | None = None, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and not process.alive():
+            raise RuntimeError(f"{process.name} exited: {process.log_tail()}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout}s")
+
+
+class Stack:
+    """The shared pieces of one ``python -m bench`` run."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+        self.redis = RedisServer().start()
+        self.sandbox_port = free_port()
+        self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
+        self.database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{self.directory / 'portal.sqlite3'}"
+        self.processes: list[Process] = []
+        self.sandbox: LiveSandbox | None = None
+
+    @property
+    def postgres(self) -> bool:
+        return not self.database_url.startswith("sqlite")
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of every portal process: production settings, local ports, the sandbox as VARIO."""
+        return {
+            **os.environ,
+            "ENV_FILE": "/dev/null",
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": SECRET_KEY,
+            "FIELD_ENCRYPTION_KEY": FIELD_ENCRYPTION_KEY,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            "STATICFILES_MANIFEST": "0",
+            "SANDBOX_ENABLED": "0",
+            "BENCH_VIEWS": "0",
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis.url,
+            "PYTHONUNBUFFERED": "1",
+            **vario_settings(self.sandbox_url),
+            **extra,
+        }
+
+    def setup_django(self) -> None:
+        """Configure this process as a portal process and migrate the database."""
+        os.environ.update(self.env())
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", interactive=False, verbosity=0)
+
+    def reset_state(self) -> None:
+        """An empty portal database and Redis between two benchmarks."""
+        from django.core.management import call_command
+
+        call_command("flush", interactive=False, verbosity=0)
+        self.redis_client().flushall()
+
+    def redis_client(self):
+        import redis
+
+        return redis.Redis.from_url(self.redis.url)
+
+    def start(self, name: str, args: list[str], **env: str) -> Process:
+        process = Process(name, args, env=self.env(**env), log_path=self.directory / f"{name}.log")
+        self.processes.append(process)
+        return process
+
+    def stop(self, process: Process) -> None:
+        process.stop()
+        if process in self.processes:
+            self.processes.remove(process)
+
+    def start_web(self, *, workers: int, threads: int, **env: str) -> tuple[Process, str]:
+        """gunicorn with deploy/gunicorn.conf.py, as the Procfile's web process."""
+        port = free_port()
+        web = self.start(
+            f"web-{port}",
+            [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--config", "deploy/gunicorn.conf.py"],
+            WEB_BIND=f"127.0.0.1:{port}",
+            WEB_WORKERS=str(workers),
+            WEB_THREADS=str(threads),
+            **env,
+        )
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/healthz", process=web)
+        return web, url
+
+    def start_workers(self, count: int, **env: str) -> list[Process]:
+        """``manage.py rqworker --with-scheduler default`` as the Procfile's worker process, ``count`` times."""
+        from rq import Worker
+
+        workers = [
+            self.start(
+                f"worker-{i}-{free_port()}",
+                [sys.executable, "manage.py", "rqworker", "--with-scheduler", "default"],
+                **env,
+            )
+            for i in range(count)
+        ]
+        deadline = time.monotonic() + 60
+        while len(Worker.all(connection=self.redis_client())) < count:
+            for worker in workers:
+                if not worker.alive():
+                    raise RuntimeError(f"{worker.name} exited: {worker.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("workers did not register within 60s")
+            time.sleep(0.1)
+        return workers
+
+    def start_sandbox(self) -> LiveSandbox:
+        """``run_sandbox`` with its delivery loop paused, so webhooks go out when ``dispatch`` is called."""
+        if self.sandbox is None:
+            self.sandbox = LiveSandbox(
+                directory=self.directory,
+                port=self.sandbox_port,
+                env_overrides={**self.env(), "SANDBOX_ENABLED": "1", "SANDBOX_DISPATCH_INTERVAL": "3600"},
+            ).start(reset=True)
+        else:
+            self.sandbox.control("POST", "reset")
+        return self.sandbox
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        self.redis.stop()
+        if os.environ.get("BENCH_KEEP_LOGS"):
+            print(f"logs kept in {self.directory}")
+        else:
+            shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,284 @@
+"""The VTEX orders feed and hook: configuring them, and the poller that moves feed items into the inbox.
+
+The poller follows VTEX's reference consumer (reference/vtex.md §1.6): read up to 10 items, store each
+one as an inbox event (unique by event id, so a redelivered or duplicated event is absorbed), commit
+every handle once its event is stored — ignored ones too, or they would block the queue —, and read
+again at once while batches come back full. Processing happens in workers, never in the poller, so
+the visibility timeout is only ever spent on a database insert.
+
+One poller per VTEX account is active: a Redis lock with a lease keeps any other one idle as a hot
+standby, which takes over when the lease runs out (the active one died) (design §5).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from redis.exceptions import LockError, RedisError
+
+from mappings import selectors
+from mappings.models import SalesChannel, SyncType
+from portal.redis import redis_connection
+from sync.clients.dtos import FeedConfig, FeedItem
+from sync.clients.errors import AuthError, NotFoundError, RemoteError, RetryableError
+from sync.clients.vtex import MAX_FEED_LOT, VtexClient
+from sync.inbox import inbox_event_store
+from sync.models import FeedPollState, InboxEvent
+from sync.remotes import NotConfigured, vtex_client_for
+
+logger = logging.getLogger(__name__)
+POLL_LOCK = "portal:lock:feed-poll:{account}"
+
+
+# --- configuration ------------------------------------------------------------------------------------
+
+
+def feed_statuses_for(*, channel: SalesChannel) -> list[str]:
+    """The statuses the import reacts to; VTEX does not validate them, so they come from one place."""
+    return list(dict.fromkeys(settings.VTEX_FEED_STATUSES))
+
+
+def feed_configure(*, channel: SalesChannel, client: VtexClient | None = None) -> FeedConfig:
+    """Create or update the channel's feed configuration (idempotent) and return what VTEX now has."""
+    vtex = client or vtex_client_for(channel)
+    vtex.set_feed_config(
+        statuses=feed_statuses_for(channel=channel),
+        visibility_timeout=settings.VTEX_FEED_VISIBILITY_TIMEOUT,
+        retention=settings.VTEX_FEED_RETENTION,
+    )
+    config = vtex.get_feed_config()
+    if config is None:  # pragma: no cover - VTEX answered 200 to the POST and 404 to the GET
+        raise NotFoundError("feed configuration missing right after saving it", remote="vtex")
+    return config
+
+
+def hook_configure(*, channel: SalesChannel, url: str, client: VtexClient | None = None) -> dict:
+    """Create or update the channel's hook (VTEX pings ``url`` first; it must answer 200)."""
+    if not channel.vtex_hook_secret:
+        raise NotConfigured(f"Sales channel {channel.code} has no VTEX hook secret: set one in the admin first.")
+    vtex = client or vtex_client_for(channel)
+    vtex.set_hook_config(
+        statuses=feed_statuses_for(channel=channel),
+        url=url,
+        headers={settings.VTEX_HOOK_SECRET_HEADER: channel.vtex_hook_secret},
+    )
+    return dict(vtex.get_hook_config() or {})
+
+
+# --- polling -------------------------------------------------------------------------------------------
+
+
+def feed_event_store(*, channel: SalesChannel, item: FeedItem) -> bool:
+    """Store one feed item in the inbox. Returns True when it is new (not a redelivery or a duplicate)."""
+    payload = {key: value for key, value in asdict(item).items() if key != "handle"}  # handles are one-use
+    _, created = inbox_event_store(
+        source=InboxEvent.Source.VTEX_FEED,
+        event=item.state or "(no status)",
+        entity_id=item.order_id,
+        payload=payload,
+        channel=channel,
+        dedup_key=f"vtex-feed:{item.event_id}",
+        # A change without status cannot be acted on (reference §1.6.6); keep it visible, commit it.
+        ignored_reason="" if item.state else "feed item without a status",
+    )
+    return created
+
+
+@dataclass
+class BatchResult:
+    retrieved: int = 0
+    new: int = 0
+    wait: float = 0.0  # seconds the remote asked us to wait (429 Retry-After) or an error back-off
+
+    @property
+    def full(self) -> bool:
+        return self.retrieved >= MAX_FEED_LOT
+
+
+def _state_update(channel: SalesChannel, **fields) -> None:
+    FeedPollState.objects.update_or_create(channel=channel, defaults=fields)
+
+
+def _poller_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def feed_batch_poll(*, channel: SalesChannel, client: VtexClient | None = None) -> BatchResult:
+    """One retrieve → store → commit round for one channel. Never raises for remote trouble."""
+    result = BatchResult()
+    try:
+        vtex = client or vtex_client_for(channel)
+        try:
+            items = vtex.retrieve_feed(maxlot=MAX_FEED_LOT)
+        except NotFoundError:
+            # VTEX deletes a feed that got no event during its retention period (§1.2): recreate it.
+            config = feed_configure(channel=channel, client=vtex)
+            logger.warning(
+                "feed %s: configuration had vanished (404); recreated with %s", channel.code, ", ".join(config.statuses)
+            )
+            _state_update(
+                channel, last_error="feed configuration had vanished; recreated", last_error_at=timezone.now()
+            )
+            return result
+        handles = []
+        for item in items:
+            result.new += feed_event_store(channel=channel, item=item)
+            handles.append(item.handle)  # stored (new or absorbed as duplicate): safe to commit
+        result.retrieved = len(items)
+        vtex.commit_feed(handles)
+    except RetryableError as exc:
+        if exc.retry_after:
+            result.wait = exc.retry_after
+        elif exc.status == 429:  # VTEX's feed guide: a minute when it does not say how long
+            result.wait = settings.RETRY_AFTER_DEFAULT_SECONDS
+        else:  # connection trouble, timeouts, 5xx: try again after the normal pause
+            result.wait = settings.FEED_POLL_SLEEP_SECONDS
+        logger.warning("feed %s: %s; waiting %.1fs", channel.code, exc, result.wait)
+        _state_update(channel, last_error=str(exc)[:2000], last_error_at=timezone.now())
+        return result
+    except (AuthError, NotConfigured) as exc:
+        result.wait = settings.FEED_POLL_SLEEP_SECONDS * 6
+        logger.error("feed %s: %s", channel.code, exc)
+        _state_update(channel, last_error=str(exc)[:2000], last_error_at=timezone.now())
+        return result
+    except RemoteError as exc:
+        result.wait = settings.FEED_POLL_SLEEP_SECONDS
+        logger.error("feed %s: %s", channel.code, exc)
+        _state_update(channel, last_error=str(exc)[:2000], last_error_at=timezone.now())
+        return result
+    level = logging.INFO if result.retrieved else logging.DEBUG
+    logger.log(
+        level,
+        "feed %s: %d item(s), %d new, %d duplicate(s), committed %d",
+        channel.code,
+        result.retrieved,
+        result.new,
+        result.retrieved - result.new,
+        result.retrieved,
+    )
+    with transaction.atomic():
+        state, _ = FeedPollState.objects.get_or_create(channel=channel)
+        FeedPollState.objects.filter(pk=state.pk).update(
+            last_success_at=timezone.now(),
+            last_batch_size=result.retrieved,
+            events_stored=F("events_stored") + result.new,
+            poller=_poller_name(),
+        )
+    return result
+
+
+def feed_channels(*, channel_code: str | None = None) -> list[SalesChannel]:
+    """Active channels with order download on (re-read every round: toggles apply without a restart)."""
+    channels = selectors.sales_channels_active()
+    if channel_code:
+        channels = [c for c in channels if c.code == channel_code]
+    return [c for c in channels if selectors.transfer_enabled(channel=c, sync_type=SyncType.ORDER_DOWNLOAD)]
+
+
+@dataclass
+class PollReport:
+    batches: int = 0
+    retrieved: int = 0
+    new: int = 0
+    standby_rounds: int = 0
+    accounts: set[str] = field(default_factory=set)
+
+
+class _AccountLocks:
+    """The per-account poller locks this process holds; others' accounts are left alone (hot standby)."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, object] = {}
+        self.standby_logged: set[str] = set()
+
+    def acquire(self, account: str) -> bool:
+        lock = self.held.get(account)
+        try:
+            if lock is not None:
+                try:
+                    lock.reacquire()  # extend the lease
+                    return True
+                except LockError:  # the lease ran out and someone else took it
+                    del self.held[account]
+            lock = redis_connection().lock(
+                POLL_LOCK.format(account=account), timeout=settings.FEED_POLL_LOCK_SECONDS, blocking=False
+            )
+            if lock.acquire(blocking=False):
+                self.held[account] = lock
+                self.standby_logged.discard(account)
+                logger.info("feed poller %s: active for VTEX account %s", _poller_name(), account)
+                return True
+        except RedisError as exc:
+            logger.warning("feed poller: Redis unavailable (%s); not polling %s", exc, account)
+            return False
+        if account not in self.standby_logged:
+            logger.info(
+                "feed poller %s: standby for VTEX account %s (another poller is active)", _poller_name(), account
+            )
+            self.standby_logged.add(account)
+        return False
+
+    def release_all(self) -> None:
+        for lock in self.held.values():
+            with contextlib.suppress(LockError, RedisError):
+                lock.release()
+        self.held.clear()
+
+
+def feed_poll(
+    *,
+    channel_code: str | None = None,
+    once: bool = False,
+    stop: threading.Event | None = None,
+    sleep_seconds: float | None = None,
+    on_batch: Callable[[SalesChannel, BatchResult], None] | None = None,
+) -> PollReport:
+    """Poll every channel's feed until ``stop`` is set (or, with ``once``, until no batch comes back full).
+
+    ``stop`` is checked between batches only: a batch that started is stored and committed before the
+    poller exits, which is what SIGTERM relies on.
+    """
+    stop = stop or threading.Event()
+    sleep_seconds = settings.FEED_POLL_SLEEP_SECONDS if sleep_seconds is None else sleep_seconds
+    report = PollReport()
+    locks = _AccountLocks()
+    try:
+        while not stop.is_set():
+            any_full, wait = False, 0.0
+            for channel in feed_channels(channel_code=channel_code):
+                if stop.is_set():
+                    break
+                account = channel.vtex_account_name
+                if not locks.acquire(account):
+                    report.standby_rounds += 1
+                    continue
+                report.accounts.add(account)
+                result = feed_batch_poll(channel=channel)
+                report.batches += 1
+                report.retrieved += result.retrieved
+                report.new += result.new
+                any_full = any_full or result.full
+                wait = max(wait, result.wait)
+                if on_batch:
+                    on_batch(channel, result)
+            if wait:
+                stop.wait(wait)
+                continue
+            if any_full:
+                continue  # more is waiting: no sleep
+            if once:
+                break
+            stop.wait(sleep_seconds)
+    finally:
+        locks.release_all()
+    return report

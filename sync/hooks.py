@@ -1,0 +1,77 @@
+"""HTTP edge for VTEX's order hook (reference/vtex.md §1.8–1.9): authenticate, validate, store, answer.
+
+The hook is the push alternative to the feed and feeds the same inbox. VTEX sends the custom header
+of the hook configuration (``configure_feed --hook``) with every notification; without the channel's
+secret in it the call is refused with 401. The answer must come within 5 s, so nothing but the insert
+happens here; the import runs in a worker and re-reads the order, as for feed events.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_POST
+
+from sync.inbox import inbox_event_store
+from sync.models import InboxEvent
+from sync.webhooks import _read_json, error
+
+logger = logging.getLogger(__name__)
+
+
+@sensitive_variables("given", "expected")
+def _secret_ok(request, channel) -> bool:
+    expected = channel.vtex_hook_secret or ""
+    given = request.headers.get(settings.VTEX_HOOK_SECRET_HEADER, "")
+    # Constant-time: the comparison must not tell an attacker how much of the secret was right.
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+@csrf_exempt
+@require_POST
+def vtex_order_hook(request, channel_code: str):
+    """POST /webhooks/vtex/<channel>/orders: a VTEX hook notification or its configuration ping."""
+    from mappings.models import SalesChannel
+
+    channel = SalesChannel.objects.filter(code=channel_code).first()
+    if channel is None:
+        return error(404, f"No sales channel with code '{channel_code}'.")
+    payload, problem = _read_json(request)
+    if problem:
+        return problem
+    if payload.get("hookConfig") == "ping":
+        return JsonResponse({"pong": True})  # VTEX saves the hook only if this answers 200
+    if not _secret_ok(request, channel):
+        return error(401, f"Unauthorized: missing or wrong {settings.VTEX_HOOK_SECRET_HEADER} header.")
+    origin = payload.get("Origin") if isinstance(payload.get("Origin"), dict) else {}
+    if origin.get("Account") != channel.vtex_account_name:
+        return error(403, f"Origin.Account must be the channel's VTEX account ({channel.vtex_account_name}).")
+    if origin.get("Key") not in (None, "", channel.vtex_app_key):
+        return error(403, "Origin.Key is not the channel's VTEX app key.")
+    order_id, state = payload.get("OrderId"), payload.get("State")
+    if not isinstance(order_id, str) or not order_id or not isinstance(state, str):
+        return error(400, "Expected a VTEX hook notification: 'OrderId' and 'State' are required.")
+    current_change = payload.get("CurrentChange")
+    # Duplicates are possible (§1.9); one status change is (OrderId, State, CurrentChange).
+    dedup_key = f"vtex-hook:{order_id}:{state}:{current_change}"[:200] if current_change else None
+    try:
+        with transaction.atomic():
+            stored, created = inbox_event_store(
+                source=InboxEvent.Source.VTEX_HOOK,
+                event=state or "(no status)",
+                entity_id=order_id,
+                payload=payload,
+                channel=channel,
+                dedup_key=dedup_key,
+                ignored_reason="" if state else "hook notification without a status",
+            )
+    except DatabaseError:
+        logger.exception("VTEX hook notification not stored: database unavailable")
+        return error(503, "Database unavailable; please retry.")
+    return JsonResponse({"accepted": True, "eventId": stored.pk, "duplicate": not created})

@@ -1,0 +1,276 @@
+"""VTEX → ERP: bring a VTEX order into VARIO ERP, exactly once, and tell VTEX the ERP has it.
+
+``order_import`` is what the job, the admin's retry and the sweep end in. Like the outbound sync it is
+level-triggered (design §2.2): it ignores what the feed event said and acts on the order's *current*
+VTEX status. Duplicate, late or reordered feed events, a hook and a feed reporting the same change,
+or a worker killed half-way are harmless because every step first looks at what already exists:
+
+1. the order link, then VARIO itself (VQL by external id), before creating an ERP order;
+2. the VTEX status before start-handling (only from ``ready-for-handling``; OMS003 after a re-read
+   means someone else, or our previous run, already did it).
+
+The feed poller (``sync.feed``) and the hook receiver (``sync.hooks``) only store events; the inbox
+turns them into a request for this work (``sync.inbox._process_vtex_order_event``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.conf import settings
+from redis.exceptions import RedisError
+
+from mappings import selectors
+from mappings.models import SalesChannel, SyncType
+from mappings.services import order_link_record
+from portal.redis import redis_connection
+from sync.clients.dtos import ErpDocument, VtexItem, VtexOrder
+from sync.clients.errors import RejectedError
+from sync.clients.vario import VarioClient
+from sync.clients.vtex import VtexClient
+from sync.locks import lock_refresh
+from sync.models import OrderSync, TimelineEntry
+from sync.remotes import vario_client, vtex_client_for
+from sync.runner import Conflict, Done, NotYet, Outcome, Parked, Skipped, order_sync_request, order_sync_run
+from sync.timeline import TimelineRecorder, timeline_add
+from sync.transforms import ErpImportConfig, OrderImportError, erp_order_request_from_vtex_order
+
+# VTEX statuses in which an order belongs in the ERP (reference/vtex.md §8.2). Earlier statuses are
+# not paid/approved yet; the feed reports ready-for-handling when they are.
+IMPORT_STATUSES = frozenset({"ready-for-handling", "start-handling", "handling"})
+# Invoiced orders were fulfilled elsewhere: importing them would ship them twice.
+TOO_LATE_STATUSES = frozenset({"invoice", "invoiced"})
+CANCEL_STATUSES = frozenset({"cancellation-requested", "cancel", "canceled"})
+ALREADY_HANDLED_CODES = frozenset({"OMS003"})
+ARTICLE_CACHE_KEY = "portal:vario:article:{kind}:{key}"
+
+
+def order_import(*, order_sync_id: int) -> None:
+    order_sync_run(order_sync_id=order_sync_id, work=order_import_work)
+
+
+# --- articles ----------------------------------------------------------------------------------------
+
+
+def _cached_lookup(kind: str, key: str, lookup) -> str | None:
+    """Article ids by number/EAN, cached in Redis: 34 articles should not cost a VQL call per order line.
+
+    Only hits are cached, so an article added in the ERP is found on the very next run.
+    """
+    cache_key = ARTICLE_CACHE_KEY.format(kind=kind, key=key)
+    try:
+        cached = redis_connection().get(cache_key)
+    except RedisError:
+        cached = None
+    if cached:
+        return cached.decode()
+    try:
+        article_id = lookup(key)
+    except ValueError:  # characters VQL literals cannot carry: not an article key
+        return None
+    if article_id:
+        with contextlib.suppress(RedisError):
+            redis_connection().set(cache_key, article_id, ex=int(settings.VARIO_ARTICLE_CACHE_SECONDS))
+    return article_id
+
+
+def _article_id(vario: VarioClient, item: VtexItem) -> str | None:
+    """refId (the ERP article number by convention), then EAN, then the VTEX SKU id as article number."""
+    candidates = [("number", item.ref_id), ("ean", item.ean), ("number", item.sku_id)]
+    lookups = {"number": vario.find_article_id, "ean": vario.find_article_id_by_ean}
+    for kind, key in candidates:
+        key = (key or "").strip()
+        if key and (article_id := _cached_lookup(kind, key, lookups[kind])):
+            return article_id
+    return None
+
+
+def _article_ids(vario: VarioClient, order: VtexOrder) -> dict[int, str] | Parked:
+    ids: dict[int, str] = {}
+    for item in order.items:
+        if item.quantity <= 0:
+            continue
+        article_id = _article_id(vario, item)
+        if article_id is None:
+            sku = item.ref_id or item.sku_id
+            return Parked(
+                f"sku:{sku}",
+                f"SKU {sku} (VTEX item {item.index + 1} '{item.name}', SKU id {item.sku_id}, EAN {item.ean or '—'}) "
+                "has no article in VARIO ERP (looked up by refId, EAN and SKU id). Add the article, then retry.",
+            )
+        ids[item.index] = article_id
+    return ids
+
+
+# --- steps ---------------------------------------------------------------------------------------------
+
+
+def _import_config(channel: SalesChannel) -> ErpImportConfig:
+    return ErpImportConfig(
+        order_type_id=channel.vario_order_type_id,
+        account_id=channel.vario_account_id,
+        sales_channel_id=channel.vario_sales_channel_id,
+        delivery_method_id=channel.vario_delivery_method_id,
+        payment_method_id=channel.vario_payment_method_id,
+    )
+
+
+def _erp_order_ref(vario: VarioClient, sync: OrderSync, order_id: str) -> tuple[str, str] | None:
+    link = selectors.order_link_get(channel=sync.channel, vtex_order_id=order_id)
+    if link is not None and link.erp_order_id:
+        return link.erp_order_id, link.erp_order_number
+    return vario.find_order_ref_by_external_id(
+        sales_channel_id=sync.channel.vario_sales_channel_id, external_id=order_id
+    )
+
+
+def _remember_erp_order(sync: OrderSync, erp_id: str, erp_number: str) -> None:
+    sync.erp_order_id, sync.erp_order_number = erp_id, erp_number
+    # The runner's finish keeps the number and the link; the id is written here.
+    OrderSync.objects.filter(pk=sync.pk).update(erp_order_id=erp_id, erp_order_number=erp_number)
+
+
+def _start_handling(vtex: VtexClient, sync: OrderSync, order: VtexOrder) -> Outcome | str:
+    """Start-handling once, only from ready-for-handling. Returns the VTEX status after it, or an outcome."""
+    if order.status != "ready-for-handling":
+        return order.status
+    try:
+        vtex.start_handling(order.order_id)
+    except RejectedError as exc:
+        if exc.code not in ALREADY_HANDLED_CODES:
+            raise
+        current = vtex.get_order(order.order_id)
+        if current.status == "ready-for-handling":  # refused although it is ready: VTEX is not there yet
+            return NotYet(f"VTEX refused start-handling ({exc.code}) while the order is ready-for-handling")
+        timeline_add(
+            order_sync=sync,
+            kind=TimelineEntry.Kind.ACTION,
+            title=f"Start handling: VTEX says the order already left ready-for-handling ({current.status})",
+        )
+        return current.status
+    timeline_add(order_sync=sync, kind=TimelineEntry.Kind.ACTION, title="Start handling sent")
+    return "handling"
+
+
+def _import(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOrder, lock) -> Outcome:
+    channel = sync.channel
+    ref = _erp_order_ref(vario, sync, order.order_id)
+    if ref is None:
+        article_ids = _article_ids(vario, order)
+        if isinstance(article_ids, Parked):
+            return article_ids
+        try:
+            request = erp_order_request_from_vtex_order(order, article_ids=article_ids, config=_import_config(channel))
+        except OrderImportError as exc:
+            return Conflict(str(exc))
+        lock_refresh(lock)  # the lease must outlive the create: a second writer would create a twin
+        document = vario.create_document(request)
+        ref = (document.id, document.number)
+        lines = sum(1 for line in request["document"]["lines"] if line["lineType"] == "ARTICLE_LINE")
+        timeline_add(
+            order_sync=sync,
+            kind=TimelineEntry.Kind.ACTION,
+            title=f"ERP order {document.number} (id {document.id}) created with {lines} article line(s)",
+        )
+        created = True
+    else:
+        created = False
+    erp_id, erp_number = ref
+    _remember_erp_order(sync, erp_id, erp_number)
+    link = order_link_record(
+        channel=channel,
+        vtex_order_id=order.order_id,
+        erp_order_id=erp_id,
+        erp_order_number=erp_number,
+        marketplace_order_id=order.marketplace_order_id,
+        vtex_status=order.status,
+    )
+    sync.order_link_id = link.pk
+    lock_refresh(lock)
+    status = _start_handling(vtex, sync, order)
+    if not isinstance(status, str):
+        return status
+    order_link_record(channel=channel, vtex_order_id=order.order_id, vtex_status=status)
+    verb = "imported as" if created else "already in the ERP as"
+    return Done(f"VTEX order {order.order_id} {verb} {erp_number}; VTEX {status}")
+
+
+def _cancel(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOrder) -> Outcome:
+    """VTEX cancelled, or the customer asked to: dissolve the ERP order unless something is shipped."""
+    channel = sync.channel
+    ref = _erp_order_ref(vario, sync, order.order_id)
+    if ref is None:
+        if order.status == "cancellation-requested":
+            # Nothing to undo in the ERP: accepting the request is cancelling it in VTEX.
+            vtex.cancel_order(order.order_id, reason="Cancellation request accepted: the order was never in the ERP")
+            timeline_add(order_sync=sync, kind=TimelineEntry.Kind.ACTION, title="Order cancelled in VTEX")
+            return Done("Cancellation request accepted: the order never reached the ERP")
+        return Done(f"VTEX order is {order.status} and never reached the ERP: nothing to do")
+    erp_order: ErpDocument = vario.get_document(ref[0])
+    _remember_erp_order(sync, erp_order.id, erp_order.number)
+    link = order_link_record(
+        channel=channel,
+        vtex_order_id=order.order_id,
+        erp_order_id=erp_order.id,
+        erp_order_number=erp_order.number,
+        vtex_status=order.status,
+        erp_state=erp_order.state_key,
+    )
+    sync.order_link_id = link.pk
+    if erp_order.state_key not in set(channel.erp_cancelled_state_keys):
+        if any(line.quantity_committed > 0 for line in erp_order.article_lines):
+            return Conflict(
+                f"VTEX order {order.order_id} is {order.status}, but ERP order {erp_order.number} has already "
+                "shipped goods and cannot be dissolved. Deny the cancellation request in VTEX or settle it by hand."
+            )
+        try:
+            erp_order = vario.run_transition(erp_order.id, "dissolve")
+        except RejectedError as exc:
+            if exc.status in (409, 422):
+                return Conflict(f"VARIO refused to dissolve ERP order {erp_order.number}: {exc.message}")
+            raise
+        timeline_add(
+            order_sync=sync,
+            kind=TimelineEntry.Kind.ACTION,
+            title=f"ERP order {erp_order.number} dissolved (VTEX: {order.status})",
+        )
+        order_link_record(channel=channel, vtex_order_id=order.order_id, erp_state=erp_order.state_key)
+    if order.status == "cancellation-requested":
+        # The outbound sync accepts the request by cancelling in VTEX (sync.transforms). VARIO's dissolve
+        # webhook asks for it too; asking here as well means a lost webhook does not leave it hanging.
+        order_sync_request(
+            kind=OrderSync.Kind.STATUS,
+            channel=channel,
+            key=erp_order.id,
+            erp_order_id=erp_order.id,
+            erp_order_number=erp_order.number,
+            vtex_order_id=order.order_id,
+            erp_dissolved=True,
+        )
+    return Done(f"ERP order {erp_order.number} cancelled; VTEX {order.status}")
+
+
+# --- the work ------------------------------------------------------------------------------------------
+
+
+def order_import_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outcome:
+    channel = sync.channel
+    if not channel.active:
+        return Skipped(f"sales channel {channel.code} is inactive")
+    if not selectors.transfer_enabled(channel=channel, sync_type=SyncType.ORDER_DOWNLOAD):
+        return Skipped(f"order download is switched off for {channel.code}")
+
+    vtex = vtex_client_for(channel, recorder=recorder)
+    order = vtex.get_order(sync.key)
+    sync.vtex_order_id = order.order_id
+    if order.status in CANCEL_STATUSES:
+        return _cancel(vtex, vario_client(recorder=recorder), sync, order)
+    if order.status in TOO_LATE_STATUSES:
+        link = selectors.order_link_get(channel=channel, vtex_order_id=order.order_id)
+        if link is not None:
+            order_link_record(channel=channel, vtex_order_id=order.order_id, vtex_status=order.status)
+            return Done(f"VTEX order is {order.status}; already linked to {link.erp_order_number}")
+        return Skipped(f"VTEX order is already {order.status}; it is not imported into the ERP any more")
+    if order.status not in IMPORT_STATUSES:
+        return Skipped(f"VTEX order is {order.status or 'without status'}; it is imported once ready-for-handling")
+    return _import(vtex, vario_client(recorder=recorder), sync, order, lock)

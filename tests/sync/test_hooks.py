@@ -1,0 +1,90 @@
+"""POST /webhooks/vtex/<channel>/orders: ping, header secret, origin, dedup; stored in the inbox."""
+
+import pytest
+
+from sync.models import InboxEvent
+from tests.factories import SalesChannelFactory
+
+HEADER = "HTTP_X_PORTAL_HOOK_SECRET"
+
+
+@pytest.fixture
+def hook_channel(db):
+    return SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_hook_secret="s3cret-hook")
+
+
+def notification(**overrides) -> dict:
+    body = {
+        "Domain": "Fulfillment",
+        "OrderId": "1510580500001-01",
+        "State": "ready-for-handling",
+        "LastState": "window-to-cancel",
+        "LastChange": "2026-11-23T05:02:10.1234560Z",
+        "CurrentChange": "2026-11-23T05:02:40.1234560Z",
+        "Origin": {"Account": "demostore", "Key": "ignored-when-it-matches"},
+    }
+    body.update(overrides)
+    return body
+
+
+def post(client, body, *, secret="s3cret-hook", code="shop"):
+    headers = {HEADER: secret} if secret is not None else {}
+    return client.post(f"/webhooks/vtex/{code}/orders", body, content_type="application/json", **headers)
+
+
+def test_the_ping_is_answered_with_200_and_stores_nothing(client, hook_channel):
+    response = post(client, {"hookConfig": "ping"}, secret=None)
+
+    assert response.status_code == 200
+    assert not InboxEvent.objects.exists()
+
+
+def test_a_notification_is_stored_for_the_channel(client, hook_channel, redis_conn):
+    hook_channel.vtex_app_key = "ignored-when-it-matches"
+    hook_channel.save()
+
+    response = post(client, notification())
+
+    assert response.status_code == 200
+    event = InboxEvent.objects.get()
+    assert (event.source, event.event, event.entity_id, event.channel) == (
+        InboxEvent.Source.VTEX_HOOK,
+        "ready-for-handling",
+        "1510580500001-01",
+        hook_channel,
+    )
+
+
+@pytest.mark.parametrize("secret", [None, "", "s3cret-hoo", "s3cret-hook-and-more"])
+def test_without_the_secret_header_it_is_401(client, hook_channel, secret):
+    assert post(client, notification(), secret=secret).status_code == 401
+    assert not InboxEvent.objects.exists()
+
+
+def test_a_channel_without_a_secret_refuses_every_notification(client, db):
+    SalesChannelFactory(code="open", vtex_account_name="demostore", vtex_hook_secret="")
+
+    assert post(client, notification(), secret="", code="open").status_code == 401
+
+
+def test_another_account_is_refused(client, hook_channel):
+    response = post(client, notification(Origin={"Account": "someoneelse"}))
+
+    assert response.status_code == 403
+    assert not InboxEvent.objects.exists()
+
+
+def test_the_same_change_twice_is_stored_once(client, hook_channel, redis_conn):
+    hook_channel.vtex_app_key = "ignored-when-it-matches"
+    hook_channel.save()
+
+    post(client, notification())
+    second = post(client, notification())
+
+    assert second.json()["duplicate"] is True
+    assert InboxEvent.objects.count() == 1
+
+
+def test_unknown_channel_is_404_and_bad_body_400(client, hook_channel):
+    assert post(client, notification(), code="nope").status_code == 404
+    assert post(client, {"OrderId": 5, "Origin": {"Account": "demostore"}}).status_code in (400, 403)
