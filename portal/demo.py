@@ -19,6 +19,7 @@ DEMO_CARRIERS = [
     ("UPS", "UPS", "https://www.ups.com/track?tracknum={tracking_number}"),
     ("DPD", "DPD", "https://tracking.dpd.de/status/de_DE/parcel/{tracking_number}"),
     ("GLS", "GLS", "https://gls-group.com/DE/de/paketverfolgung?match={tracking_number}"),
+    ("HERMES", "Hermes", "https://www.myhermes.de/empfangen/sendungsverfolgung/sendungsinformation#{tracking_number}"),
 ]
 
 

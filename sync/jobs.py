@@ -28,14 +28,19 @@ def _marker(name: str) -> str:
 
 def _enqueue(func, *args, marker: str, delay: float | None = None) -> bool:
     try:
-        # The marker first: a fast worker clears it when the job starts, never before it is set.
         connection = redis_connection()
-        connection.set(_marker(marker), 1, ex=int((delay or 0) + MARKER_TTL_SECONDS))
-        queue = django_rq.get_queue(QUEUE, connection=connection)
-        if delay and delay > 0:
-            queue.enqueue_in(timedelta(seconds=delay), func, *args)
-        else:
-            queue.enqueue(func, *args)
+        # Callers enqueue after their own commit (transaction.on_commit), so django-rq must not defer
+        # again: its deferral would run after this pipeline has been executed and lose the job.
+        queue = django_rq.get_queue(QUEUE, connection=connection, commit_mode="auto")
+        # Job and marker in one MULTI/EXEC round trip: no worker sees the job without its marker.
+        # (RQ may WATCH on the pipeline, which must come before any other command.)
+        with connection.pipeline() as pipeline:
+            if delay and delay > 0:
+                queue.enqueue_in(timedelta(seconds=delay), func, *args, pipeline=pipeline)
+            else:
+                queue.enqueue(func, *args, pipeline=pipeline)
+            pipeline.set(_marker(marker), 1, ex=int((delay or 0) + MARKER_TTL_SECONDS))
+            pipeline.execute()
     except RedisError as exc:
         logger.warning("could not enqueue %s%s (%s); the sweep will retry", func.__name__, args, exc)
         return False
