@@ -243,6 +243,15 @@ def test_a_poller_killed_between_storing_and_committing_creates_no_duplicate(sim
 
     sim.session.delete(f"{sim.url}/_sim/faults", timeout=10)
     sim.post("clock", {"advanceSeconds": 301})  # the visibility timeout runs out: VTEX redelivers
+    # The killed poller's lease on the account runs out before another poller may take over.
+    from portal.redis import redis_connection
+    from sync.feed import POLL_LOCK
+
+    wait_until(
+        lambda: not redis_connection().exists(POLL_LOCK.format(account=channel.vtex_account_name)),
+        timeout=15,
+        message="the killed poller's lock expired",
+    )
     assert pollers("--once").wait(timeout=30) == 0
 
     wait_until(lambda: all(import_settled(i) for i in ids), timeout=60, message="imports settled")

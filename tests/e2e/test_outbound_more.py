@@ -72,9 +72,9 @@ def test_tracking_events_of_a_carrier_vtex_does_not_track_are_put_on_the_invoice
         ("2026-03-05", "Berlin", "BE", "Zugestellt"),
     ]
     assert status["finished"] is True
+    wait_until(lambda: settled(erp["id"]), message="order sync done")
     puts = accepted(sim, "PUT", "/tracking")
     assert 1 <= len(puts) <= 2  # one per scan, or one when both scans were read in the same run
-    wait_until(lambda: settled(erp["id"]), message="order sync done")
 
 
 def test_a_carrier_integrated_with_vtex_gets_no_tracking_events(sim, channel, worker):
