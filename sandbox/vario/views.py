@@ -71,17 +71,6 @@ def documents(request):
 
 @csrf_exempt
 @vario_api
-def document_detail(request, document_id: str):
-    if request.method != "GET":
-        return _method_not_allowed(request, "GET")
-    document = _find(Document, document_id)
-    if document is None:
-        return vario_error(404, f"Document with id {document_id} not found")
-    return json_response(document_json(document))
-
-
-@csrf_exempt
-@vario_api
 def document_states(request, document_id: str):
     """GET: the transitions the document can run now; PUT {"transitionId"}: run one (orders only here)."""
     if request.method not in ("GET", "PUT"):
@@ -105,45 +94,36 @@ def document_states(request, document_id: str):
     return json_response({"document": document_json(document)})
 
 
-@csrf_exempt
-@vario_api
-def document_type_detail(request, type_id: str):
-    if request.method != "GET":
-        return _method_not_allowed(request, "GET")
-    document_type = _find(DocumentType, type_id)
-    if document_type is None:
-        return vario_error(404, f"DocumentType with id {type_id} not found")
-    return json_response(
-        {
-            "id": str(document_type.id),
-            "key": document_type.key,
-            "labels": [{"languageCode": "de", "label": document_type.label}],
-            "category": document_type.category,
-            "defaultTypeOfCategory": True,
-        }
-    )
+def _document_type_json(document_type: DocumentType) -> dict:
+    return {
+        "id": str(document_type.id),
+        "key": document_type.key,
+        "labels": [{"languageCode": "de", "label": document_type.label}],
+        "category": document_type.category,
+        "defaultTypeOfCategory": True,
+    }
 
 
-@csrf_exempt
-@vario_api
-def article_detail(request, article_id: str):
-    if request.method != "GET":
-        return _method_not_allowed(request, "GET")
-    article = _find(Article, article_id)
-    if article is None:
-        return vario_error(404, f"Article with id {article_id} not found")
-    return json_response(article_json(article))
+def _detail_view(model, serializer, label: str):
+    """GET /…/{id} of one entity: 404 in VARIO's shape when the id is unknown."""
+
+    @csrf_exempt
+    @vario_api
+    def view(request, entity_id: str):
+        if request.method != "GET":
+            return _method_not_allowed(request, "GET")
+        entity = _find(model, entity_id)
+        if entity is None:
+            return vario_error(404, f"{label} with id {entity_id} not found")
+        return json_response(serializer(entity))
+
+    return view
 
 
-@csrf_exempt
-@vario_api
-def shipment_detail(request, shipment_id: str):
-    if request.method != "GET":
-        return _method_not_allowed(request, "GET")
-    shipment = _find(Shipment, shipment_id)
-    if shipment is None:
-        return vario_error(404, f"Shipment with id {shipment_id} not found")
-    return json_response(shipment_json(shipment))
+document_detail = _detail_view(Document, document_json, "Document")
+document_type_detail = _detail_view(DocumentType, _document_type_json, "DocumentType")
+article_detail = _detail_view(Article, article_json, "Article")
+shipment_detail = _detail_view(Shipment, shipment_json, "Shipment")
 
 
 def _paging(body: dict) -> tuple[int, int]:

@@ -259,19 +259,28 @@ def feed_config_save(*, account, data: Any) -> FeedConfig:
     return feed
 
 
-def feed_config_get(*, account) -> FeedConfig | None:
+def _config_get(live, *, account):
+    """The account's live configuration (feed or hook); an idle one is deleted on the way."""
     with transaction.atomic(using=SANDBOX_DB):
-        return _feed_live(account=account, now=clock.now())
+        return live(account=account, now=clock.now())
+
+
+def _config_delete(live, *, account, channel: str) -> bool:
+    with transaction.atomic(using=SANDBOX_DB):
+        config = live(account=account, now=clock.now())
+        if config is None:
+            return False
+        config.delete()
+        _single_fire_forget(account=account, channel=channel)
+        return True
+
+
+def feed_config_get(*, account) -> FeedConfig | None:
+    return _config_get(_feed_live, account=account)
 
 
 def feed_config_delete(*, account) -> bool:
-    with transaction.atomic(using=SANDBOX_DB):
-        feed = _feed_live(account=account, now=clock.now())
-        if feed is None:
-            return False
-        feed.delete()
-        _single_fire_forget(account=account, channel="feed")
-        return True
+    return _config_delete(_feed_live, account=account, channel="feed")
 
 
 def feed_config_view(*, feed: FeedConfig) -> dict:
@@ -438,18 +447,11 @@ def _hook_live(*, account, now: datetime) -> HookConfig | None:
 
 
 def hook_config_get(*, account) -> HookConfig | None:
-    with transaction.atomic(using=SANDBOX_DB):
-        return _hook_live(account=account, now=clock.now())
+    return _config_get(_hook_live, account=account)
 
 
 def hook_config_delete(*, account) -> bool:
-    with transaction.atomic(using=SANDBOX_DB):
-        hook = _hook_live(account=account, now=clock.now())
-        if hook is None:
-            return False
-        hook.delete()
-        _single_fire_forget(account=account, channel="hook")
-        return True
+    return _config_delete(_hook_live, account=account, channel="hook")
 
 
 def hook_config_view(*, hook: HookConfig) -> dict:
