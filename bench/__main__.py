@@ -1,7 +1,7 @@
 """``python -m bench`` (``make bench``): run the benchmarks and write their results to docs/benchmarks.md.
 
 Sizes are options (``make bench BENCH_ARGS="--orders 100 --only ingest"``); defaults keep the whole
-run near four minutes on a 2-core machine.
+run near six minutes on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from bench.report import write_results
 from bench.stack import ROOT, Stack
 
-BENCHMARKS = ("ingest", "throughput", "budget")
+BENCHMARKS = ("ingest", "throughput", "budget", "feed")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -36,6 +36,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     group.add_argument("--rate", type=int, default=4, help="R: VTEX requests/s per route allowed, default 4")
     group.add_argument("--budget-orders", type=int, default=40, help="full orders queued, default 40")
     group.add_argument("--budget-workers", type=int, default=4, help="RQ workers, default 4")
+    group = parser.add_argument_group("4. feed poller")
+    group.add_argument("--events", type=int, default=1000, help="feed events read by each side, default 1000")
     parser.add_argument("--timeout", type=float, default=150, help="longest wait for the orders to sync, seconds")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     return parser.parse_args(argv)
@@ -51,7 +53,7 @@ def main(argv: list[str]) -> int:
     web = {"web_workers": args.web_workers, "web_threads": args.web_threads}
     try:
         stack.setup_django()
-        from bench import budget, ingest, throughput
+        from bench import budget, feed, ingest, throughput
 
         plans = {
             "ingest": lambda: ingest.run(
@@ -68,6 +70,7 @@ def main(argv: list[str]) -> int:
                 timeout=args.timeout,
                 **web,
             ),
+            "feed": lambda: feed.run(stack, events=args.events, timeout=args.timeout),
         }
         for name in selected:
             print(f"== {name}", flush=True)

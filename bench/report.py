@@ -98,6 +98,40 @@ def _budget(r: dict) -> list[str]:
     ]
 
 
+def _feed(r: dict) -> list[str]:
+    bare, poll = r["bare"], r["poller"]
+    removed = ", ".join(map(str, r["removed_rules"])) or "none matched, none removed"
+
+    def row(name: str, x: dict) -> str:
+        return (
+            f"| {name} | {x['queued']} | {x['events']} | {x['retrieves']} / {x['commits']} | {x['errors']} "
+            f"| {x['seconds']:.2f} s | {x['events_per_s']:.0f} |"
+        )
+
+    return [
+        f"### 4. Feed poller ({r['events']} feed events per side)",
+        "",
+        "Each side on a freshly reset sandbox, the feed configured by `feed_configure` (production statuses) and "
+        f"filled with {r['events']} orders through `POST /_sim/vtex/orders` (≈ {r['events'] / r['fill_seconds']:.0f} "
+        "orders/s, not measured); sandbox rate-limit rules on the feed routes: "
+        f"{removed}; the channel's VTEX budget for the `feed` route set to `1000000/1`. Timed from the sandbox's "
+        "request log (first feed call's arrival → last feed call's answer).",
+        "",
+        "| loop | items queued | events read | retrieves / commits | errors | time | events/s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        row("bare `retrieve_feed(maxlot=10)` + `commit_feed`", bare),
+        row("`manage.py poll_feed --once` (stored as `InboxEvent`)", poll),
+        "",
+        "| figure | measured | target | |",
+        "| --- | --- | --- | --- |",
+        f"| poller events/s ÷ bare events/s | **{r['ratio']:.2f}×** | ≥ 0.8× | {_mark(r['ratio'] >= 0.8)} |",
+        "",
+        f"`poll_feed --once` took {poll['wall_seconds']:.1f} s from spawn to exit (Django start-up included). "
+        f"Items left in the feed afterwards: {poll['left']}. Jobs waiting in Redis afterwards (no worker ran): "
+        f"{r['jobs_queued']}.",
+    ]
+
+
 def render(meta: dict, results: dict, failures: dict) -> str:
     lines = [
         START,
@@ -107,7 +141,7 @@ def render(meta: dict, results: dict, failures: dict) -> str:
         f"{meta['database']}; `{meta['command']}` took {meta['seconds']:.0f} s. Written by `python -m bench`.",
         "",
     ]
-    for name, section in (("ingest", _ingest), ("throughput", _throughput), ("budget", _budget)):
+    for name, section in (("ingest", _ingest), ("throughput", _throughput), ("budget", _budget), ("feed", _feed)):
         if name in results:
             lines += [*section(results[name]), ""]
         elif name in failures:

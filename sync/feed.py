@@ -32,7 +32,7 @@ from portal.redis import redis_connection
 from sync.clients.dtos import FeedConfig, FeedItem
 from sync.clients.errors import AuthError, NotFoundError, RemoteError, RetryableError
 from sync.clients.vtex import MAX_FEED_LOT, VtexClient
-from sync.inbox import inbox_event_store
+from sync.jobs import inbox_events_process_enqueue
 from sync.models import FeedPollState, InboxEvent
 from sync.remotes import NotConfigured, vtex_client_for
 
@@ -78,20 +78,38 @@ def hook_configure(*, channel: SalesChannel, url: str, client: VtexClient | None
 # --- polling -------------------------------------------------------------------------------------------
 
 
-def feed_event_store(*, channel: SalesChannel, item: FeedItem) -> bool:
-    """Store one feed item in the inbox. Returns True when it is new (not a redelivery or a duplicate)."""
+def _feed_event(channel: SalesChannel, item: FeedItem) -> InboxEvent:
     payload = {key: value for key, value in asdict(item).items() if key != "handle"}  # handles are one-use
-    _, created = inbox_event_store(
+    # A change without status cannot be acted on (reference §1.6.6); keep it visible, commit it.
+    ignored = "" if item.state else "feed item without a status"
+    return InboxEvent(
         source=InboxEvent.Source.VTEX_FEED,
         event=item.state or "(no status)",
         entity_id=item.order_id,
         payload=payload,
         channel=channel,
         dedup_key=f"vtex-feed:{item.event_id}",
-        # A change without status cannot be acted on (reference §1.6.6); keep it visible, commit it.
-        ignored_reason="" if item.state else "feed item without a status",
+        status=InboxEvent.Status.IGNORED if ignored else InboxEvent.Status.PENDING,
+        last_error=ignored,
+        processed_at=timezone.now() if ignored else None,
     )
-    return created
+
+
+def feed_events_store(*, channel: SalesChannel, items: list[FeedItem]) -> list[InboxEvent]:
+    """Store a batch of feed items in the inbox at once; returns the new events (not redeliveries or
+    duplicates, which the unique dedup key absorbs) and enqueues the pending ones after the commit."""
+    if not items:
+        return []
+    events = {}
+    for item in items:
+        events.setdefault(f"vtex-feed:{item.event_id}", _feed_event(channel, item))  # a batch may repeat an event
+    with transaction.atomic():
+        known = set(InboxEvent.objects.filter(dedup_key__in=events).values_list("dedup_key", flat=True))
+        InboxEvent.objects.bulk_create([e for key, e in events.items() if key not in known], ignore_conflicts=True)
+        new = list(InboxEvent.objects.filter(dedup_key__in=set(events) - known))
+        pending = [e.pk for e in new if e.status == InboxEvent.Status.PENDING]
+        transaction.on_commit(lambda: inbox_events_process_enqueue(event_ids=pending))
+    return new
 
 
 @dataclass
@@ -130,10 +148,9 @@ def feed_batch_poll(*, channel: SalesChannel, client: VtexClient | None = None) 
                 channel, last_error="feed configuration had vanished; recreated", last_error_at=timezone.now()
             )
             return result
-        handles = []
-        for item in items:
-            result.new += feed_event_store(channel=channel, item=item)
-            handles.append(item.handle)  # stored (new or absorbed as duplicate): safe to commit
+        # One transaction and one Redis round trip per batch, not per event.
+        result.new = len(feed_events_store(channel=channel, items=items))
+        handles = [item.handle for item in items]  # stored (new or absorbed as duplicates): safe to commit
         result.retrieved = len(items)
         vtex.commit_feed(handles)
     except RetryableError as exc:

@@ -27,22 +27,32 @@ def _marker(name: str) -> str:
 
 
 def _enqueue(func, *args, marker: str, delay: float | None = None) -> bool:
+    return _enqueue_many([(func, args, marker)], delay=delay)
+
+
+def _enqueue_many(calls: list[tuple], *, delay: float | None = None) -> bool:
+    """Enqueue ``(func, args, marker)`` calls with their queued markers in one MULTI/EXEC round trip."""
+    if not calls:
+        return True
     try:
         connection = redis_connection()
         # Callers enqueue after their own commit (transaction.on_commit), so django-rq must not defer
         # again: its deferral would run after this pipeline has been executed and lose the job.
         queue = django_rq.get_queue(QUEUE, connection=connection, commit_mode="auto")
-        # Job and marker in one MULTI/EXEC round trip: no worker sees the job without its marker.
-        # (RQ may WATCH on the pipeline, which must come before any other command.)
+        # No worker sees a job without its marker. (RQ may WATCH on the pipeline, which must come
+        # before any other command, so the markers follow the jobs.)
         with connection.pipeline() as pipeline:
-            if delay and delay > 0:
-                queue.enqueue_in(timedelta(seconds=delay), func, *args, pipeline=pipeline)
-            else:
-                queue.enqueue(func, *args, pipeline=pipeline)
-            pipeline.set(_marker(marker), 1, ex=int((delay or 0) + MARKER_TTL_SECONDS))
+            for func, args, _marker_name in calls:
+                if delay and delay > 0:
+                    queue.enqueue_in(timedelta(seconds=delay), func, *args, pipeline=pipeline)
+                else:
+                    queue.enqueue(func, *args, pipeline=pipeline)
+            for _func, _args, marker_name in calls:
+                pipeline.set(_marker(marker_name), 1, ex=int((delay or 0) + MARKER_TTL_SECONDS))
             pipeline.execute()
     except RedisError as exc:
-        logger.warning("could not enqueue %s%s (%s); the sweep will retry", func.__name__, args, exc)
+        names = ", ".join(f"{func.__name__}{args}" for func, args, _ in calls[:3])
+        logger.warning("could not enqueue %s%s (%s); the sweep will retry", names, "…" if len(calls) > 3 else "", exc)
         return False
     return True
 
@@ -99,6 +109,11 @@ def inbox_sweep_job() -> None:
 
 def inbox_event_process_enqueue(*, event_id: int, delay: float | None = None) -> bool:
     return _enqueue(inbox_event_process_job, event_id, marker=event_marker(event_id), delay=delay)
+
+
+def inbox_events_process_enqueue(*, event_ids: list[int]) -> bool:
+    """Many events in one Redis round trip (a feed batch)."""
+    return _enqueue_many([(inbox_event_process_job, (event_id,), event_marker(event_id)) for event_id in event_ids])
 
 
 def order_sync_enqueue(*, order_sync_id: int, kind: str, delay: float | None = None) -> bool:

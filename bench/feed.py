@@ -1,0 +1,179 @@
+"""Benchmark 4: feed events/s of ``manage.py poll_feed --once`` vs a bare retrieve-and-commit loop.
+
+Each side gets a freshly reset sandbox whose feed is configured by the portal's ``feed_configure``
+(the production statuses) and then filled with ``events`` feed items: one order per event, created
+through ``POST /_sim/vtex/orders`` (each walks to ready-for-handling; only that status is in the
+feed's filter). Bare: ``VtexClient.retrieve_feed(maxlot=10)`` and ``commit_feed(handles)`` in this
+process until a retrieve comes back empty, nothing stored. Poller: ``manage.py poll_feed --once``
+as a subprocess with the production settings, storing every event as an ``InboxEvent`` (its jobs
+pile up in Redis: no worker runs). Both are timed from the sandbox's request log, from the first
+feed request's arrival to the last feed request's answer, so the poller's start-up is left out
+(its whole wall time is reported next to it).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from bench import orders as o
+from bench.stack import NO_LIMIT, Stack
+from tests.support.stack import VTEX_APP_KEY, VTEX_APP_TOKEN, Sim
+
+FEED_PATH = "/api/orders/feed"
+FEED_CALLS = (("GET", FEED_PATH), ("POST", FEED_PATH))
+
+
+def channel_create(sandbox_url: str):
+    """A channel on the sandbox with order download on; the portal's VTEX budget for the feed route lifted."""
+    from mappings.models import SalesChannel, SyncType, TransferToggle
+
+    channel = SalesChannel.objects.create(
+        code="bench",
+        name="Bench",
+        vtex_account_name="demostore",
+        vtex_base_url_override=sandbox_url,
+        vtex_app_key=VTEX_APP_KEY,
+        vtex_app_token=VTEX_APP_TOKEN,
+        vario_sales_channel_id="7",
+        # VTEX_DEFAULT_RATE (50/1 per route) would cap retrieve + commit at 25 batches/s for both sides.
+        vtex_rate_limits={"feed": NO_LIMIT},
+    )
+    TransferToggle.objects.update_or_create(
+        channel=channel, sync_type=SyncType.ORDER_DOWNLOAD, defaults={"enabled": True}
+    )
+    return channel
+
+
+def feed_limits_removed(sim: Sim) -> list[str]:
+    """Remove the sandbox's rate-limit rules that apply to the feed routes (others put back); their names."""
+    rules = sim.get("rate-limits")
+    hits = [
+        rule
+        for rule in rules
+        if rule["remote"] == "vtex"
+        and any(
+            (not rule.get("method") or rule["method"] == method) and re.search(rule.get("path_pattern") or "", path)
+            for method, path in FEED_CALLS
+        )
+    ]
+    if hits:
+        sim.session.delete(f"{sim.url}/_sim/rate-limits", timeout=10).raise_for_status()
+        for rule in rules:
+            if rule not in hits:
+                sim.post(
+                    "rate-limits",
+                    {
+                        "remote": rule["remote"],
+                        "method": rule.get("method") or "",
+                        "pathPattern": rule.get("path_pattern") or "",
+                        "limit": rule["limit"],
+                        "windowSeconds": rule["window_seconds"],
+                        "name": rule.get("name") or "",
+                    },
+                )
+    return [rule.get("name") or str(rule["id"]) for rule in hits]
+
+
+def feed_fill(stack: Stack, channel, events: int, *, parallel: int = 8) -> tuple[int, float, list[str]]:
+    """Reset the sandbox, configure the feed, create ``events`` orders; (items queued, seconds, limits removed)."""
+    from sync.feed import feed_configure
+
+    sandbox = stack.start_sandbox()  # reset when already running
+    sim = Sim(sandbox.url)
+    removed = feed_limits_removed(sim)
+    feed_configure(channel=channel)  # before the orders: a feed only sees later changes
+
+    def one(n: int) -> None:
+        o._sim(sandbox.url).post(
+            "vtex/orders",
+            {
+                "items": [{"skuId": "100", "name": "SKU-RED-M", "quantity": 1, "price": 1999, "refId": "SKU-RED-M"}],
+                "shippingValue": 490,
+                "currencyCode": "EUR",
+            },
+        )
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(one, range(events)))
+    seconds = time.monotonic() - began
+    queued = sim.get("vtex/feed", appKey=VTEX_APP_KEY)["feed"]["quantity"]
+    sim.session.delete(f"{sim.url}/_sim/requests", timeout=30).raise_for_status()
+    return queued, seconds, removed
+
+
+def feed_calls(sim: Sim) -> list[dict]:
+    """The feed retrieves and commits in the sandbox's log (not the configuration calls)."""
+    return [e for e in o.sandbox_log(sim, remote="vtex", path=FEED_PATH) if e["path"] == FEED_PATH]
+
+
+def measured(calls: list[dict], events: int) -> dict:
+    span = o.at(calls[-1]) - o.arrived(calls[0]) if calls else 0.0
+    return {
+        "events": events,
+        "seconds": span,
+        "events_per_s": events / span if span > 0 else 0.0,
+        "retrieves": sum(1 for e in calls if e["method"] == "GET"),
+        "commits": sum(1 for e in calls if e["method"] == "POST"),
+        "errors": sum(1 for e in calls if e["status"] >= 300),
+    }
+
+
+def bare_loop(channel) -> tuple[int, int]:
+    """retrieve_feed(maxlot=10) + commit_feed until a retrieve is empty; (items, batches)."""
+    from sync.remotes import vtex_client_for
+
+    vtex = vtex_client_for(channel)
+    items = batches = 0
+    while True:
+        lot = vtex.retrieve_feed(maxlot=10)
+        if not lot:
+            return items, batches
+        vtex.commit_feed([item.handle for item in lot])
+        items += len(lot)
+        batches += 1
+
+
+def run(stack: Stack, *, events: int, timeout: float):
+    from sync.models import InboxEvent
+
+    stack.reset_state()
+    sandbox = stack.start_sandbox()
+    sim = Sim(sandbox.url)
+    channel = channel_create(sandbox.url)
+
+    # (a) the bare loop
+    queued_bare, fill_seconds, removed = feed_fill(stack, channel, events)
+    items, _ = bare_loop(channel)
+    bare = {**measured(feed_calls(sim), items), "queued": queued_bare}
+
+    # (b) the poller, on a freshly reset and refilled feed
+    queued_poller, _, _ = feed_fill(stack, channel, events)
+    began = time.monotonic()
+    poller = stack.start("poll-feed", [sys.executable, "manage.py", "poll_feed", "--once", "--channel", "bench"])
+    try:
+        code = poller.popen.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        code = None
+    wall = time.monotonic() - began
+    log = poller.log_tail(600)
+    stack.stop(poller)
+    if code != 0:
+        raise RuntimeError(f"poll_feed --once exited with {code}: {log}")
+    stored = InboxEvent.objects.filter(source=InboxEvent.Source.VTEX_FEED).count()
+    left = sim.get("vtex/feed", appKey=VTEX_APP_KEY)["feed"]["quantity"]
+    poll = {**measured(feed_calls(sim), stored), "queued": queued_poller, "wall_seconds": wall, "left": left}
+    queued_jobs = len(stack.redis_client().keys("rq:job:*"))
+    return {
+        "events": events,
+        "fill_seconds": fill_seconds,
+        "removed_rules": removed,
+        "bare": bare,
+        "poller": poll,
+        "jobs_queued": queued_jobs,
+        "ratio": poll["events_per_s"] / bare["events_per_s"] if bare["events_per_s"] else 0.0,
+    }
