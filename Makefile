@@ -27,7 +27,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## bench: the benchmarks in bench/ (webhook ingest, sync throughput, VTEX budget) → docs/benchmarks.md
+## bench: the benchmarks in bench/ (webhook ingest, sync throughput, VTEX budget, feed poller) → docs/benchmarks.md
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
