@@ -107,10 +107,6 @@ class OrderSyncAdmin(admin.ModelAdmin):
             return self.response_post_save_change(request, obj)
         return super().response_change(request, obj)
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        # Nothing is edited here, but the change page carries the retry button.
-        return super().has_change_permission(request, obj)
-
 
 @admin.register(InboxEvent)
 class InboxEventAdmin(admin.ModelAdmin):

@@ -30,25 +30,40 @@ def _body(request):
         raise FeedError(400, "SBX-INVALID-BODY", str(exc)) from None
 
 
-@csrf_exempt
-@require_http_methods(["GET", "POST", "DELETE"])
-@vtex_auth
-def feed_config(request):
-    account = request.vtex_account
-    try:
-        if request.method == "POST":
-            services.feed_config_save(account=account, data=_body(request))
-            return _ok_without_body()
-        if request.method == "DELETE":
-            if not services.feed_config_delete(account=account):
-                raise FeedError(404, "SBX-FEED-NOT-FOUND", "There is no feed configuration for this appKey.")
-            return _ok_without_body()
-        feed = services.feed_config_get(account=account)
-        if feed is None:
-            raise FeedError(404, "SBX-FEED-NOT-FOUND", "There is no feed configuration for this appKey.")
-        return json_response(services.feed_config_view(feed=feed))
-    except FeedError as error:
-        return _refusal(error)
+def _configuration_view(*, save, get, delete, show, missing_code: str, missing_message: str):
+    """GET/POST/DELETE of the appKey's one feed or hook configuration (reference §1.1–1.3, §1.8)."""
+
+    @csrf_exempt
+    @require_http_methods(["GET", "POST", "DELETE"])
+    @vtex_auth
+    def view(request):
+        account = request.vtex_account
+        try:
+            if request.method == "POST":
+                save(account=account, data=_body(request))
+                return _ok_without_body()
+            if request.method == "DELETE":
+                if not delete(account=account):
+                    raise FeedError(404, missing_code, missing_message)
+                return _ok_without_body()
+            config = get(account=account)
+            if config is None:
+                raise FeedError(404, missing_code, missing_message)
+            return json_response(show(config))
+        except FeedError as error:
+            return _refusal(error)
+
+    return view
+
+
+feed_config = _configuration_view(
+    save=services.feed_config_save,
+    get=services.feed_config_get,
+    delete=services.feed_config_delete,
+    show=lambda feed: services.feed_config_view(feed=feed),
+    missing_code="SBX-FEED-NOT-FOUND",
+    missing_message="There is no feed configuration for this appKey.",
+)
 
 
 @csrf_exempt
@@ -70,25 +85,14 @@ def feed(request):
         return _refusal(error)
 
 
-@csrf_exempt
-@require_http_methods(["GET", "POST", "DELETE"])
-@vtex_auth
-def hook_config(request):
-    account = request.vtex_account
-    try:
-        if request.method == "POST":
-            services.hook_config_save(account=account, data=_body(request))
-            return _ok_without_body()
-        if request.method == "DELETE":
-            if not services.hook_config_delete(account=account):
-                raise FeedError(404, "SBX-HOOK-NOT-FOUND", "There is no hook configuration for this appKey.")
-            return _ok_without_body()
-        hook = services.hook_config_get(account=account)
-        if hook is None:
-            raise FeedError(404, "SBX-HOOK-NOT-FOUND", "There is no hook configuration for this appKey.")
-        return json_response(services.hook_config_view(hook=hook))
-    except FeedError as error:
-        return _refusal(error)
+hook_config = _configuration_view(
+    save=services.hook_config_save,
+    get=services.hook_config_get,
+    delete=services.hook_config_delete,
+    show=lambda hook: services.hook_config_view(hook=hook),
+    missing_code="SBX-HOOK-NOT-FOUND",
+    missing_message="There is no hook configuration for this appKey.",
+)
 
 
 # --- control API (/_sim/vtex/...) ---------------------------------------------------------------------
