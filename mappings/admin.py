@@ -41,6 +41,14 @@ class SalesChannelForm(forms.ModelForm):
         help_text="Stored encrypted and never shown again. Leave empty to keep the current secret.",
     )
     clear_vtex_hook_secret = forms.BooleanField(label="Remove the stored hook secret", required=False, initial=False)
+    # Declared for assume_scheme: a URL typed without scheme means https (VTEX accepts nothing else).
+    vtex_hook_url = forms.URLField(
+        label="VTEX hook URL",
+        required=False,
+        max_length=300,
+        assume_scheme="https",
+        help_text=SalesChannel._meta.get_field("vtex_hook_url").help_text,
+    )
     erp_cancelled_state_keys = CommaSeparatedListField(
         label="ERP 'cancelled' state keys",
         initial=default_cancelled_state_keys,
@@ -70,6 +78,7 @@ class SalesChannelForm(forms.ModelForm):
             "vario_delivery_method_id",
             "vario_payment_method_id",
             "vtex_hook_secret",
+            "vtex_hook_url",
         )
 
     def clean_vtex_rate_limits(self) -> dict:
@@ -184,6 +193,7 @@ class SalesChannelAdmin(admin.ModelAdmin):
                     "vario_payment_method_id",
                     "vtex_hook_secret",
                     "clear_vtex_hook_secret",
+                    "vtex_hook_url",
                 )
             },
         ),

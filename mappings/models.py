@@ -213,6 +213,16 @@ class SalesChannel(TimestampedModel):
         help_text="Sent by VTEX in the hook's custom header; the hook receiver refuses calls without it. "
         "Stored encrypted. Never shown again after saving.",
     )
+    # Empty rather than NULL (Django's convention for text): "no hook" has one representation.
+    vtex_hook_url = models.URLField(
+        "VTEX hook URL",
+        max_length=300,
+        blank=True,
+        validators=[validate_service_url],
+        help_text="Where VTEX sends this channel's order hook; set by `manage.py configure_feed <code> --hook URL`. "
+        "While set (and order download is on) the portal checks periodically that VTEX still has this hook "
+        "and recreates it if VTEX deleted it. Empty: no hook is watched.",
+    )
     shipping_confirmation_deadline_hours = models.PositiveIntegerField(
         default=48,
         validators=[MinValueValidator(1)],

@@ -18,6 +18,10 @@ def transfer_enabled(*, channel: SalesChannel, sync_type: str) -> bool:
     return TransferToggle.objects.filter(channel=channel, sync_type=sync_type, enabled=True).exists()
 
 
+def transfer_toggle_get(*, channel: SalesChannel, sync_type: str) -> TransferToggle | None:
+    return TransferToggle.objects.filter(channel=channel, sync_type=sync_type).first()
+
+
 def status_mapping_get(*, channel: SalesChannel, erp_state: str) -> StatusMapping | None:
     return StatusMapping.objects.filter(channel=channel, erp_state=erp_state).first()
 

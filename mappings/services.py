@@ -73,3 +73,12 @@ def order_link_record(
         link.erp_state, link.erp_state_at = erp_state, now
     link.save()
     return link
+
+
+def sales_channel_hook_url_set(*, channel: SalesChannel, url: str) -> bool:
+    """Record where VTEX's hook of ``channel`` points (so it can be watched); True when it changed."""
+    if channel.vtex_hook_url == url:
+        return False  # no save: updated_at keeps saying when the configuration last changed
+    channel.vtex_hook_url = url
+    channel.save(update_fields=["vtex_hook_url", "updated_at"])
+    return True

@@ -12,6 +12,7 @@ admin.site.index_title = "Integration"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/feed", views.healthz_feed, name="healthz-feed"),
     path("", include("sync.urls")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),

@@ -11,6 +11,7 @@ from mappings.admin import OrderLinkAdmin
 from mappings.models import OrderLink
 from sync.inbox import inbox_event_retry
 from sync.models import FeedPollState, InboxEvent, OrderSync, TimelineEntry
+from sync.monitoring import feed_poll_health_get, feed_poll_staleness
 from sync.runner import order_sync_retry
 
 TIMELINE_LIMIT = 500  # newest entries shown on an order link page
@@ -197,9 +198,19 @@ class OrderLinkWithTimelineAdmin(OrderLinkAdmin):
 class FeedPollStateAdmin(admin.ModelAdmin):
     """Read-only: written by `manage.py poll_feed`. A last success long ago means the poller stalled."""
 
-    list_display = ("channel", "last_success_at", "last_batch_size", "events_stored", "last_error_at", "poller")
+    list_display = (
+        "channel",
+        "poll_health",
+        "last_success_at",
+        "last_batch_size",
+        "events_stored",
+        "last_error_at",
+        "poller",
+    )
+    list_select_related = ("channel",)
     readonly_fields = (
         "channel",
+        "poll_health",
         "last_success_at",
         "last_batch_size",
         "events_stored",
@@ -214,3 +225,28 @@ class FeedPollStateAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="feed poll")
+    def poll_health(self, state: FeedPollState) -> str:
+        health = feed_poll_health_get(channel=state.channel)
+        if health is None:
+            return "not polled (channel inactive or order download off)"
+        if health.stale:
+            return format_html(
+                '<strong style="color:#ba2121">STALE</strong> <span title="{}">(over {}s)</span>',
+                health.describe(),
+                health.stale_after_seconds,
+            )
+        return format_html('<span style="color:#447e36">{}</span>', "ok")
+
+    def changelist_view(self, request, extra_context=None):
+        # A channel that never polled has no row here: the banner names every stale channel.
+        stale = [poll for poll in feed_poll_staleness() if poll.stale]
+        if stale:
+            self.message_user(
+                request,
+                "Feed poll stale (no successful poll within FEED_STALE_AFTER_SECONDS; is `poll_feed` running?): "
+                + "; ".join(poll.describe() for poll in stale),
+                messages.ERROR,
+            )
+        return super().changelist_view(request, extra_context)

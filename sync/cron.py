@@ -4,6 +4,11 @@ from django.conf import settings
 from rq.cron import register
 
 from sync.jobs import QUEUE, inbox_sweep_job
+from sync.monitoring import feed_stale_alert_job, hook_configs_check_job
 
 # Re-enqueue inbox events and order work that were left behind (Redis restarted, a worker killed).
 register(inbox_sweep_job, queue_name=QUEUE, interval=settings.SYNC_SWEEP_INTERVAL_SECONDS)
+# A stalled feed poller raises nothing: log an ERROR per stale channel for log-based alerting.
+register(feed_stale_alert_job, queue_name=QUEUE, interval=settings.FEED_STALE_CHECK_INTERVAL_SECONDS)
+# VTEX deletes a hook after 3 idle days and nobody else watches it: recreate it (WARNING when it does).
+register(hook_configs_check_job, queue_name=QUEUE, interval=settings.VTEX_HOOK_CHECK_INTERVAL_SECONDS)

@@ -60,3 +60,17 @@ def test_hook_needs_a_secret_and_then_is_configured(sim, channel, live_server):
     assert url in output
     assert "s3cret" not in output
     assert vtex_client_for(channel).get_hook_config()["hook"]["url"] == url
+    channel.refresh_from_db()
+    assert channel.vtex_hook_url == url  # so the periodic hook check can recreate it
+
+
+def test_a_refused_hook_is_not_recorded(sim, channel):
+    channel.vtex_hook_secret = "s3cret"
+    channel.save()
+
+    with pytest.raises(CommandError, match="Unable to check address"):
+        run(channel.code, "--hook", "http://127.0.0.1:9/nobody-listens")  # VTEX's ping fails
+    sim.session.delete(f"{sim.url}/_sim/requests", timeout=10)  # the hook body is kept out of the spec check
+
+    channel.refresh_from_db()
+    assert channel.vtex_hook_url == ""

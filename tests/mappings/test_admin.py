@@ -223,3 +223,24 @@ def test_order_links_are_searchable_by_either_side(admin_client, populated):
     for term in (link.vtex_order_id, link.erp_order_number):
         response = admin_client.get(url, {"q": term})
         assert link.vtex_order_id in response.content.decode()
+
+
+def test_the_hook_url_is_shown_and_edited_on_the_channel(admin_client, populated):
+    url = "https://portal.example.com/webhooks/vtex/shop/orders"
+    data = admin_post_data(admin_client.get(change_url(populated)))
+    data["vtex_hook_url"] = url
+
+    assert admin_client.post(change_url(populated), data).status_code == 302
+    populated.refresh_from_db()
+    assert populated.vtex_hook_url == url
+    assert url in admin_client.get(change_url(populated)).content.decode()
+
+
+def test_a_plain_http_hook_url_is_refused_unless_it_is_local(admin_client, populated):
+    data = admin_post_data(admin_client.get(change_url(populated)))
+    data["vtex_hook_url"] = "http://portal.example.com/webhooks/vtex/shop/orders"
+
+    response = admin_client.post(change_url(populated), data)
+
+    assert response.status_code == 200
+    assert "vtex_hook_url" in response.context["adminform"].form.errors

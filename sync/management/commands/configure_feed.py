@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mappings import selectors
@@ -25,6 +26,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"hook of {channel.code} ({channel.vtex_account_name}): {hook.get('url')}")
                 self.stdout.write(f"  statuses: {statuses}")
                 self.stdout.write(f"  headers: {', '.join(sorted(hook.get('headers') or {}))} (values not shown)")
+                self.stdout.write(
+                    f"  recorded on the channel: the periodic check recreates it when VTEX deletes it "
+                    f"(every {settings.VTEX_HOOK_CHECK_INTERVAL_SECONDS}s)"
+                )
                 return
             config = feed_configure(channel=channel)
         except AuthError as exc:

@@ -200,6 +200,24 @@ def test_feed_config_round_trip(vtex):
 
 
 @responses.activate
+def test_get_hook_config_reads_the_configuration_and_none_when_vtex_has_none(vtex):
+    config = {
+        "filter": {"type": "FromWorkflow", "status": ["ready-for-handling"]},
+        "hook": {
+            "url": "https://portal.example.com/webhooks/vtex/shop/orders",
+            "headers": {"X-Portal-Hook-Secret": "s"},
+        },
+    }
+    responses.get(f"{BASE}/api/orders/hook/config", json=config)
+    assert vtex.get_hook_config() == config
+
+    responses.replace(
+        responses.GET, f"{BASE}/api/orders/hook/config", status=404, json={"error": {"code": "1", "message": "none"}}
+    )
+    assert vtex.get_hook_config() is None
+
+
+@responses.activate
 def test_channel_order_status_update_reads_the_contract(vtex):
     responses.put(
         f"{BASE}/api/order-integration/orders/status",

@@ -1,0 +1,36 @@
+"""Migrations that change existing rows' tables, run forwards and backwards on a database with data."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("mappings", "0003_saleschannel_order_import")]
+AFTER = [("mappings", "0004_saleschannel_vtex_hook_url")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()  # the state on disk after the previous run
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hook_url_is_added_empty_to_existing_channels_and_removed_again():
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        old_apps = migrate(BEFORE)
+        old_apps.get_model("mappings", "SalesChannel").objects.create(
+            code="shop", name="Shop", vtex_account_name="demostore"
+        )
+
+        new_apps = migrate(AFTER)
+        channel = new_apps.get_model("mappings", "SalesChannel").objects.get(code="shop")
+        assert channel.vtex_hook_url == ""
+
+        channel.vtex_hook_url = "https://portal.example.com/webhooks/vtex/shop/orders"
+        channel.save()
+        back = migrate(BEFORE).get_model("mappings", "SalesChannel").objects.get(code="shop")
+        assert not hasattr(back, "vtex_hook_url")
+    finally:
+        migrate(latest)
