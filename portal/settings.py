@@ -120,8 +120,10 @@ def _tuned(database: dict) -> dict:
             }
         )
     else:
-        database.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+        # A server can restart under a kept connection; SQLite's file cannot go away like that.
         database.setdefault("CONN_HEALTH_CHECKS", True)
+    # Keep connections between requests: opening one (and SQLite's PRAGMAs) costs more than a webhook.
+    database.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     return database
 
 
@@ -197,6 +199,9 @@ REMOTE_CONNECT_TIMEOUT = env.float("REMOTE_CONNECT_TIMEOUT", default=5.0)
 REMOTE_READ_TIMEOUT = env.float("REMOTE_READ_TIMEOUT", default=30.0)
 # Longest a call waits for the shared rate limiter before its job is rescheduled instead.
 LIMITER_MAX_WAIT_SECONDS = env.float("LIMITER_MAX_WAIT_SECONDS", default=10.0)
+# The limiter's window is the remote's plus this: calls granted at the edge of the window still arrive
+# inside the remote's budget when their travel times differ by less than this.
+LIMITER_MARGIN_SECONDS = env.float("LIMITER_MARGIN_SECONDS", default=0.075)
 # Default VTEX budget per route and account (calls/seconds); channels can override per route.
 VTEX_DEFAULT_RATE = env.str("VTEX_DEFAULT_RATE", default="50/1")
 # Wait after a 429 that carries no Retry-After (VTEX's feed guide recommends a minute).
@@ -215,6 +220,8 @@ SYNC_LOCK_SECONDS = env.float("SYNC_LOCK_SECONDS", default=30.0)
 # The sweep re-enqueues work left pending or running this long (Redis was down, a worker was killed).
 SYNC_SWEEP_AFTER_SECONDS = env.float("SYNC_SWEEP_AFTER_SECONDS", default=20.0)
 SYNC_SWEEP_INTERVAL_SECONDS = env.int("SYNC_SWEEP_INTERVAL_SECONDS", default=10)
+# Stored events are handed to workers in batches: one drain job takes at most this many at a time.
+INBOX_DRAIN_BATCH_SIZE = env.int("INBOX_DRAIN_BATCH_SIZE", default=20)
 # Webhook bodies larger than this are refused with 413.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 
@@ -235,6 +242,15 @@ VTEX_FEED_RETENTION = env.int("VTEX_FEED_RETENTION", default=1209600)
 FEED_POLL_SLEEP_SECONDS = env.float("FEED_POLL_SLEEP_SECONDS", default=5.0)
 # Lease of the per-account poller lock; a standby poller takes over this long after the active one died.
 FEED_POLL_LOCK_SECONDS = env.float("FEED_POLL_LOCK_SECONDS", default=60.0)
+# A polling channel whose last successful poll is older than this is stale: /healthz/feed answers 503,
+# `check_feed` exits 1 and the periodic check logs an ERROR. Well above the poller's longest own wait
+# (a 429's minute) so a throttled but working poller does not alert.
+FEED_STALE_AFTER_SECONDS = env.int("FEED_STALE_AFTER_SECONDS", default=300)
+# How often the periodic process looks for stale feed polls (and logs them at ERROR).
+FEED_STALE_CHECK_INTERVAL_SECONDS = env.int("FEED_STALE_CHECK_INTERVAL_SECONDS", default=60)
+# How often the periodic process checks that VTEX still has each channel's hook (VTEX deletes a hook
+# after 3 days without notifications) and recreates it. Well inside those 3 days.
+VTEX_HOOK_CHECK_INTERVAL_SECONDS = env.int("VTEX_HOOK_CHECK_INTERVAL_SECONDS", default=3600)
 # Header VTEX sends on hook notifications (the hook configuration's custom header; value per channel).
 VTEX_HOOK_SECRET_HEADER = env.str("VTEX_HOOK_SECRET_HEADER", default="X-Portal-Hook-Secret")
 # Seconds an ERP article id found by SKU/EAN is cached (only hits are cached).
@@ -275,8 +291,8 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # --- Security (production defaults; each can be relaxed through the environment) ------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", True) else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-# Load balancers probe /healthz over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers and monitors probe /healthz and /healthz/feed over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/feed$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

@@ -28,11 +28,12 @@ from redis.exceptions import LockError, RedisError
 
 from mappings import selectors
 from mappings.models import SalesChannel, SyncType
+from mappings.services import sales_channel_hook_url_set
 from portal.redis import redis_connection
 from sync.clients.dtos import FeedConfig, FeedItem
 from sync.clients.errors import AuthError, NotFoundError, RemoteError, RetryableError
 from sync.clients.vtex import MAX_FEED_LOT, VtexClient
-from sync.jobs import inbox_events_process_enqueue
+from sync.jobs import inbox_events_signal
 from sync.models import FeedPollState, InboxEvent
 from sync.remotes import NotConfigured, vtex_client_for
 
@@ -63,7 +64,9 @@ def feed_configure(*, channel: SalesChannel, client: VtexClient | None = None) -
 
 
 def hook_configure(*, channel: SalesChannel, url: str, client: VtexClient | None = None) -> dict:
-    """Create or update the channel's hook (VTEX pings ``url`` first; it must answer 200)."""
+    """Create or update the channel's hook (VTEX pings ``url`` first; it must answer 200) and remember
+    ``url`` on the channel, so the periodic hook check (``sync.monitoring``) can recreate it once VTEX
+    deletes it for being idle (reference §1.9)."""
     if not channel.vtex_hook_secret:
         raise NotConfigured(f"Sales channel {channel.code} has no VTEX hook secret: set one in the admin first.")
     vtex = client or vtex_client_for(channel)
@@ -72,6 +75,7 @@ def hook_configure(*, channel: SalesChannel, url: str, client: VtexClient | None
         url=url,
         headers={settings.VTEX_HOOK_SECRET_HEADER: channel.vtex_hook_secret},
     )
+    sales_channel_hook_url_set(channel=channel, url=url)  # only once VTEX accepted it (the ping passed)
     return dict(vtex.get_hook_config() or {})
 
 
@@ -108,7 +112,7 @@ def feed_events_store(*, channel: SalesChannel, items: list[FeedItem]) -> list[I
         InboxEvent.objects.bulk_create([e for key, e in events.items() if key not in known], ignore_conflicts=True)
         new = list(InboxEvent.objects.filter(dedup_key__in=set(events) - known))
         pending = [e.pk for e in new if e.status == InboxEvent.Status.PENDING]
-        transaction.on_commit(lambda: inbox_events_process_enqueue(event_ids=pending))
+        transaction.on_commit(lambda: inbox_events_signal(event_ids=pending))
     return new
 
 

@@ -12,7 +12,7 @@ import hmac
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
@@ -61,16 +61,15 @@ def vtex_order_hook(request, channel_code: str):
     # Duplicates are possible (§1.9); one status change is (OrderId, State, CurrentChange).
     dedup_key = f"vtex-hook:{order_id}:{state}:{current_change}"[:200] if current_change else None
     try:
-        with transaction.atomic():
-            stored, created = inbox_event_store(
-                source=InboxEvent.Source.VTEX_HOOK,
-                event=state or "(no status)",
-                entity_id=order_id,
-                payload=payload,
-                channel=channel,
-                dedup_key=dedup_key,
-                ignored_reason="" if state else "hook notification without a status",
-            )
+        stored, created = inbox_event_store(
+            source=InboxEvent.Source.VTEX_HOOK,
+            event=state or "(no status)",
+            entity_id=order_id,
+            payload=payload,
+            channel=channel,
+            dedup_key=dedup_key,
+            ignored_reason="" if state else "hook notification without a status",
+        )
     except DatabaseError:
         logger.exception("VTEX hook notification not stored: database unavailable")
         return error(503, "Database unavailable; please retry.")

@@ -13,7 +13,20 @@ from django.utils import timezone
 from mappings.models import SalesChannel
 from sync.clients.dtos import ChannelOrderResult
 from sync.clients.errors import NotFoundError, PayloadError, RejectedError, RetryableError
-from sync.jobs import event_marker, inbox_event_process_enqueue, is_queued, order_sync_enqueue, order_sync_marker
+from sync.jobs import (
+    event_marker,
+    inbox_drain_enqueue,
+    inbox_event_process_enqueue,
+    inbox_events_done,
+    inbox_events_signal,
+    inbox_events_take,
+    inbox_events_waiting,
+    inbox_ready_count,
+    inbox_taken_prune,
+    is_queued,
+    order_sync_enqueue,
+    order_sync_marker,
+)
 from sync.models import InboxEvent, OrderSync, TimelineEntry
 from sync.remotes import NotConfigured, vario_client
 from sync.runner import backoff_seconds, order_sync_defer, order_sync_request
@@ -51,25 +64,28 @@ def inbox_event_store(
     A repeated ``dedup_key`` (an event id VTEX sent twice) returns the stored event unchanged.
     """
     status = InboxEvent.Status.IGNORED if ignored_reason else InboxEvent.Status.PENDING
-    try:
-        with transaction.atomic():
-            stored = InboxEvent.objects.create(
-                source=source,
-                event=event,
-                entity_id=entity_id,
-                payload=payload,
-                channel=channel,
-                dedup_key=dedup_key,
-                status=status,
-                last_error=ignored_reason,
-                processed_at=timezone.now() if ignored_reason else None,
-            )
-    except IntegrityError:
-        if dedup_key is None:
-            raise
-        return InboxEvent.objects.get(dedup_key=dedup_key), False
+    fields = {
+        "source": source,
+        "event": event,
+        "entity_id": entity_id,
+        "payload": payload,
+        "channel": channel,
+        "dedup_key": dedup_key,
+        "status": status,
+        "last_error": ignored_reason,
+        "processed_at": timezone.now() if ignored_reason else None,
+    }
+    if dedup_key is None:
+        # One INSERT: outside a transaction it is committed when it returns (no BEGIN/SAVEPOINT trips).
+        stored = InboxEvent.objects.create(**fields)
+    else:
+        try:
+            with transaction.atomic():
+                stored = InboxEvent.objects.create(**fields)
+        except IntegrityError:
+            return InboxEvent.objects.get(dedup_key=dedup_key), False
     if status == InboxEvent.Status.PENDING:
-        transaction.on_commit(lambda: inbox_event_process_enqueue(event_id=stored.pk))
+        transaction.on_commit(lambda: inbox_events_signal(event_ids=[stored.pk]))
     return stored, True
 
 
@@ -104,6 +120,27 @@ def _resolve_erp_order(vario, event: InboxEvent):
             sales_channel_id=document.sales_channel_id, external_id=document.external_order_id
         )
     return None
+
+
+def inbox_events_drain(*, batch_size: int | None = None) -> int:
+    """Process a batch of handed-over events (``inbox_drain_job``). Returns how many were taken.
+
+    An unexpected error fails that event visibly and the batch goes on: one bad event must not hold
+    back the others, nor come back forever through the sweep.
+    """
+    event_ids = inbox_events_take(count=batch_size or settings.INBOX_DRAIN_BATCH_SIZE)
+    for event_id in event_ids:
+        try:
+            inbox_event_process(event_id=event_id)
+        except Exception as exc:
+            logger.exception("inbox event %s failed unexpectedly", event_id)
+            InboxEvent.objects.filter(pk=event_id, status=InboxEvent.Status.PENDING).update(
+                status=InboxEvent.Status.FAILED,
+                last_error=f"Unexpected error: {type(exc).__name__}: {exc}"[:2000],
+                processed_at=timezone.now(),
+            )
+    inbox_events_done(event_ids)
+    return len(event_ids)
 
 
 def inbox_event_process(*, event_id: int) -> None:
@@ -220,9 +257,16 @@ def inbox_sweep() -> dict[str, int]:
     cutoff = now - timedelta(seconds=settings.SYNC_SWEEP_AFTER_SECONDS)
     counts = {"events": 0, "orders": 0}
     pending_events = InboxEvent.objects.filter(status=InboxEvent.Status.PENDING, received_at__lt=cutoff)
-    for event_id in pending_events.values_list("pk", flat=True)[:1000]:
-        if not is_queued(event_marker(event_id)):
-            counts["events"] += inbox_event_process_enqueue(event_id=event_id)
+    pending_ids = list(pending_events.values_list("pk", flat=True)[:1000])
+    inbox_taken_prune(lease_seconds=settings.SYNC_LOCK_SECONDS)
+    waiting = inbox_events_waiting(pending_ids, lease_seconds=settings.SYNC_LOCK_SECONDS)
+    lost = [pk for pk in pending_ids if pk not in waiting and not is_queued(event_marker(pk))]
+    if lost:
+        counts["events"] = len(lost) if inbox_events_signal(event_ids=lost) else 0
+    elif inbox_ready_count():
+        # The drain flag may outlive its job (Redis lost the job, not the flag): one more drain costs
+        # nothing when another is already waiting.
+        inbox_drain_enqueue()
     stale = OrderSync.objects.filter(
         Q(status=OrderSync.Status.PENDING, requested_at__lt=cutoff)
         | Q(status=OrderSync.Status.WAITING, next_attempt_at__lt=cutoff)
@@ -241,5 +285,5 @@ def inbox_event_retry(*, event: InboxEvent) -> bool:
     if event.status != InboxEvent.Status.FAILED:
         return False
     InboxEvent.objects.filter(pk=event.pk).update(status=InboxEvent.Status.PENDING, attempts=0, processed_at=None)
-    transaction.on_commit(lambda: inbox_event_process_enqueue(event_id=event.pk))
+    transaction.on_commit(lambda: inbox_events_signal(event_ids=[event.pk]))
     return True

@@ -4,12 +4,20 @@ An enqueue that fails (Redis down) is logged and answered False: the work is alr
 and the periodic sweep enqueues it again (design §2.1). Each enqueue leaves a short-lived marker in
 Redis that the job removes when it starts, so the sweep can tell "queued, wait for it" from "lost"
 (Redis restarted, enqueue failed) without scanning queues.
+
+Stored inbox events are not one job each: their ids go into one Redis sorted set (the ready set,
+oldest first) and ``inbox_drain_job`` takes them in batches. A webhook then costs one Redis round
+trip instead of an RQ job (a hash, a queue push and a marker), and a burst of events costs a few
+jobs instead of one fork per event. The drain flag (a queued marker) keeps at most one drain job
+waiting; a drain that leaves events behind queues the next one before it works, so a backlog is
+spread over every worker.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from datetime import timedelta
 
 import django_rq
@@ -20,6 +28,9 @@ from portal.redis import redis_connection
 logger = logging.getLogger(__name__)
 QUEUE = "default"
 MARKER_TTL_SECONDS = 900  # longer than any sane queue backlog; a lost marker only costs a duplicate run
+INBOX_READY_KEY = "portal:inbox:ready"  # sorted set: event id → event id (oldest first)
+INBOX_TAKEN_KEY = "portal:inbox:taken"  # sorted set: event id → when a drain took it
+DRAIN_MARKER = "inbox-drain"
 
 
 def _marker(name: str) -> str:
@@ -27,34 +38,104 @@ def _marker(name: str) -> str:
 
 
 def _enqueue(func, *args, marker: str, delay: float | None = None) -> bool:
-    return _enqueue_many([(func, args, marker)], delay=delay)
-
-
-def _enqueue_many(calls: list[tuple], *, delay: float | None = None) -> bool:
-    """Enqueue ``(func, args, marker)`` calls with their queued markers in one MULTI/EXEC round trip."""
-    if not calls:
-        return True
+    """Enqueue ``func(*args)`` and its queued marker in one MULTI/EXEC round trip."""
     try:
         connection = redis_connection()
         # Callers enqueue after their own commit (transaction.on_commit), so django-rq must not defer
         # again: its deferral would run after this pipeline has been executed and lose the job.
         queue = django_rq.get_queue(QUEUE, connection=connection, commit_mode="auto")
         # No worker sees a job without its marker. (RQ may WATCH on the pipeline, which must come
-        # before any other command, so the markers follow the jobs.)
+        # before any other command, so the marker follows the job.)
         with connection.pipeline() as pipeline:
-            for func, args, _marker_name in calls:
-                if delay and delay > 0:
-                    queue.enqueue_in(timedelta(seconds=delay), func, *args, pipeline=pipeline)
-                else:
-                    queue.enqueue(func, *args, pipeline=pipeline)
-            for _func, _args, marker_name in calls:
-                pipeline.set(_marker(marker_name), 1, ex=int((delay or 0) + MARKER_TTL_SECONDS))
+            if delay and delay > 0:
+                queue.enqueue_in(timedelta(seconds=delay), func, *args, pipeline=pipeline)
+            else:
+                queue.enqueue(func, *args, pipeline=pipeline)
+            pipeline.set(_marker(marker), 1, ex=int((delay or 0) + MARKER_TTL_SECONDS))
             pipeline.execute()
     except RedisError as exc:
-        names = ", ".join(f"{func.__name__}{args}" for func, args, _ in calls[:3])
-        logger.warning("could not enqueue %s%s (%s); the sweep will retry", names, "…" if len(calls) > 3 else "", exc)
+        logger.warning("could not enqueue %s%s (%s); the sweep will retry", func.__name__, args, exc)
         return False
     return True
+
+
+def inbox_events_signal(*, event_ids: list[int]) -> bool:
+    """Hand stored events to the workers: one round trip, a second only when no drain job is waiting."""
+    try:
+        connection = redis_connection()
+        with connection.pipeline(transaction=False) as pipeline:
+            if event_ids:
+                pipeline.zadd(INBOX_READY_KEY, {str(event_id): event_id for event_id in event_ids})
+            pipeline.set(_marker(DRAIN_MARKER), 1, nx=True, ex=MARKER_TTL_SECONDS)
+            armed = pipeline.execute()[-1]
+    except RedisError as exc:
+        logger.warning("could not hand inbox events %s to the workers (%s); the sweep will retry", event_ids[:3], exc)
+        return False
+    return inbox_drain_enqueue() if armed else True
+
+
+def inbox_drain_enqueue() -> bool:
+    return _enqueue(inbox_drain_job, marker=DRAIN_MARKER)
+
+
+# Take a batch atomically: clear the drain flag, pop the oldest ids and note when they were taken, so
+# the sweep can tell an event a live drain is working on from one whose drain died.
+_TAKE = """
+redis.call('DEL', KEYS[3])
+local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+local ids = {}
+for i = 1, #popped, 2 do
+  redis.call('ZADD', KEYS[2], ARGV[2], popped[i])
+  ids[#ids + 1] = popped[i]
+end
+return {ids, redis.call('ZCARD', KEYS[1])}
+"""
+
+
+def inbox_events_take(*, count: int) -> list[int]:
+    """Up to ``count`` ready event ids, oldest first; queues the next drain when more are waiting.
+
+    The drain flag is cleared in the same step as the take, so an event signalled from now on either
+    is in this batch or arms a new drain: none is left without a job.
+    """
+    connection = redis_connection()
+    taken, remaining = connection.eval(
+        _TAKE, 3, INBOX_READY_KEY, INBOX_TAKEN_KEY, _marker(DRAIN_MARKER), count, time.time()
+    )
+    if remaining:
+        inbox_events_signal(event_ids=[])
+    return [int(member) for member in taken]
+
+
+def inbox_events_done(event_ids: list[int]) -> None:
+    with contextlib.suppress(RedisError):
+        if event_ids:
+            redis_connection().zrem(INBOX_TAKEN_KEY, *[str(event_id) for event_id in event_ids])
+
+
+def inbox_events_waiting(event_ids: list[int], *, lease_seconds: float) -> set[int]:
+    """Which of these events are handed over: ready, or taken by a drain less than a lease ago."""
+    if not event_ids:
+        return set()
+    members = [str(event_id) for event_id in event_ids]
+    with redis_connection().pipeline(transaction=False) as pipeline:
+        pipeline.zmscore(INBOX_READY_KEY, members)
+        pipeline.zmscore(INBOX_TAKEN_KEY, members)
+        ready, taken = pipeline.execute()
+    fresh = time.time() - lease_seconds
+    return {
+        event_id
+        for event_id, ready_score, taken_at in zip(event_ids, ready, taken, strict=True)
+        if ready_score is not None or (taken_at is not None and taken_at > fresh)
+    }
+
+
+def inbox_taken_prune(*, lease_seconds: float) -> None:
+    redis_connection().zremrangebyscore(INBOX_TAKEN_KEY, "-inf", time.time() - lease_seconds)
+
+
+def inbox_ready_count() -> int:
+    return int(redis_connection().zcard(INBOX_READY_KEY))
 
 
 def _started(marker: str) -> None:
@@ -78,10 +159,17 @@ def order_sync_marker(order_sync_id: int) -> str:
 
 
 def inbox_event_process_job(event_id: int) -> None:
+    """One event's delayed retry (the ERP was unavailable when it was first processed)."""
     from sync.inbox import inbox_event_process
 
     _started(event_marker(event_id))
     inbox_event_process(event_id=event_id)
+
+
+def inbox_drain_job() -> None:
+    from sync.inbox import inbox_events_drain
+
+    inbox_events_drain()
 
 
 def order_status_sync_job(order_sync_id: int) -> None:
@@ -107,13 +195,9 @@ def inbox_sweep_job() -> None:
 # --- enqueue helpers ---------------------------------------------------------------------------------
 
 
-def inbox_event_process_enqueue(*, event_id: int, delay: float | None = None) -> bool:
+def inbox_event_process_enqueue(*, event_id: int, delay: float) -> bool:
+    """A retry of one event after ``delay`` seconds (new events go through ``inbox_events_signal``)."""
     return _enqueue(inbox_event_process_job, event_id, marker=event_marker(event_id), delay=delay)
-
-
-def inbox_events_process_enqueue(*, event_ids: list[int]) -> bool:
-    """Many events in one Redis round trip (a feed batch)."""
-    return _enqueue_many([(inbox_event_process_job, (event_id,), event_marker(event_id)) for event_id in event_ids])
 
 
 def order_sync_enqueue(*, order_sync_id: int, kind: str, delay: float | None = None) -> bool:

@@ -29,6 +29,7 @@ def vtex_client_for(channel: SalesChannel, *, recorder: Recorder | None = None) 
         rates={route: Rate.parse(rate) for route, rate in (channel.vtex_rate_limits or {}).items()},
         default_rate=Rate.parse(settings.VTEX_DEFAULT_RATE),
         max_wait=settings.LIMITER_MAX_WAIT_SECONDS,
+        margin_seconds=settings.LIMITER_MARGIN_SECONDS,
     )
     credentials = VtexCredentials(
         account_name=channel.vtex_account_name,
@@ -80,6 +81,7 @@ def vario_client(*, recorder: Recorder | None = None) -> VarioClient:
         rates={"token": Rate(30, 1)},
         default_rate=Rate.parse(settings.VARIO_RATE),
         max_wait=settings.LIMITER_MAX_WAIT_SECONDS,
+        margin_seconds=settings.LIMITER_MARGIN_SECONDS,
     )
     return VarioClient(
         credentials=credentials,

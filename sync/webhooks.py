@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import jwt
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
@@ -25,12 +26,19 @@ from sync.models import InboxEvent
 logger = logging.getLogger(__name__)
 ID_KEYS = ("id", "entityId")
 
+# App tokens already verified, until their exp. VARIO sends one token with many calls and checking
+# the signature again costs more than storing the event. The key holds the secret and audience too,
+# so a changed setting never reuses a verdict; dict lookups hash with a per-process random key, so
+# they leak no timing a forger could use.
+_verified_tokens: dict[tuple[str, str, str], float] = {}
+VERIFIED_TOKENS_MAX = 256
+
 
 def error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-@sensitive_variables("token", "secret")
+@sensitive_variables("token", "secret", "key")
 def vario_token_problem(request) -> str | None:
     """Why the request's app token is not acceptable, or None when it is."""
     header = request.headers.get("Authorization", "")
@@ -40,8 +48,15 @@ def vario_token_problem(request) -> str | None:
     secret = settings.VARIO_CLIENT_SECRET
     if not secret or not settings.VARIO_APP_IDENTIFIER:
         return "the portal has no VARIO client secret / app identifier configured"
+    key = (token, secret, settings.VARIO_APP_IDENTIFIER)
+    expires_at = _verified_tokens.get(key)
+    if expires_at is not None:
+        if time.time() < expires_at:
+            return None
+        _verified_tokens.pop(key, None)
+        return "token expired"
     try:
-        jwt.decode(
+        claims = jwt.decode(
             token,
             secret,
             algorithms=["HS256"],
@@ -52,6 +67,9 @@ def vario_token_problem(request) -> str | None:
         return "token expired"
     except jwt.InvalidTokenError as exc:
         return f"invalid token ({type(exc).__name__})"
+    if len(_verified_tokens) >= VERIFIED_TOKENS_MAX:
+        _verified_tokens.clear()
+    _verified_tokens[key] = float(claims["exp"])
     return None
 
 
@@ -97,14 +115,13 @@ def _store_vario_event(request, event: str):
         if entity_id is None and known:
             return error(400, "No entity id: expected 'id' or 'entityId' with a document id.")
     try:
-        with transaction.atomic():
-            stored, _ = inbox_event_store(
-                source=InboxEvent.Source.VARIO_WEBHOOK,
-                event=event,
-                entity_id=entity_id or "",
-                payload=payload,
-                ignored_reason="" if known else f"the portal does not handle VARIO event '{event}'",
-            )
+        stored, _ = inbox_event_store(
+            source=InboxEvent.Source.VARIO_WEBHOOK,
+            event=event,
+            entity_id=entity_id or "",
+            payload=payload,
+            ignored_reason="" if known else f"the portal does not handle VARIO event '{event}'",
+        )
     except DatabaseError:
         logger.exception("webhook %s not stored: database unavailable", event)
         return error(503, "Database unavailable; please retry.")
@@ -147,14 +164,13 @@ def channel_order_notification(request, channel_code: str):
     if not isinstance(marketplace_order_id, str) or not marketplace_order_id or not isinstance(code, str) or not code:
         return error(400, "Expected the Channel Order API contract: 'marketplaceOrderId' and 'code' are required.")
     try:
-        with transaction.atomic():
-            stored, _ = inbox_event_store(
-                source=InboxEvent.Source.MARKETPLACE,
-                event=f"channel-order.{code}",
-                entity_id=marketplace_order_id,
-                payload=payload,
-                channel=channel,
-            )
+        stored, _ = inbox_event_store(
+            source=InboxEvent.Source.MARKETPLACE,
+            event=f"channel-order.{code}",
+            entity_id=marketplace_order_id,
+            payload=payload,
+            channel=channel,
+        )
     except DatabaseError:
         logger.exception("channel order notification not stored: database unavailable")
         return error(503, "Database unavailable; please retry.")

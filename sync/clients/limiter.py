@@ -1,8 +1,17 @@
 """Request pacing per remote account, shared by every worker through Redis (design §2.5).
 
 Two rules, both in Redis so N workers on M hosts behave as one client:
-- a moving window of at most ``limit`` calls per ``window_seconds`` (the `limits` library);
+- a sliding window of at most ``limit`` calls per ``window_seconds``;
 - after a 429, nobody calls that scope again before its ``Retry-After`` has passed.
+
+The remote counts a call when it arrives, the limiter when it grants it; the time in between varies
+(scheduling, the network, the remote's own queue). So the window the limiter keeps is the remote's
+plus ``margin_seconds``: R calls granted at least W + margin apart still arrive at least W apart as
+long as their delays differ by less than the margin. Times come from the Redis server's clock, so
+workers on hosts with skewed clocks still share one window.
+
+Both rules are one Lua script per call. (The `limits` library keeps whole-second windows with the
+caller's clock, which leaves no room for the margin.)
 
 A caller that would have to wait longer than ``max_wait`` gets a ``RetryableError`` carrying the
 wait, so a job is rescheduled instead of holding a worker.
@@ -15,22 +24,52 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import redis
-from limits import RateLimitItemPerSecond
-from limits.storage import RedisStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from sync.clients.errors import RetryableError
 
 KEY_PREFIX = "portal:limiter"
 
+# KEYS: grant log (newest first, ms), block key (until, ms). ARGV: limit (0 = none), window ms.
+# Returns {granted, wait ms, blocked by a Retry-After}.
+_ACQUIRE = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local blocked_until = tonumber(redis.call('GET', KEYS[2]) or '0')
+if blocked_until > now then
+  return {0, blocked_until - now, 1}
+end
+local limit = tonumber(ARGV[1])
+if limit == 0 then
+  return {1, 0, 0}
+end
+local window = tonumber(ARGV[2])
+local oldest = redis.call('LINDEX', KEYS[1], limit - 1)
+if oldest and tonumber(oldest) > now - window then
+  return {0, tonumber(oldest) + window - now, 0}
+end
+redis.call('LPUSH', KEYS[1], now)
+redis.call('LTRIM', KEYS[1], 0, limit - 1)
+redis.call('PEXPIRE', KEYS[1], window)
+return {1, 0, 0}
+"""
+
+# KEYS: block key. ARGV: ms to block. Only ever moves the block later.
+_BLOCK = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local ms = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < now + ms then
+  redis.call('SET', KEYS[1], now + ms, 'PX', ms)
+end
+"""
+
 
 @lru_cache(maxsize=8)
-def _shared(redis_url: str) -> tuple[redis.Redis, MovingWindowRateLimiter]:
-    """One Redis client and one window store per process: clients are built for every job."""
-    return (
-        redis.Redis.from_url(redis_url),
-        MovingWindowRateLimiter(RedisStorage(redis_url, key_prefix=f"{KEY_PREFIX}:window")),
-    )
+def _shared(redis_url: str) -> tuple[redis.Redis, object, object]:
+    """One Redis client and the registered scripts per process: clients are built for every job."""
+    client = redis.Redis.from_url(redis_url)
+    return client, client.register_script(_ACQUIRE), client.register_script(_BLOCK)
 
 
 @dataclass(frozen=True)
@@ -64,16 +103,18 @@ class RemoteLimiter:
         rates: dict[str, Rate],
         default_rate: Rate | None,
         max_wait: float,
+        margin_seconds: float = 0.0,
     ) -> None:
         self.remote = remote
         self.scope = scope
         self.rates = rates
         self.default_rate = default_rate
         self.max_wait = max_wait
-        self._redis, self._window = _shared(redis_url)
+        self.margin_seconds = margin_seconds
+        _, self._acquire, self._block = _shared(redis_url)
 
-    def _block_key(self, route: str) -> str:
-        return f"{KEY_PREFIX}:blocked:{self.remote}:{self.scope}:{route}"
+    def _key(self, kind: str, route: str) -> str:
+        return f"{KEY_PREFIX}:{kind}:{self.remote}:{self.scope}:{route}"
 
     def _rate(self, route: str) -> Rate | None:
         return self.rates.get(route, self.default_rate)
@@ -89,19 +130,15 @@ class RemoteLimiter:
         """Wait for the right to make one call on ``route``; returns the seconds waited."""
         waited = 0.0
         rate = self._rate(route)
-        item = RateLimitItemPerSecond(rate.limit, rate.window_seconds) if rate else None
+        limit = rate.limit if rate else 0
+        window_ms = round(((rate.window_seconds if rate else 0) + self.margin_seconds) * 1000)
+        keys = [self._key("window", route), self._key("blocked", route)]
         while True:
-            blocked_until = self._redis.get(self._block_key(route))
-            wait = float(blocked_until) - time.time() if blocked_until else 0.0
-            reason = "the remote asked us to wait (Retry-After)"
-            if wait <= 0 and item is not None:
-                if self._window.hit(item, self.remote, self.scope, route):
-                    return waited
-                stats = self._window.get_window_stats(item, self.remote, self.scope, route)
-                wait = max(stats.reset_time - time.time(), 0.005)
-                reason = f"rate limit {rate} reached"
-            elif wait <= 0:
+            granted, wait_ms, blocked = self._acquire(keys=keys, args=[limit, window_ms])
+            if granted:
                 return waited
+            wait = max(int(wait_ms), 1) / 1000
+            reason = "the remote asked us to wait (Retry-After)" if blocked else f"rate limit {rate} reached"
             if waited + wait > self.max_wait:
                 raise self._too_long(wait, route, reason)
             time.sleep(wait)
@@ -109,8 +146,4 @@ class RemoteLimiter:
 
     def block(self, route: str, seconds: float) -> None:
         """Remember a Retry-After: no worker calls ``route`` again before it has passed."""
-        until = time.time() + seconds
-        key = self._block_key(route)
-        current = self._redis.get(key)
-        if current is None or float(current) < until:
-            self._redis.set(key, repr(until), px=max(int(seconds * 1000), 1))
+        self._block(keys=[self._key("blocked", route)], args=[max(round(seconds * 1000), 1)])

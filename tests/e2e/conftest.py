@@ -63,7 +63,7 @@ def sim(sandbox_url):
 
 
 @pytest.fixture
-def channel(stack_settings, live_sandbox, live_server, sim):
+def channel(stack_settings, live_sandbox, live_server, sim, redis_conn):
     """The demo-like channel on the sandbox, with default mappings and carriers, webhooks registered."""
     channel = SalesChannelFactory(
         code="shop",

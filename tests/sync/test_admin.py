@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import django_rq
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from mappings.models import SalesChannel
 from sync import jobs
-from sync.models import InboxEvent, OrderSync, TimelineEntry
+from sync.models import FeedPollState, InboxEvent, OrderSync, TimelineEntry
 from tests.admin_forms import admin_post_data
 from tests.factories import OrderLinkFactory, SalesChannelFactory
 
@@ -359,12 +362,13 @@ def retry_events(admin_client, events):
 
 
 def test_the_inbox_retry_action_queues_only_the_failed_events(
-    admin_client, inbox, queue, django_capture_on_commit_callbacks
+    admin_client, inbox, queue, redis_conn, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         retry_events(admin_client, inbox.values())
 
-    assert queued_jobs(queue) == [("sync.jobs.inbox_event_process_job", [inbox[InboxEvent.Status.FAILED].pk])]
+    assert redis_conn.zrange(jobs.INBOX_READY_KEY, 0, -1) == [str(inbox[InboxEvent.Status.FAILED].pk).encode()]
+    assert queued_jobs(queue) == [("sync.jobs.inbox_drain_job", [])]
 
 
 def test_the_inbox_retry_action_moves_a_failed_event_back_to_pending(
@@ -426,3 +430,37 @@ def test_a_user_who_may_only_view_cannot_retry_inbox_events(viewer, inbox, queue
         retry_events(viewer, inbox.values())
 
     assert queue.count == 0
+
+
+# --- feed poll states: the stale indicator --------------------------------------------------------------
+
+
+def polling_for_a_day(channel: SalesChannel) -> None:
+    a_day_ago = timezone.now() - timedelta(days=1)
+    SalesChannel.objects.filter(pk=channel.pk).update(created_at=a_day_ago, updated_at=a_day_ago)
+    channel.transfer_toggles.update(updated_at=a_day_ago)
+
+
+def test_the_feed_poll_states_show_which_channel_is_stale(admin_client, shop, settings):
+    settings.FEED_STALE_AFTER_SECONDS = 300
+    fresh = SalesChannelFactory(code="fresh")
+    FeedPollState.objects.create(channel=fresh, last_success_at=timezone.now())
+    polling_for_a_day(shop)
+    FeedPollState.objects.create(channel=shop, last_success_at=timezone.now() - timedelta(hours=1))
+    off = SalesChannelFactory(code="off", active=False)
+    FeedPollState.objects.create(channel=off, last_success_at=timezone.now() - timedelta(days=9))
+
+    html = admin_client.get(reverse("admin:sync_feedpollstate_changelist")).content.decode()
+
+    assert html.count(">STALE<") == 1
+    assert "not polled (channel inactive or order download off)" in html
+    assert "Feed poll stale" in html and "shop: STALE, last successful poll" in html
+    assert TOKEN not in html
+
+
+def test_the_feed_poll_banner_names_a_stale_channel_that_never_polled(admin_client, shop):
+    polling_for_a_day(shop)
+
+    html = admin_client.get(reverse("admin:sync_feedpollstate_changelist")).content.decode()
+
+    assert "shop: STALE, never polled" in html

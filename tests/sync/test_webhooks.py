@@ -67,6 +67,14 @@ def queued_jobs(queue) -> list[tuple[str, list]]:
     return [(job.func_name, list(job.args)) for job in queue.jobs]
 
 
+def handed_over(redis_conn) -> list[int]:
+    """Event ids in the ready set, oldest first (what the next drain job takes)."""
+    return [int(member) for member in redis_conn.zrange(jobs.INBOX_READY_KEY, 0, -1)]
+
+
+DRAIN = ("sync.jobs.inbox_drain_job", [])
+
+
 # --- authentication -------------------------------------------------------------------------------------
 
 # Built when the test runs, so a token meant to be valid apart from one flaw has not expired meanwhile.
@@ -284,15 +292,15 @@ def test_an_unknown_event_without_an_id_is_still_stored_as_ignored(client):
     assert InboxEvent.objects.get().status == InboxEvent.Status.IGNORED
 
 
-def test_an_unknown_event_is_not_queued_for_processing(client, queue, django_capture_on_commit_callbacks):
+def test_an_unknown_event_is_not_queued_for_processing(client, queue, redis_conn, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         post(client, vario_url("sales_channel.create"), {"id": 7})
 
-    assert queue.count == 0
+    assert (queue.count, handed_over(redis_conn)) == (0, [])
 
 
 def test_the_event_is_stored_before_the_answer_and_queued_only_after_commit(
-    client, settings, queue, django_capture_on_commit_callbacks
+    client, settings, queue, redis_conn, django_capture_on_commit_callbacks
 ):
     # django-rq defers enqueues made inside a transaction by itself; "auto" shows what the portal does.
     settings.RQ = {"COMMIT_MODE": "auto"}
@@ -301,20 +309,24 @@ def test_the_event_is_stored_before_the_answer_and_queued_only_after_commit(
 
     assert response.status_code == 200
     assert InboxEvent.objects.filter(pk=response.json()["eventId"]).exists()
-    assert queue.count == 0  # not before the commit
+    assert (queue.count, handed_over(redis_conn)) == (0, [])  # not before the commit
     with django_capture_on_commit_callbacks(execute=True):
         for callback in after_commit:
             callback()
-    assert queued_jobs(queue) == [("sync.jobs.inbox_event_process_job", [response.json()["eventId"]])]
+    assert handed_over(redis_conn) == [response.json()["eventId"]]
+    assert queued_jobs(queue) == [DRAIN]
 
 
-def test_the_same_webhook_posted_ten_times_stores_ten_pending_events(client, queue, django_capture_on_commit_callbacks):
+def test_the_same_webhook_posted_ten_times_stores_ten_events_for_one_drain_job(
+    client, queue, redis_conn, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         answers = [post(client, vario_url(DELIVERY_NOTE), {"id": 2044}) for _ in range(10)]
 
     assert [a.status_code for a in answers] == [200] * 10
-    assert InboxEvent.objects.filter(entity_id="2044", status=InboxEvent.Status.PENDING).count() == 10
-    assert queue.count == 10
+    stored = InboxEvent.objects.filter(entity_id="2044", status=InboxEvent.Status.PENDING).order_by("pk")
+    assert handed_over(redis_conn) == [event.pk for event in stored]
+    assert queued_jobs(queue) == [DRAIN]
 
 
 def test_ten_requests_for_one_order_collapse_into_one_sync_and_one_job(queue, django_capture_on_commit_callbacks):
@@ -383,24 +395,24 @@ def test_with_redis_down_the_webhook_still_answers_200_and_keeps_the_event_pendi
 
     assert response.status_code == 200
     assert InboxEvent.objects.get().status == InboxEvent.Status.PENDING
-    assert "could not enqueue inbox_event_process_job" in caplog.text
+    assert "could not hand inbox events" in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_enqueue_while_redis_is_down_answers_false(redis_down):
-    assert jobs.inbox_event_process_enqueue(event_id=4711) is False
+def test_a_hand_over_while_redis_is_down_answers_false(redis_down):
+    assert jobs.inbox_events_signal(event_ids=[4711]) is False
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_enqueue_leaves_a_marker_that_the_event_is_queued(queue):
-    jobs.inbox_event_process_enqueue(event_id=4711)
+def test_a_delayed_retry_leaves_a_marker_that_its_job_is_queued(queue):
+    jobs.inbox_event_process_enqueue(event_id=4711, delay=30)
 
     assert jobs.is_queued(jobs.event_marker(4711))
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_job_removes_its_marker_when_it_starts(queue):
-    jobs.inbox_event_process_enqueue(event_id=4711)
+    jobs.inbox_event_process_enqueue(event_id=4711, delay=30)
 
     jobs.inbox_event_process_job(4711)  # no such pending event: the job only clears its marker
 
@@ -408,7 +420,9 @@ def test_a_job_removes_its_marker_when_it_starts(queue):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sweep_queues_an_event_left_pending_while_redis_was_down(client, settings, redis_down, queue):
+def test_the_sweep_hands_over_an_event_left_pending_while_redis_was_down(
+    client, settings, redis_down, queue, redis_conn
+):
     settings.SYNC_SWEEP_AFTER_SECONDS = 0
     event_id = post(client, vario_url(DELIVERY_NOTE), {"id": 2044}).json()["eventId"]
     redis_down.back()
@@ -416,33 +430,72 @@ def test_the_sweep_queues_an_event_left_pending_while_redis_was_down(client, set
     counts = inbox_sweep()
 
     assert counts["events"] == 1
-    assert queued_jobs(queue) == [("sync.jobs.inbox_event_process_job", [event_id])]
+    assert handed_over(redis_conn) == [event_id]
+    assert DRAIN in queued_jobs(queue)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sweep_leaves_alone_an_event_whose_job_is_queued(client, settings, queue):
+def test_the_sweep_leaves_alone_an_event_already_handed_over(client, settings, queue, redis_conn):
     settings.SYNC_SWEEP_AFTER_SECONDS = 0
-    post(client, vario_url(DELIVERY_NOTE), {"id": 2044})
+    event_id = post(client, vario_url(DELIVERY_NOTE), {"id": 2044}).json()["eventId"]
 
     counts = inbox_sweep()
 
     assert counts["events"] == 0
-    assert queue.count == 1
+    assert handed_over(redis_conn) == [event_id]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sweep_queues_an_event_again_once_redis_lost_its_queue(client, settings, queue, redis_conn):
+def test_the_sweep_leaves_alone_an_event_a_drain_is_working_on(client, settings, queue, redis_conn):
     settings.SYNC_SWEEP_AFTER_SECONDS = 0
     post(client, vario_url(DELIVERY_NOTE), {"id": 2044})
-    redis_conn.flushdb()  # Redis restarted without persistence: the job and its marker are gone
+    jobs.inbox_events_take(count=10)  # a live drain took it a moment ago
+
+    counts = inbox_sweep()
+
+    assert counts["events"] == 0
+    assert handed_over(redis_conn) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_hands_over_again_an_event_whose_drain_died(client, settings, queue, redis_conn):
+    settings.SYNC_SWEEP_AFTER_SECONDS = 0
+    settings.SYNC_LOCK_SECONDS = 0.2
+    event_id = post(client, vario_url(DELIVERY_NOTE), {"id": 2044}).json()["eventId"]
+    jobs.inbox_events_take(count=10)  # taken by a drain that was killed before it processed the event
+    time.sleep(0.3)  # the drain's lease runs out
+
+    counts = inbox_sweep()
+
+    assert counts["events"] == 1
+    assert handed_over(redis_conn) == [event_id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_hands_over_an_event_again_once_redis_lost_it(client, settings, queue, redis_conn):
+    settings.SYNC_SWEEP_AFTER_SECONDS = 0
+    event_id = post(client, vario_url(DELIVERY_NOTE), {"id": 2044}).json()["eventId"]
+    redis_conn.flushdb()  # Redis restarted without persistence: the ready set and the drain job are gone
 
     inbox_sweep()
 
-    assert queue.count == 1
+    assert handed_over(redis_conn) == [event_id]
+    assert queued_jobs(queue) == [DRAIN]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sweep_waits_before_queuing_a_recent_event(client, settings, redis_down, queue):
+def test_the_sweep_queues_a_drain_when_the_flag_outlived_its_job(client, settings, queue, redis_conn):
+    settings.SYNC_SWEEP_AFTER_SECONDS = 3600
+    post(client, vario_url(DELIVERY_NOTE), {"id": 2044})
+    queue.empty()  # the drain job is lost, its flag is not: no new hand-over would queue one
+
+    inbox_sweep()
+
+    assert queued_jobs(queue) == [DRAIN]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_waits_before_handing_over_a_recent_event(client, settings, redis_down, queue, redis_conn):
     settings.SYNC_SWEEP_AFTER_SECONDS = 3600
     post(client, vario_url(DELIVERY_NOTE), {"id": 2044})
     redis_down.back()
@@ -450,7 +503,7 @@ def test_the_sweep_waits_before_queuing_a_recent_event(client, settings, redis_d
     counts = inbox_sweep()
 
     assert counts["events"] == 0
-    assert queue.count == 0
+    assert (queue.count, handed_over(redis_conn)) == (0, [])
 
 
 @pytest.fixture
@@ -485,9 +538,7 @@ def silent_redis(settings, queue):
 @pytest.mark.django_db(transaction=True)
 def test_an_enqueue_gives_up_within_the_socket_timeout_when_redis_does_not_answer(silent_redis):
     outcome: list[bool] = []
-    enqueue = threading.Thread(
-        target=lambda: outcome.append(jobs.inbox_event_process_enqueue(event_id=4711)), daemon=True
-    )
+    enqueue = threading.Thread(target=lambda: outcome.append(jobs.inbox_events_signal(event_ids=[4711])), daemon=True)
 
     enqueue.start()
     enqueue.join(timeout=3)

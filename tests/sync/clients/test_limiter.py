@@ -8,7 +8,7 @@ from sync.clients.limiter import Rate, RemoteLimiter
 
 @pytest.fixture
 def make_limiter(settings, redis_conn):
-    def make(rate="3/1", max_wait=5.0, scope="acct", rates=None):
+    def make(rate="3/1", max_wait=5.0, scope="acct", rates=None, margin=0.0):
         return RemoteLimiter(
             remote="vtex",
             scope=scope,
@@ -16,6 +16,7 @@ def make_limiter(settings, redis_conn):
             rates=rates or {},
             default_rate=Rate.parse(rate) if rate else None,
             max_wait=max_wait,
+            margin_seconds=margin,
         )
 
     return make
@@ -43,6 +44,24 @@ def test_two_workers_share_one_window(make_limiter):
     with pytest.raises(RetryableError) as exc_info:
         make_limiter("2/5", max_wait=0.1).acquire()
     assert 0 < exc_info.value.retry_after <= 5
+
+
+def test_the_window_is_the_remotes_plus_the_margin(make_limiter):
+    limiter = make_limiter("2/1", max_wait=0, margin=0.4)
+    limiter.acquire()
+    limiter.acquire()
+    with pytest.raises(RetryableError) as exc_info:
+        limiter.acquire()
+    assert 1.2 < exc_info.value.retry_after <= 1.4
+
+
+def test_a_longer_retry_after_is_kept_over_a_shorter_one(make_limiter):
+    limiter = make_limiter(None, max_wait=0)
+    limiter.block("invoice", 3)
+    limiter.block("invoice", 1)
+    with pytest.raises(RetryableError) as exc_info:
+        limiter.acquire("invoice")
+    assert 2 < exc_info.value.retry_after <= 3
 
 
 def test_another_account_has_its_own_window(make_limiter):
