@@ -23,11 +23,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only this benchmark (repeatable)")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn processes (WEB_WORKERS), default 2")
-    parser.add_argument("--web-threads", type=int, default=4, help="gunicorn threads each (WEB_THREADS), default 4")
+    parser.add_argument("--web-threads", type=int, default=2, help="gunicorn threads each (WEB_THREADS), default 2")
     group = parser.add_argument_group("1. webhook ingest")
     group.add_argument("--connections", type=int, default=16, help="concurrent connections, default 16")
     group.add_argument("--duration", type=float, default=15, help="seconds measured per endpoint, default 15")
     group.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per endpoint, default 3")
+    group.add_argument(
+        "--rounds", type=int, default=3, help="alternating bare/webhook rounds the duration is split into, default 3"
+    )
     group = parser.add_argument_group("2. sync throughput")
     group.add_argument("--orders", type=int, default=100, help="full orders synced, default 100")
     group.add_argument("--workers", type=int, default=4, help="RQ workers, default 4")
@@ -57,7 +60,12 @@ def main(argv: list[str]) -> int:
 
         plans = {
             "ingest": lambda: ingest.run(
-                stack, duration=args.duration, warmup=args.warmup, connections=args.connections, **web
+                stack,
+                duration=args.duration,
+                warmup=args.warmup,
+                connections=args.connections,
+                rounds=args.rounds,
+                **web,
             ),
             "throughput": lambda: throughput.run(
                 stack, orders=args.orders, workers=args.workers, noop_jobs=args.noop_jobs, timeout=args.timeout, **web

@@ -78,7 +78,7 @@ def feed_limits_removed(sim: Sim) -> list[str]:
     return [rule.get("name") or str(rule["id"]) for rule in hits]
 
 
-def feed_fill(stack: Stack, channel, events: int, *, parallel: int = 8) -> tuple[int, float, list[str]]:
+def feed_fill(stack: Stack, channel, events: int, *, parallel: int = 4) -> tuple[int, float, list[str]]:
     """Reset the sandbox, configure the feed, create ``events`` orders; (items queued, seconds, limits removed)."""
     from sync.feed import feed_configure
 

@@ -13,11 +13,17 @@ def _mark(ok: bool) -> str:
 
 def _ingest(r: dict) -> list[str]:
     bare, hook = r["bare"], r["webhook"]
+    rounds = r.get("rounds", 1)
+    per_round = ", ".join(
+        f"{ratio:.2f}× / {p99:.0f} ms" for ratio, p99 in zip(r["round_ratios"], r["round_p99_ms"], strict=True)
+    )
     return [
-        f"### 1. Webhook ingest ({r['connections']} connections, {r['duration']:.0f} s each, {r['generator']})",
+        f"### 1. Webhook ingest ({r['connections']} connections, {r['duration']:.0f} s each in {rounds} "
+        f"alternating rounds, {r['generator']})",
         "",
         f"gunicorn `deploy/gunicorn.conf.py`, gthread, {r['web_workers']} workers × {r['web_threads']} threads; "
-        f"{r['database']}; private Redis.",
+        f"{r['database']}; private Redis. Per round (webhook ÷ bare, webhook p99): {per_round}. The figures "
+        "are the medians of the rounds; requests and req/s below are totals over all rounds.",
         "",
         "| endpoint | requests | req/s | p50 | p99 | max | errors |",
         "| --- | --- | --- | --- | --- | --- | --- |",

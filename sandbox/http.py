@@ -7,6 +7,10 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
+# Views run reads without a transaction: on SQLite every transaction is BEGIN IMMEDIATE (the write
+# lock), so wrapping reads would queue every GET behind every write.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
 
 class InvalidJson(ValueError):
     pass

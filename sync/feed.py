@@ -187,14 +187,12 @@ def feed_batch_poll(*, channel: SalesChannel, client: VtexClient | None = None) 
         result.retrieved - result.new,
         result.retrieved,
     )
-    with transaction.atomic():
-        state, _ = FeedPollState.objects.get_or_create(channel=channel)
-        FeedPollState.objects.filter(pk=state.pk).update(
-            last_success_at=timezone.now(),
-            last_batch_size=result.retrieved,
-            events_stored=F("events_stored") + result.new,
-            poller=_poller_name(),
-        )
+    success = {"last_success_at": timezone.now(), "last_batch_size": result.retrieved, "poller": _poller_name()}
+    # One UPDATE per batch; the row is created on the channel's first poll only.
+    if not FeedPollState.objects.filter(channel=channel).update(
+        events_stored=F("events_stored") + result.new, **success
+    ):
+        FeedPollState.objects.update_or_create(channel=channel, defaults={"events_stored": result.new, **success})
     return result
 
 

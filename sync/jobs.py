@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 from datetime import timedelta
+from functools import lru_cache
 
 import django_rq
 from redis.exceptions import RedisError
@@ -59,15 +60,30 @@ def _enqueue(func, *args, marker: str, delay: float | None = None) -> bool:
     return True
 
 
+# Add the ids to the ready set and arm the drain flag, in one command: this runs in every webhook.
+_SIGNAL = """
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i])
+end
+if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[1]) then
+  return 1
+end
+return 0
+"""
+
+
+@lru_cache(maxsize=8)
+def _script(client, source: str):
+    return client.register_script(source)
+
+
 def inbox_events_signal(*, event_ids: list[int]) -> bool:
     """Hand stored events to the workers: one round trip, a second only when no drain job is waiting."""
     try:
         connection = redis_connection()
-        with connection.pipeline(transaction=False) as pipeline:
-            if event_ids:
-                pipeline.zadd(INBOX_READY_KEY, {str(event_id): event_id for event_id in event_ids})
-            pipeline.set(_marker(DRAIN_MARKER), 1, nx=True, ex=MARKER_TTL_SECONDS)
-            armed = pipeline.execute()[-1]
+        armed = _script(connection, _SIGNAL)(
+            keys=[INBOX_READY_KEY, _marker(DRAIN_MARKER)], args=[MARKER_TTL_SECONDS, *event_ids]
+        )
     except RedisError as exc:
         logger.warning("could not hand inbox events %s to the workers (%s); the sweep will retry", event_ids[:3], exc)
         return False
@@ -99,8 +115,8 @@ def inbox_events_take(*, count: int) -> list[int]:
     is in this batch or arms a new drain: none is left without a job.
     """
     connection = redis_connection()
-    taken, remaining = connection.eval(
-        _TAKE, 3, INBOX_READY_KEY, INBOX_TAKEN_KEY, _marker(DRAIN_MARKER), count, time.time()
+    taken, remaining = _script(connection, _TAKE)(
+        keys=[INBOX_READY_KEY, INBOX_TAKEN_KEY, _marker(DRAIN_MARKER)], args=[count, time.time()]
     )
     if remaining:
         inbox_events_signal(event_ids=[])

@@ -41,7 +41,7 @@ def error(status: int, message: str) -> JsonResponse:
 @sensitive_variables("token", "secret", "key")
 def vario_token_problem(request) -> str | None:
     """Why the request's app token is not acceptable, or None when it is."""
-    header = request.headers.get("Authorization", "")
+    header = request.META.get("HTTP_AUTHORIZATION", "")  # not request.headers: it copies every header
     if not header.startswith("Bearer "):
         return "missing bearer token"
     token = header[len("Bearer ") :].strip()

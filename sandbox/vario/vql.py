@@ -392,13 +392,16 @@ ID, TEXT, DATE, DATETIME, BOOL, INT = "id", "text", "date", "datetime", "bool", 
 class Source:
     fields: dict[str, str]  # path → type
     standard: list[str]  # what * selects
-    rows: Callable[[], Iterable[dict]]
+    rows: Callable[..., Iterable[dict]]  # keyword arguments: ORM filters that narrow the rows
+    # Paths whose "=" / "IN" the database can pre-filter on (path → ORM lookup). Every row is still
+    # matched in Python afterwards, so a pre-filter only saves reading rows that cannot match.
+    indexed: dict[str, str] = field(default_factory=dict)
 
 
-def _document_rows() -> Iterable[dict]:
+def _document_rows(**filters) -> Iterable[dict]:
     from sandbox.vario.models import Document
 
-    documents = Document.objects.select_related("document_type").order_by("id")
+    documents = Document.objects.filter(**filters).select_related("document_type").order_by("id")
     for doc in documents:
         portal = doc.custom.get("vtexportal", {}) if isinstance(doc.custom, dict) else {}
         yield {
@@ -422,10 +425,10 @@ def _document_rows() -> Iterable[dict]:
         }
 
 
-def _article_rows() -> Iterable[dict]:
+def _article_rows(**filters) -> Iterable[dict]:
     from sandbox.vario.models import Article
 
-    for article in Article.objects.order_by("id"):
+    for article in Article.objects.filter(**filters).order_by("id"):
         yield {
             "id": article.id,
             "articleNumber": article.article_number,
@@ -435,11 +438,12 @@ def _article_rows() -> Iterable[dict]:
         }
 
 
-def _shipment_rows() -> Iterable[dict]:
+def _shipment_rows(**filters) -> Iterable[dict]:
     """One row per parcel (the 1:n path parcels.* joins); a shipment without parcels gives one row."""
     from sandbox.vario.models import Shipment
 
-    for shipment in Shipment.objects.select_related("carrier").prefetch_related("parcels").order_by("id"):
+    shipments = Shipment.objects.filter(**filters).select_related("carrier").prefetch_related("parcels")
+    for shipment in shipments.order_by("id"):
         base = {
             "id": shipment.id,
             "documentId": shipment.document_id,
@@ -477,11 +481,19 @@ SOURCES = {
         fields=_DOCUMENT_FIELDS,
         standard=[p for p in _DOCUMENT_FIELDS if not p.startswith("custom.")],
         rows=_document_rows,
+        indexed={
+            "id": "id",
+            "number": "number",
+            "documentTypeCategory": "document_type__category",
+            "referencedOrderNumber": "referenced_order_number",
+            "custom.vtexportal.externalOrderId": "custom__vtexportal__externalOrderId",
+        },
     ),
     "article.queryArticles": Source(
         fields={"id": ID, "articleNumber": TEXT, "ean": TEXT, "active": BOOL, "descriptions.description": TEXT},
         standard=["id", "articleNumber", "ean", "active"],
         rows=_article_rows,
+        indexed={"id": "id", "articleNumber": "article_number"},
     ),
     "vds.queryShipments": Source(
         fields={
@@ -494,6 +506,7 @@ SOURCES = {
         },
         standard=["id", "documentId", "shippingDate", "carrier.key", "parcels.trackingNumber"],
         rows=_shipment_rows,
+        indexed={"id": "id", "documentId": "document_id"},
     ),
 }
 
@@ -594,6 +607,24 @@ def _matches(row: dict, node, source: Source) -> bool:
     return _compare(row, node, source)
 
 
+def _prefilter(node, source: Source) -> dict[str, Any]:
+    """ORM filters implied by the top-level AND of ``=`` / ``IN`` comparisons on indexed paths."""
+    parts = node.parts if isinstance(node, BoolOp) and node.op == "AND" else (node,)
+    filters: dict[str, Any] = {}
+    for part in parts:
+        if not isinstance(part, Comparison) or part.path not in source.indexed:
+            continue
+        kind, lookup = source.fields[part.path], source.indexed[part.path]
+        if part.op == "=":
+            literal = _coerce(kind, part.value, part.path)
+            if literal is not None and literal is not _NO_MATCH:
+                filters[lookup] = literal
+        elif part.op == "IN":
+            values = [_coerce(kind, v, part.path) for v in part.value]
+            filters[f"{lookup}__in"] = [v for v in values if v is not None and v is not _NO_MATCH]
+    return filters
+
+
 def _paths(node) -> Iterable[str]:
     if isinstance(node, BoolOp):
         for part in node.parts:
@@ -619,7 +650,7 @@ def execute(statement: str) -> Result:
     for path in used:
         if path not in source.fields:
             raise unsupported(f"field {path!r} of {query.source} (known: {', '.join(source.fields)})")
-    rows = [row for row in source.rows() if _matches(row, query.where, source)]
+    rows = [row for row in source.rows(**_prefilter(query.where, source)) if _matches(row, query.where, source)]
     for path, descending in reversed(query.order or [("id", False)]):
         present = [r for r in rows if r.get(path) is not None]
         missing = [r for r in rows if r.get(path) is None]

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from sandbox.http import InvalidJson, json_body, json_response
+from sandbox.http import READ_ONLY_METHODS, InvalidJson, json_body, json_response
 from sandbox.models import Delivery
 from sandbox.routers import SANDBOX_DB
 from sandbox.vtex import services
@@ -28,6 +28,8 @@ def control_view(*methods: str):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             try:
+                if request.method in READ_ONLY_METHODS:
+                    return view(request, *args, **kwargs)
                 with transaction.atomic(using=SANDBOX_DB):
                     return view(request, *args, **kwargs)
             except ControlError as exc:

@@ -42,7 +42,7 @@ def receipt_answer(order: Order, receipt: str) -> dict:
 
 def order_get(*, account: Account, ref: str, lock: bool = False) -> Order:
     """The account's order by id or by ``seq{sequence}``; another account's order is simply not found."""
-    orders = Order.objects.using(SANDBOX_DB).filter(account=account)
+    orders = Order.objects.using(SANDBOX_DB).filter(account=account).select_related("account")
     if lock:
         orders = orders.select_for_update()
     order = orders.filter(sequence=ref[3:]).first() if ref.startswith("seq") else orders.filter(order_id=ref).first()

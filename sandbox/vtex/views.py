@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import wraps
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from sandbox.http import InvalidJson, json_body, json_response
+from sandbox.http import READ_ONLY_METHODS, InvalidJson, json_body, json_response
 from sandbox.routers import SANDBOX_DB
 from sandbox.vtex import changes, channel, notes, services
 from sandbox.vtex.auth import vtex_auth, vtex_error
@@ -34,7 +35,8 @@ def read_json(request, *, required: bool = True):
 
 
 def oms_view(*methods: str):
-    """csrf-exempt, method-checked, authenticated, one sandbox transaction, OmsError → VTEX error body."""
+    """csrf-exempt, method-checked, authenticated, one sandbox transaction per write, OmsError → VTEX
+    error body."""
 
     def decorate(view):
         @csrf_exempt
@@ -43,6 +45,8 @@ def oms_view(*methods: str):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             try:
+                if request.method in READ_ONLY_METHODS:
+                    return view(request, *args, **kwargs)
                 with transaction.atomic(using=SANDBOX_DB):
                     return view(request, *args, **kwargs)
             except OmsError as exc:
@@ -62,7 +66,9 @@ def _order(request, order_id: str) -> Order:
 
 @oms_view("GET")
 def order_detail(request, order_id: str):
-    return json_response(order_json(_order(request, order_id)))
+    order = _order(request, order_id)
+    prefetch_related_objects([order], "packages", "changes")
+    return json_response(order_json(order))
 
 
 def _int_param(request, name: str, default: int) -> int:
