@@ -29,7 +29,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     group.add_argument("--duration", type=float, default=15, help="seconds measured per endpoint, default 15")
     group.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per endpoint, default 3")
     group.add_argument(
-        "--rounds", type=int, default=3, help="alternating bare/webhook rounds the duration is split into, default 3"
+        "--rounds", type=int, default=3, help="alternating rounds of baseline and portal (ingest, feed), default 3"
     )
     group = parser.add_argument_group("2. sync throughput")
     group.add_argument("--orders", type=int, default=100, help="full orders synced, default 100")
@@ -78,7 +78,7 @@ def main(argv: list[str]) -> int:
                 timeout=args.timeout,
                 **web,
             ),
-            "feed": lambda: feed.run(stack, events=args.events, timeout=args.timeout),
+            "feed": lambda: feed.run(stack, events=args.events, timeout=args.timeout, rounds=args.rounds),
         }
         for name in selected:
             print(f"== {name}", flush=True)

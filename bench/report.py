@@ -114,12 +114,14 @@ def _feed(r: dict) -> list[str]:
             f"| {x['seconds']:.2f} s | {x['events_per_s']:.0f} |"
         )
 
+    rounds = ", ".join(f"{ratio:.2f}×" for ratio in r["round_ratios"])
     return [
-        f"### 4. Feed poller ({r['events']} feed events per side)",
+        f"### 4. Feed poller ({r['events']} feed events per side in {r['rounds']} alternating rounds)",
         "",
-        "Each side on a freshly reset sandbox, the feed configured by `feed_configure` (production statuses) and "
-        f"filled with {r['events']} orders through `POST /_sim/vtex/orders` (≈ {r['events'] / r['fill_seconds']:.0f} "
-        "orders/s, not measured); sandbox rate-limit rules on the feed routes: "
+        "Each round of either side on a freshly reset sandbox, the feed configured by `feed_configure` (production "
+        f"statuses) and filled with {r['fill_events']} orders through `POST /_sim/vtex/orders` "
+        f"(≈ {r['fill_events'] / r['fill_seconds']:.0f} orders/s, not measured); per round (poller ÷ bare): {rounds}; "
+        "the figure is their median, the table shows totals. Sandbox rate-limit rules on the feed routes: "
         f"{removed}; the channel's VTEX budget for the `feed` route set to `1000000/1`. Timed from the sandbox's "
         "request log (first feed call's arrival → last feed call's answer).",
         "",

@@ -18,10 +18,10 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from redis.exceptions import LockError, RedisError
@@ -83,7 +83,8 @@ def hook_configure(*, channel: SalesChannel, url: str, client: VtexClient | None
 
 
 def _feed_event(channel: SalesChannel, item: FeedItem) -> InboxEvent:
-    payload = {key: value for key, value in asdict(item).items() if key != "handle"}  # handles are one-use
+    # Flat strings, so no deep copy (dataclasses.asdict) is needed; handles are one-use, not kept.
+    payload = {f.name: getattr(item, f.name) for f in fields(item) if f.name != "handle"}
     # A change without status cannot be acted on (reference §1.6.6); keep it visible, commit it.
     ignored = "" if item.state else "feed item without a status"
     return InboxEvent(
@@ -108,12 +109,29 @@ def feed_events_store(*, channel: SalesChannel, items: list[FeedItem]) -> list[I
     for item in items:
         events.setdefault(f"vtex-feed:{item.event_id}", _feed_event(channel, item))  # a batch may repeat an event
     with transaction.atomic():
-        known = set(InboxEvent.objects.filter(dedup_key__in=events).values_list("dedup_key", flat=True))
-        InboxEvent.objects.bulk_create([e for key, e in events.items() if key not in known], ignore_conflicts=True)
-        new = list(InboxEvent.objects.filter(dedup_key__in=set(events) - known))
+        new = _insert_new(list(events.values()))
         pending = [e.pk for e in new if e.status == InboxEvent.Status.PENDING]
         transaction.on_commit(lambda: inbox_events_signal(event_ids=pending))
     return new
+
+
+def _insert_new(events: list[InboxEvent]) -> list[InboxEvent]:
+    """Insert the events not stored yet; returns them with their ids.
+
+    Redeliveries are the exception, so first one INSERT … RETURNING for the whole batch; only when
+    it meets a stored event id does the batch take the slower path (look up, insert the rest, read
+    them back: ``ignore_conflicts`` gives no ids).
+    """
+    if connection.features.can_return_rows_from_bulk_insert:
+        try:
+            with transaction.atomic():
+                return InboxEvent.objects.bulk_create(events)
+        except IntegrityError:
+            pass
+    keys = [e.dedup_key for e in events]
+    known = set(InboxEvent.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
+    InboxEvent.objects.bulk_create([e for e in events if e.dedup_key not in known], ignore_conflicts=True)
+    return list(InboxEvent.objects.filter(dedup_key__in=set(keys) - known))
 
 
 @dataclass

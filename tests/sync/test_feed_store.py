@@ -1,0 +1,63 @@
+"""Storing a feed batch: one insert for new events, redeliveries absorbed, ids handed over (sync/feed.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync import jobs
+from sync.clients.dtos import FeedItem
+from sync.feed import feed_events_store
+from sync.models import InboxEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def item(event_id: str, *, order_id: str = "1001-01", state: str = "ready-for-handling") -> FeedItem:
+    return FeedItem(
+        event_id=event_id,
+        handle=f"handle-{event_id}",
+        domain="Fulfillment",
+        state=state,
+        last_state="",
+        order_id=order_id,
+        last_change="2026-11-23T08:00:00Z",
+        current_change="2026-11-23T08:00:01Z",
+    )
+
+
+def handed_over(redis_conn) -> list[int]:
+    return [int(member) for member in redis_conn.zrange(jobs.INBOX_READY_KEY, 0, -1)]
+
+
+def test_a_new_batch_is_stored_with_ids_and_handed_over(channel, redis_conn):
+    new = feed_events_store(channel=channel, items=[item("e1"), item("e2", order_id="1002-01")])
+
+    assert all(event.pk for event in new)
+    assert sorted(e.dedup_key for e in InboxEvent.objects.all()) == ["vtex-feed:e1", "vtex-feed:e2"]
+    assert handed_over(redis_conn) == sorted(event.pk for event in new)
+    assert "handle" not in new[0].payload  # one-use handles are not kept
+
+
+def test_a_redelivered_event_is_absorbed_and_the_rest_of_its_batch_stored(channel, redis_conn):
+    (first,) = feed_events_store(channel=channel, items=[item("e1")])
+
+    new = feed_events_store(channel=channel, items=[item("e1"), item("e2")])
+
+    assert [event.dedup_key for event in new] == ["vtex-feed:e2"]
+    assert InboxEvent.objects.count() == 2
+    assert InboxEvent.objects.get(dedup_key="vtex-feed:e1").pk == first.pk
+    assert handed_over(redis_conn) == [first.pk, new[0].pk]
+
+
+def test_an_event_repeated_inside_one_batch_is_stored_once(channel, redis_conn):
+    new = feed_events_store(channel=channel, items=[item("e1"), item("e1")])
+
+    assert len(new) == 1
+    assert InboxEvent.objects.count() == 1
+
+
+def test_an_item_without_status_is_kept_as_ignored_and_not_handed_over(channel, redis_conn):
+    (event,) = feed_events_store(channel=channel, items=[item("e1", state="")])
+
+    assert (event.status, event.last_error) == (InboxEvent.Status.IGNORED, "feed item without a status")
+    assert handed_over(redis_conn) == []
