@@ -123,7 +123,8 @@ def _feed(r: dict) -> list[str]:
         f"(≈ {r['fill_events'] / r['fill_seconds']:.0f} orders/s, not measured); per round (poller ÷ bare): {rounds}; "
         "the figure is their median, the table shows totals. Sandbox rate-limit rules on the feed routes: "
         f"{removed}; the channel's VTEX budget for the `feed` route set to `1000000/1`. Timed from the sandbox's "
-        "request log (first feed call's arrival → last feed call's answer).",
+        "request log, from the answer to the first batch's commit to the last feed call's answer (the first batch "
+        "warms either client up; its items are not counted).",
         "",
         "| loop | items queued | events read | retrieves / commits | errors | time | events/s |",
         "| --- | --- | --- | --- | --- | --- | --- |",
