@@ -54,7 +54,8 @@ def is_secret_name(name: str) -> bool:
 def redact_text(text: str) -> str:
     """Return ``text`` with every recognisable secret value replaced by a mask."""
     lowered = text.lower()
-    if not any(trigger in lowered for trigger in _TRIGGERS):
+    # Only for ASCII: the (?i) patterns also match letters such as "ſ" or "ı" that lower() keeps.
+    if text.isascii() and not any(trigger in lowered for trigger in _TRIGGERS):
         return text
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)

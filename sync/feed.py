@@ -111,7 +111,8 @@ def feed_events_store(*, channel: SalesChannel, items: list[FeedItem]) -> list[I
     with transaction.atomic():
         new = _insert_new(list(events.values()))
         pending = [e.pk for e in new if e.status == InboxEvent.Status.PENDING]
-        transaction.on_commit(lambda: inbox_events_signal(event_ids=pending))
+        if pending:
+            transaction.on_commit(lambda: inbox_events_signal(event_ids=pending))
     return new
 
 

@@ -6,9 +6,11 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from redis.exceptions import RedisError
+from rq.timeouts import JobTimeoutException
 
 from mappings.models import SalesChannel
 from sync.clients.dtos import ChannelOrderResult
@@ -17,6 +19,7 @@ from sync.jobs import (
     event_marker,
     inbox_drain_enqueue,
     inbox_event_process_enqueue,
+    inbox_event_touch,
     inbox_events_done,
     inbox_events_signal,
     inbox_events_take,
@@ -125,13 +128,18 @@ def _resolve_erp_order(vario, event: InboxEvent):
 def inbox_events_drain(*, batch_size: int | None = None) -> int:
     """Process a batch of handed-over events (``inbox_drain_job``). Returns how many were taken.
 
-    An unexpected error fails that event visibly and the batch goes on: one bad event must not hold
-    back the others, nor come back forever through the sweep.
+    The database or Redis failing stops the batch with its events still pending: the sweep hands
+    them over again once their lease has run out. Any other error fails that one event visibly and
+    the batch goes on: one bad event must not hold back the others, nor come back forever.
     """
     event_ids = inbox_events_take(count=batch_size or settings.INBOX_DRAIN_BATCH_SIZE)
     for event_id in event_ids:
+        inbox_event_touch(event_id)
         try:
             inbox_event_process(event_id=event_id)
+        except (DatabaseError, RedisError, JobTimeoutException):
+            logger.warning("inbox drain stopped at event %s; the sweep hands the rest over again", event_id)
+            raise
         except Exception as exc:
             logger.exception("inbox event %s failed unexpectedly", event_id)
             InboxEvent.objects.filter(pk=event_id, status=InboxEvent.Status.PENDING).update(
@@ -263,9 +271,9 @@ def inbox_sweep() -> dict[str, int]:
     lost = [pk for pk in pending_ids if pk not in waiting and not is_queued(event_marker(pk))]
     if lost:
         counts["events"] = len(lost) if inbox_events_signal(event_ids=lost) else 0
-    elif inbox_ready_count():
-        # The drain flag may outlive its job (Redis lost the job, not the flag): one more drain costs
-        # nothing when another is already waiting.
+    if inbox_ready_count():
+        # The drain flag may outlive its job (Redis lost the job, or its enqueue failed, not the flag):
+        # one more drain costs nothing when another is already waiting.
         inbox_drain_enqueue()
     stale = OrderSync.objects.filter(
         Q(status=OrderSync.Status.PENDING, requested_at__lt=cutoff)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from datetime import timedelta
 from functools import lru_cache
 
@@ -96,16 +95,29 @@ def inbox_drain_enqueue() -> bool:
 
 # Take a batch atomically: clear the drain flag, pop the oldest ids and note when they were taken, so
 # the sweep can tell an event a live drain is working on from one whose drain died.
+# Times are the Redis server's, so workers on hosts with skewed clocks agree on every lease.
 _TAKE = """
 redis.call('DEL', KEYS[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
 local ids = {}
 for i = 1, #popped, 2 do
-  redis.call('ZADD', KEYS[2], ARGV[2], popped[i])
+  redis.call('ZADD', KEYS[2], now, popped[i])
   ids[#ids + 1] = popped[i]
 end
 return {ids, redis.call('ZCARD', KEYS[1])}
 """
+# A drain renews an event's lease when it starts on it: the lease covers one event, not the batch.
+_TOUCH = """
+local clock = redis.call('TIME')
+return redis.call('ZADD', KEYS[1], 'XX', tonumber(clock[1]) + tonumber(clock[2]) / 1000000, ARGV[1])
+"""
+
+
+def _server_time() -> float:
+    seconds, microseconds = redis_connection().time()
+    return seconds + microseconds / 1_000_000
 
 
 def inbox_events_take(*, count: int) -> list[int]:
@@ -116,11 +128,16 @@ def inbox_events_take(*, count: int) -> list[int]:
     """
     connection = redis_connection()
     taken, remaining = _script(connection, _TAKE)(
-        keys=[INBOX_READY_KEY, INBOX_TAKEN_KEY, _marker(DRAIN_MARKER)], args=[count, time.time()]
+        keys=[INBOX_READY_KEY, INBOX_TAKEN_KEY, _marker(DRAIN_MARKER)], args=[count]
     )
     if remaining:
         inbox_events_signal(event_ids=[])
     return [int(member) for member in taken]
+
+
+def inbox_event_touch(event_id: int) -> None:
+    with contextlib.suppress(RedisError):
+        _script(redis_connection(), _TOUCH)(keys=[INBOX_TAKEN_KEY], args=[event_id])
 
 
 def inbox_events_done(event_ids: list[int]) -> None:
@@ -138,7 +155,7 @@ def inbox_events_waiting(event_ids: list[int], *, lease_seconds: float) -> set[i
         pipeline.zmscore(INBOX_READY_KEY, members)
         pipeline.zmscore(INBOX_TAKEN_KEY, members)
         ready, taken = pipeline.execute()
-    fresh = time.time() - lease_seconds
+    fresh = _server_time() - lease_seconds
     return {
         event_id
         for event_id, ready_score, taken_at in zip(event_ids, ready, taken, strict=True)
@@ -147,7 +164,7 @@ def inbox_events_waiting(event_ids: list[int], *, lease_seconds: float) -> set[i
 
 
 def inbox_taken_prune(*, lease_seconds: float) -> None:
-    redis_connection().zremrangebyscore(INBOX_TAKEN_KEY, "-inf", time.time() - lease_seconds)
+    redis_connection().zremrangebyscore(INBOX_TAKEN_KEY, "-inf", _server_time() - lease_seconds)
 
 
 def inbox_ready_count() -> int:

@@ -617,12 +617,21 @@ def _prefilter(node, source: Source) -> dict[str, Any]:
         kind, lookup = source.fields[part.path], source.indexed[part.path]
         if part.op == "=":
             literal = _coerce(kind, part.value, part.path)
-            if literal is not None and literal is not _NO_MATCH:
+            if _storable(literal):
                 filters[lookup] = literal
+            elif literal is not None:
+                return {"pk__in": []}  # equals nothing the database can hold
         elif part.op == "IN":
             values = [_coerce(kind, v, part.path) for v in part.value]
-            filters[f"{lookup}__in"] = [v for v in values if v is not None and v is not _NO_MATCH]
+            filters[f"{lookup}__in"] = [v for v in values if _storable(v)]
     return filters
+
+
+def _storable(value: Any) -> bool:
+    """A value a database column can hold (SQLite's integers end at 64 bits)."""
+    if value is None or value is _NO_MATCH:
+        return False
+    return not isinstance(value, int) or -(2**63) <= value < 2**63
 
 
 def _paths(node) -> Iterable[str]:

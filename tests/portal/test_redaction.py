@@ -46,3 +46,13 @@ def test_the_logging_filter_masks_formatted_messages():
 def test_the_configured_handlers_carry_the_filter():
     handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
     assert any(isinstance(f, RedactSecretsFilter) for f in handler.filters)
+
+
+def test_text_without_any_secret_name_is_returned_unchanged():
+    body = '{"orderId": "1510580500001-01", "items": [{"id": "100", "quantity": 2}]}'
+    assert redact_text(body) is body
+
+
+@pytest.mark.parametrize("text", ["paſsword=hunter2", "authorızation: Bearer abc.def"])
+def test_letters_that_only_match_case_insensitively_are_still_masked(text):
+    assert "hunter2" not in redact_text(text) and "abc.def" not in redact_text(text)

@@ -272,3 +272,17 @@ def test_tokenizer_keeps_hyphenated_names_and_annotations_apart():
 def test_text_literals_may_contain_escaped_quotes():
     query = vql.parse("SELECT id FROM article.queryArticles WHERE articleNumber = 'O''Neil'")
     assert query.where == vql.Comparison("articleNumber", "=", "O'Neil")
+
+
+def test_an_id_no_database_column_can_hold_matches_nothing_instead_of_failing(vario, orders):
+    assert vario.rows("SELECT id FROM document.querySalesDocuments WHERE id IN (99999999999999999999)") == []
+    assert vario.rows("SELECT id FROM vds.queryShipments WHERE documentId = 99999999999999999999") == []
+
+
+def test_an_indexed_equality_and_an_or_give_the_same_rows_as_without_the_index(vario, orders):
+    first, second, _ = orders
+    statement = (  # VQL for the simulator, not SQL
+        "SELECT id FROM document.querySalesDocuments WHERE documentTypeCategory = 'CUSTOMER_ORDER' "  # noqa: S608
+        f"AND (number = '{first['number']}' OR number = '{second['number']}')"
+    )
+    assert sorted(row["id"] for row in vario.rows(statement)) == sorted([first["id"], second["id"]])

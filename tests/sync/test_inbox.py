@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_rq
 import pytest
+from django.db import OperationalError
 
 from sync import inbox, jobs
 from sync.inbox import inbox_event_store, inbox_events_drain
@@ -119,3 +120,19 @@ def test_a_duplicate_feed_event_is_stored_and_handed_over_once(channel, queue):
 
     assert (again.pk, created) == (first.pk, False)
     assert jobs.inbox_ready_count() == 1
+
+
+def test_the_database_failing_stops_the_batch_with_its_events_still_pending(channel, queue, redis_conn, monkeypatch):
+    events = [store_feed_event(channel, f"order-{number}") for number in range(2)]
+
+    def down(*, event_id: int) -> None:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(inbox, "inbox_event_process", down)
+
+    with pytest.raises(OperationalError):
+        inbox_events_drain(batch_size=10)
+
+    assert set(InboxEvent.objects.values_list("status", flat=True)) == {InboxEvent.Status.PENDING}
+    # Still leased to the failed drain: the sweep hands them over again once the lease runs out.
+    assert jobs.inbox_events_waiting([e.pk for e in events], lease_seconds=60) == {e.pk for e in events}
