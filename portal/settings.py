@@ -242,6 +242,8 @@ VTEX_FEED_RETENTION = env.int("VTEX_FEED_RETENTION", default=1209600)
 FEED_POLL_SLEEP_SECONDS = env.float("FEED_POLL_SLEEP_SECONDS", default=5.0)
 # Lease of the per-account poller lock; a standby poller takes over this long after the active one died.
 FEED_POLL_LOCK_SECONDS = env.float("FEED_POLL_LOCK_SECONDS", default=60.0)
+# While batches come back full, the poll state's "last success" is written at most this often.
+FEED_STATE_WRITE_SECONDS = env.float("FEED_STATE_WRITE_SECONDS", default=1.0)
 # A polling channel whose last successful poll is older than this is stale: /healthz/feed answers 503,
 # `check_feed` exits 1 and the periodic check logs an ERROR. Well above the poller's longest own wait
 # (a 429's minute) so a throttled but working poller does not alert.

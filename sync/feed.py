@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
@@ -206,13 +207,52 @@ def feed_batch_poll(*, channel: SalesChannel, client: VtexClient | None = None) 
         result.retrieved - result.new,
         result.retrieved,
     )
-    success = {"last_success_at": timezone.now(), "last_batch_size": result.retrieved, "poller": _poller_name()}
-    # One UPDATE per batch; the row is created on the channel's first poll only.
-    if not FeedPollState.objects.filter(channel=channel).update(
-        events_stored=F("events_stored") + result.new, **success
-    ):
-        FeedPollState.objects.update_or_create(channel=channel, defaults={"events_stored": result.new, **success})
+    _success_record(channel, result)
     return result
+
+
+class _SuccessLog:
+    """The poll state's success fields, written at most every FEED_STATE_WRITE_SECONDS while batches
+    come back full, and at once when one does not (the poller is about to sleep, or stops).
+
+    A stall is judged in minutes (FEED_STALE_AFTER_SECONDS), so a second's delay costs nothing, while
+    a write per batch is a database transaction every few tens of milliseconds during a burst.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[int, tuple[SalesChannel, int, int, object]] = {}  # pk → channel, new, size, at
+        self._written_at: dict[int, float] = {}
+
+    def record(self, channel: SalesChannel, result: BatchResult) -> None:
+        now = time.monotonic()
+        with self._lock:
+            _, new, _, _ = self._pending.get(channel.pk, (channel, 0, 0, None))
+            self._pending[channel.pk] = (channel, new + result.new, result.retrieved, timezone.now())
+            due = not result.full or now - self._written_at.get(channel.pk, 0.0) >= settings.FEED_STATE_WRITE_SECONDS
+        if due:
+            self.flush(channel.pk)
+
+    def flush(self, channel_pk: int | None = None) -> None:
+        with self._lock:
+            keys = [channel_pk] if channel_pk is not None else list(self._pending)
+            entries = [self._pending.pop(key) for key in keys if key in self._pending]
+            for key in keys:
+                self._written_at[key] = time.monotonic()
+        for channel, new, size, at in entries:
+            success = {"last_success_at": at, "last_batch_size": size, "poller": _poller_name()}
+            # The row is created on the channel's first poll only.
+            if not FeedPollState.objects.filter(channel=channel).update(
+                events_stored=F("events_stored") + new, **success
+            ):
+                FeedPollState.objects.update_or_create(channel=channel, defaults={"events_stored": new, **success})
+
+
+_success_log = _SuccessLog()
+
+
+def _success_record(channel: SalesChannel, result: BatchResult) -> None:
+    _success_log.record(channel, result)
 
 
 def feed_channels(*, channel_code: str | None = None) -> list[SalesChannel]:
@@ -318,5 +358,6 @@ def feed_poll(
                 break
             stop.wait(sleep_seconds)
     finally:
+        _success_log.flush()
         locks.release_all()
     return report

@@ -61,3 +61,37 @@ def test_an_item_without_status_is_kept_as_ignored_and_not_handed_over(channel, 
 
     assert (event.status, event.last_error) == (InboxEvent.Status.IGNORED, "feed item without a status")
     assert handed_over(redis_conn) == []
+
+
+# --- the poll state's success fields ----------------------------------------------------------------
+
+
+def test_full_batches_write_the_poll_state_at_most_once_per_interval_and_a_short_one_at_once(channel, settings):
+    from sync.feed import BatchResult, FeedPollState, _SuccessLog
+
+    settings.FEED_STATE_WRITE_SECONDS = 3600
+    log = _SuccessLog()
+
+    log.record(channel, BatchResult(retrieved=10, new=10))  # the first write is never held back
+    log.record(channel, BatchResult(retrieved=10, new=7))
+    assert (FeedPollState.objects.get(channel=channel).events_stored, FeedPollState.objects.get().last_batch_size) == (
+        10,
+        10,
+    )
+
+    log.record(channel, BatchResult(retrieved=3, new=3))  # not full: the poller is about to sleep
+    state = FeedPollState.objects.get(channel=channel)
+    assert (state.events_stored, state.last_batch_size) == (20, 3)
+
+
+def test_what_is_held_back_is_written_when_the_poller_stops(channel, settings):
+    from sync.feed import BatchResult, FeedPollState, _SuccessLog
+
+    settings.FEED_STATE_WRITE_SECONDS = 3600
+    log = _SuccessLog()
+    log.record(channel, BatchResult(retrieved=10, new=10))
+    log.record(channel, BatchResult(retrieved=10, new=10))
+
+    log.flush()
+
+    assert FeedPollState.objects.get(channel=channel).events_stored == 20
