@@ -229,7 +229,8 @@ class _SuccessLog:
         with self._lock:
             _, new, _, _ = self._pending.get(channel.pk, (channel, 0, 0, None))
             self._pending[channel.pk] = (channel, new + result.new, result.retrieved, timezone.now())
-            due = not result.full or now - self._written_at.get(channel.pk, 0.0) >= settings.FEED_STATE_WRITE_SECONDS
+            written_at = self._written_at.get(channel.pk)  # monotonic time starts near 0 at boot: no 0.0 default
+            due = not result.full or written_at is None or now - written_at >= settings.FEED_STATE_WRITE_SECONDS
         if due:
             self.flush(channel.pk)
 
@@ -270,6 +271,35 @@ class PollReport:
     new: int = 0
     standby_rounds: int = 0
     accounts: set[str] = field(default_factory=set)
+
+
+class _Clients:
+    """One VTEX client per channel for the poller's lifetime, so batches reuse its keep-alive
+    connection (a new client per batch opened a new TCP connection to VTEX for every 10 items).
+    Channels are re-read every round: a changed account, URL, key, token or rate rebuilds the client."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, tuple[tuple, VtexClient]] = {}
+
+    def get(self, channel: SalesChannel) -> VtexClient:
+        key = (
+            channel.vtex_account_name,
+            channel.vtex_base_url,
+            channel.vtex_app_key,
+            channel.vtex_app_token,
+            sorted((channel.vtex_rate_limits or {}).items()),
+        )
+        held = self._held.get(channel.pk)
+        if held is None or held[0] != key:
+            if held is not None:
+                held[1].close()
+            held = self._held[channel.pk] = (key, vtex_client_for(channel))
+        return held[1]
+
+    def close_all(self) -> None:
+        for _, client in self._held.values():
+            client.close()
+        self._held.clear()
 
 
 class _AccountLocks:
@@ -330,6 +360,7 @@ def feed_poll(
     sleep_seconds = settings.FEED_POLL_SLEEP_SECONDS if sleep_seconds is None else sleep_seconds
     report = PollReport()
     locks = _AccountLocks()
+    clients = _Clients()
     try:
         while not stop.is_set():
             any_full, wait = False, 0.0
@@ -341,7 +372,11 @@ def feed_poll(
                     report.standby_rounds += 1
                     continue
                 report.accounts.add(account)
-                result = feed_batch_poll(channel=channel)
+                try:
+                    client = clients.get(channel)
+                except NotConfigured:
+                    client = None  # feed_batch_poll reports it like every other batch
+                result = feed_batch_poll(channel=channel, client=client)
                 report.batches += 1
                 report.retrieved += result.retrieved
                 report.new += result.new
@@ -359,5 +394,6 @@ def feed_poll(
             stop.wait(sleep_seconds)
     finally:
         _success_log.flush()
+        clients.close_all()
         locks.release_all()
     return report

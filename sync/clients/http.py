@@ -90,6 +90,10 @@ class HttpClient:
         self.retry_after_default = retry_after_default
         self.in_place_429_retries = in_place_429_retries
 
+    def close(self) -> None:
+        """Close the pooled connections (long-running callers that replace a client)."""
+        self.session.close()
+
     def request(
         self,
         method: str,

@@ -78,6 +78,9 @@ class VtexClient:
             retry_after_default=retry_after_default,
         )
 
+    def close(self) -> None:
+        self.http.close()
+
     # --- Orders ---------------------------------------------------------------------------------
 
     def get_order(self, order_id: str) -> VtexOrder:

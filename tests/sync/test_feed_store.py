@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mappings.models import SalesChannel
 from sync import jobs
 from sync.clients.dtos import FeedItem
 from sync.feed import feed_events_store
@@ -95,3 +96,32 @@ def test_what_is_held_back_is_written_when_the_poller_stops(channel, settings):
     log.flush()
 
     assert FeedPollState.objects.get(channel=channel).events_stored == 20
+
+
+# --- the poller's clients ------------------------------------------------------------------------------
+
+
+def test_the_poller_keeps_one_client_per_channel_until_its_credentials_change(channel):
+    from sync.feed import _Clients
+
+    clients = _Clients()
+    first = clients.get(channel)
+    assert clients.get(SalesChannel.objects.get(pk=channel.pk)) is first  # re-read each round: same client
+
+    channel.vtex_app_token = "rotated-token"
+    channel.save()
+    second = clients.get(SalesChannel.objects.get(pk=channel.pk))
+
+    assert second is not first
+    assert second.http.headers["X-VTEX-API-AppToken"] == "rotated-token"
+    assert clients.get(channel) is second
+
+
+def test_a_changed_rate_limit_rebuilds_the_client(channel):
+    from sync.feed import _Clients
+
+    clients = _Clients()
+    first = clients.get(channel)
+    channel.vtex_rate_limits = {"feed": "5/1"}
+
+    assert clients.get(channel) is not first
