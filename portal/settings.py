@@ -244,6 +244,9 @@ FEED_POLL_SLEEP_SECONDS = env.float("FEED_POLL_SLEEP_SECONDS", default=5.0)
 FEED_POLL_LOCK_SECONDS = env.float("FEED_POLL_LOCK_SECONDS", default=60.0)
 # While batches come back full, the poll state's "last success" is written at most this often.
 FEED_STATE_WRITE_SECONDS = env.float("FEED_STATE_WRITE_SECONDS", default=1.0)
+# While batches come back full, the poller re-reads its channels (active, order download on) at most this
+# often; after a sleep it always does.
+FEED_CHANNELS_REFRESH_SECONDS = env.float("FEED_CHANNELS_REFRESH_SECONDS", default=1.0)
 # A polling channel whose last successful poll is older than this is stale: /healthz/feed answers 503,
 # `check_feed` exits 1 and the periodic check logs an ERROR. Well above the poller's longest own wait
 # (a 429's minute) so a throttled but working poller does not alert.

@@ -307,14 +307,20 @@ class _AccountLocks:
 
     def __init__(self) -> None:
         self.held: dict[str, object] = {}
+        self.extended_at: dict[str, float] = {}
         self.standby_logged: set[str] = set()
 
     def acquire(self, account: str) -> bool:
         lock = self.held.get(account)
         try:
             if lock is not None:
+                # Extend the lease once a third of it has passed, not on every batch: a Redis round
+                # trip per 10 items, while the lease is a minute.
+                if time.monotonic() - self.extended_at[account] < settings.FEED_POLL_LOCK_SECONDS / 3:
+                    return True
                 try:
-                    lock.reacquire()  # extend the lease
+                    lock.reacquire()
+                    self.extended_at[account] = time.monotonic()
                     return True
                 except LockError:  # the lease ran out and someone else took it
                     del self.held[account]
@@ -323,6 +329,7 @@ class _AccountLocks:
             )
             if lock.acquire(blocking=False):
                 self.held[account] = lock
+                self.extended_at[account] = time.monotonic()
                 self.standby_logged.discard(account)
                 logger.info("feed poller %s: active for VTEX account %s", _poller_name(), account)
                 return True
@@ -361,10 +368,16 @@ def feed_poll(
     report = PollReport()
     locks = _AccountLocks()
     clients = _Clients()
+    channels, read_at, burst = [], 0.0, False
     try:
         while not stop.is_set():
+            # Re-read every round, so toggles apply without a restart; during a burst (no sleep between
+            # rounds) at most every FEED_CHANNELS_REFRESH_SECONDS: two queries per 10 items cost more
+            # than storing them.
+            if not burst or time.monotonic() - read_at >= settings.FEED_CHANNELS_REFRESH_SECONDS:
+                channels, read_at = feed_channels(channel_code=channel_code), time.monotonic()
             any_full, wait = False, 0.0
-            for channel in feed_channels(channel_code=channel_code):
+            for channel in channels:
                 if stop.is_set():
                     break
                 account = channel.vtex_account_name
@@ -384,6 +397,7 @@ def feed_poll(
                 wait = max(wait, result.wait)
                 if on_batch:
                     on_batch(channel, result)
+            burst = any_full and not wait
             if wait:
                 stop.wait(wait)
                 continue
