@@ -222,6 +222,9 @@ SYNC_SWEEP_AFTER_SECONDS = env.float("SYNC_SWEEP_AFTER_SECONDS", default=20.0)
 SYNC_SWEEP_INTERVAL_SECONDS = env.int("SYNC_SWEEP_INTERVAL_SECONDS", default=10)
 # Stored events are handed to workers in batches: one drain job takes at most this many at a time.
 INBOX_DRAIN_BATCH_SIZE = env.int("INBOX_DRAIN_BATCH_SIZE", default=20)
+# Webhooks hand their stored events to the workers from a background thread of the web process (one
+# Redis call for whatever piled up), not inside the request. Off: at once, in the request's thread.
+INBOX_HANDOFF_THREAD = env.bool("INBOX_HANDOFF_THREAD", default=True)
 # Webhook bodies larger than this are refused with 413.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 

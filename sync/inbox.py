@@ -21,6 +21,7 @@ from sync.jobs import (
     inbox_event_process_enqueue,
     inbox_event_touch,
     inbox_events_done,
+    inbox_events_hand_off,
     inbox_events_signal,
     inbox_events_take,
     inbox_events_waiting,
@@ -88,7 +89,7 @@ def inbox_event_store(
         except IntegrityError:
             return InboxEvent.objects.get(dedup_key=dedup_key), False
     if status == InboxEvent.Status.PENDING:
-        transaction.on_commit(lambda: inbox_events_signal(event_ids=[stored.pk]))
+        transaction.on_commit(lambda: inbox_events_hand_off(event_ids=[stored.pk]))
     return stored, True
 
 

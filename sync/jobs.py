@@ -15,12 +15,17 @@ spread over every worker.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
+import os
+import queue
+import threading
 from datetime import timedelta
 from functools import lru_cache
 
 import django_rq
+from django.conf import settings
 from redis.exceptions import RedisError
 
 from portal.redis import redis_connection
@@ -87,6 +92,87 @@ def inbox_events_signal(*, event_ids: list[int]) -> bool:
         logger.warning("could not hand inbox events %s to the workers (%s); the sweep will retry", event_ids[:3], exc)
         return False
     return inbox_drain_enqueue() if armed else True
+
+
+class _Handoff:
+    """Hands stored events' ids to the workers from one background thread per process.
+
+    A webhook answers once its row is committed; telling the workers is a Redis round trip the
+    request need not wait for, so the request only queues the id in memory and the thread sends
+    whatever piled up meanwhile in one call. Under load that is one round trip for many webhooks,
+    and each request is one blocking call shorter (in a threaded server, every blocking call is also
+    a chance to lose the GIL for up to a switch interval). Ids still in memory when the process dies
+    are not lost: their rows are pending, and the sweep hands pending rows over again
+    (SYNC_SWEEP_AFTER_SECONDS). At a normal exit the rest is sent before the process ends.
+    """
+
+    MAX_BATCH = 500
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # threads do not survive a fork; queue locks may not either
+        atexit.register(self.flush)
+
+    def _reset(self) -> None:
+        self._queue: queue.Queue[int] = queue.Queue()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def put(self, event_ids: list[int]) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="inbox-handoff", daemon=True)
+                    self._thread.start()
+        for event_id in event_ids:
+            self._queue.put(event_id)
+
+    def _take(self, first: int) -> list[int]:
+        ids = [first]
+        with contextlib.suppress(queue.Empty):
+            while len(ids) < self.MAX_BATCH:
+                ids.append(self._queue.get_nowait())
+        return ids
+
+    def _send(self, ids: list[int]) -> None:
+        try:
+            inbox_events_signal(event_ids=ids)  # logs Redis trouble itself; the sweep covers it
+        except Exception:  # the thread must outlive any surprise, or every later webhook would wait for the sweep
+            logger.exception("inbox hand-off of %d event(s) failed; the sweep will hand them over", len(ids))
+        finally:
+            for _ in ids:
+                self._queue.task_done()
+
+    def _run(self) -> None:
+        while True:
+            self._send(self._take(self._queue.get()))
+
+    def flush(self) -> None:
+        """Send what is queued now, in the caller's thread (at exit; the thread may be mid-send, which
+        only repeats an idempotent ZADD)."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._send(self._take(self._queue.get_nowait()))
+
+    def wait(self) -> None:
+        """Block until everything queued so far has been sent (tests)."""
+        self._queue.join()
+
+
+_handoff = _Handoff()
+
+
+def inbox_events_hand_off(*, event_ids: list[int]) -> None:
+    """Hand stored events to the workers: in the background when INBOX_HANDOFF_THREAD is on (the web
+    process), otherwise at once."""
+    if settings.INBOX_HANDOFF_THREAD:
+        _handoff.put(event_ids)
+    else:
+        inbox_events_signal(event_ids=event_ids)
+
+
+def inbox_handoff_wait() -> None:
+    _handoff.wait()
 
 
 def inbox_drain_enqueue() -> bool:

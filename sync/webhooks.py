@@ -98,7 +98,7 @@ def _store_vario_event(request, event: str):
     problem = vario_token_problem(request)
     if problem:
         return error(401, f"Unauthorized: {problem}.")
-    declared = request.headers.get("Content-Length")
+    declared = request.META.get("CONTENT_LENGTH")
     if declared and declared.isdigit() and int(declared) > settings.WEBHOOK_MAX_BODY_BYTES:
         return error(413, f"Body larger than {settings.WEBHOOK_MAX_BODY_BYTES} bytes.")
     payload, problem_response = _read_json(request)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import django_rq
 import pytest
 from django.db import OperationalError
@@ -35,6 +37,7 @@ def store_feed_event(channel, order_id: str) -> InboxEvent:
         channel=channel,
         dedup_key=f"vtex-feed:{order_id}",
     )
+    jobs.inbox_handoff_wait()  # the hand-off thread has sent it to Redis
     return event
 
 
@@ -136,3 +139,67 @@ def test_the_database_failing_stops_the_batch_with_its_events_still_pending(chan
     assert set(InboxEvent.objects.values_list("status", flat=True)) == {InboxEvent.Status.PENDING}
     # Still leased to the failed drain: the sweep hands them over again once the lease runs out.
     assert jobs.inbox_events_waiting([e.pk for e in events], lease_seconds=60) == {e.pk for e in events}
+
+
+# --- the web process's hand-off thread ------------------------------------------------------------------
+
+
+def test_ids_that_pile_up_while_the_thread_sends_go_out_in_one_call(monkeypatch):
+    sent, gate = [], threading.Event()
+
+    def slow_signal(*, event_ids):
+        gate.wait(5)  # the first call is in flight while more ids arrive
+        sent.append(list(event_ids))
+        return True
+
+    monkeypatch.setattr(jobs, "inbox_events_signal", slow_signal)
+    handoff = jobs._Handoff()
+    handoff.put([1])
+    for event_id in range(2, 6):
+        handoff.put([event_id])
+    gate.set()
+    handoff.wait()
+
+    assert [event_id for batch in sent for event_id in batch] == [1, 2, 3, 4, 5]
+    assert len(sent) <= 2  # the four that arrived during the first send share one call
+
+
+def test_the_thread_survives_a_failing_send_and_goes_on(monkeypatch, caplog):
+    calls = []
+
+    def flaky_signal(*, event_ids):
+        calls.append(list(event_ids))
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return True
+
+    monkeypatch.setattr(jobs, "inbox_events_signal", flaky_signal)
+    handoff = jobs._Handoff()
+    handoff.put([1])
+    handoff.wait()
+    handoff.put([2])
+    handoff.wait()
+
+    assert calls == [[1], [2]]
+    assert "the sweep will hand them over" in caplog.text
+
+
+def test_what_is_still_queued_at_exit_is_sent_by_the_exiting_thread(monkeypatch):
+    sent = []
+    monkeypatch.setattr(jobs, "inbox_events_signal", lambda *, event_ids: sent.append(list(event_ids)))
+    handoff = jobs._Handoff()
+    handoff._queue.put(7)  # queued, no thread started (as if it had died with the process's last work)
+
+    handoff.flush()
+
+    assert sent == [[7]]
+    handoff.wait()  # nothing left unaccounted
+
+
+def test_with_the_thread_off_the_event_is_handed_over_in_the_request(channel, queue, settings, monkeypatch):
+    settings.INBOX_HANDOFF_THREAD = False
+    monkeypatch.setattr(jobs._handoff, "put", lambda event_ids: pytest.fail("the thread was used"))
+
+    store_feed_event(channel, "order-1")
+
+    assert jobs.inbox_ready_count() == 1

@@ -60,7 +60,9 @@ def post(client, url, body, *, authorization: str | None = None):
         authorization = f"Bearer {app_token()}"
     data = body if isinstance(body, str | bytes) else json.dumps(body)
     headers = {"Authorization": authorization} if authorization else {}
-    return client.post(url, data=data, content_type="application/json", headers=headers)
+    response = client.post(url, data=data, content_type="application/json", headers=headers)
+    jobs.inbox_handoff_wait()  # and what the web process's hand-off thread does after the answer
+    return response
 
 
 def queued_jobs(queue) -> list[tuple[str, list]]:
@@ -68,7 +70,9 @@ def queued_jobs(queue) -> list[tuple[str, list]]:
 
 
 def handed_over(redis_conn) -> list[int]:
-    """Event ids in the ready set, oldest first (what the next drain job takes)."""
+    """Event ids in the ready set, oldest first (what the next drain job takes), once the web
+    process's hand-off thread has sent what it was given."""
+    jobs.inbox_handoff_wait()
     return [int(member) for member in redis_conn.zrange(jobs.INBOX_READY_KEY, 0, -1)]
 
 
@@ -395,6 +399,7 @@ def test_with_redis_down_the_webhook_still_answers_200_and_keeps_the_event_pendi
 
     assert response.status_code == 200
     assert InboxEvent.objects.get().status == InboxEvent.Status.PENDING
+    jobs.inbox_handoff_wait()
     assert "could not hand inbox events" in caplog.text
 
 
