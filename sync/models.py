@@ -86,6 +86,12 @@ class OrderSync(models.Model):
     waits = models.PositiveIntegerField(default=0, help_text="consecutive runs that found VTEX not ready yet")
     erp_dissolved = models.BooleanField(default=False, help_text="a dissolve event was seen for the ERP order")
     marketplace_status_sent = models.CharField(max_length=100, blank=True)
+    vtex_pending = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="asynchronous VTEX requests sent and not yet seen applied (cancel, item removal), so that "
+        "a re-run waits for them instead of sending them again",
+    )
     message = models.TextField(blank=True, help_text="why it is parked, failed, waiting or in conflict")
     needs_mapping = models.CharField(max_length=200, blank=True, help_text="e.g. carrier:HERMES or status:returned")
     created_at = models.DateTimeField(auto_now_add=True)

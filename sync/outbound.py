@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from django.conf import settings
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from mappings import selectors
 from mappings.models import SyncType
@@ -39,6 +41,7 @@ from sync.transforms import (
     erp_fulfilment_state_from,
     missing_carriers,
     outbound_plan,
+    removal_state,
 )
 from sync.transforms import Conflict as ConflictAction
 
@@ -82,6 +85,46 @@ def _money(cents: int | str) -> str:
     return f"{int(cents) / 100:.2f}"
 
 
+# --- asynchronous requests in flight ------------------------------------------------------------------
+# VTEX answers a cancel and an order modification before it applies them (reference/vtex.md §3.2,
+# §13). What was sent is written down at once (before anything else can fail), so that a re-run
+# waits for it instead of sending it again; it is forgotten once VTEX shows it, or after
+# VTEX_CHANGE_CONFIRM_SECONDS, when it may be sent again.
+
+
+def _pending_facts(sync: OrderSync) -> dict:
+    pending = sync.vtex_pending or {}
+    removal = pending.get("removal") or {}
+    return {
+        "cancel_sent_at": parse_datetime(pending["cancel_at"]) if pending.get("cancel_at") else None,
+        "removal_sent_at": parse_datetime(removal["at"]) if removal.get("at") else None,
+        "removal_targets": dict(removal.get("targets") or {}),
+    }
+
+
+def _pending_save(sync: OrderSync, **changes) -> None:
+    pending = {**(sync.vtex_pending or {}), **changes}
+    sync.vtex_pending = {key: value for key, value in pending.items() if value is not None}
+    OrderSync.objects.filter(pk=sync.pk).update(vtex_pending=sync.vtex_pending)
+
+
+def _pending_settle(facts: OutboundFacts, *, sync: OrderSync) -> OutboundFacts:
+    """Forget a removal VTEX has applied, or one it has not applied in time (visibly)."""
+    state = removal_state(facts)
+    if state in ("none", "waiting"):
+        return facts
+    if state == "expired":
+        timeline_add(
+            order_sync=sync,
+            kind=TimelineEntry.Kind.PROBLEM,
+            title="Item removal not applied by VTEX in time",
+            detail=f"Sent at {facts.removal_sent_at:%Y-%m-%d %H:%M:%S} UTC and still not visible on the order "
+            f"after {facts.confirm_seconds:.0f} s; what is still missing is requested again.",
+        )
+    _pending_save(sync, removal=None)
+    return replace(facts, removal_sent_at=None, removal_targets={})
+
+
 def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
     """Send one action; an Outcome ends the run, None goes on."""
     order_id = sync.vtex_order_id
@@ -100,6 +143,7 @@ def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
             title = "Start handling sent"
     elif isinstance(action, RemoveItems):
         vtex.create_order_changes(order_id, action.changes)
+        _pending_save(sync, removal={"at": timezone.now().isoformat(), "targets": dict(action.targets)})
         removed = ", ".join(f"{r['quantity']} × SKU {r['id']}" for r in action.changes["remove"]["items"])
         title = f"Removed from the VTEX order: {removed}"
     elif isinstance(action, PostInvoice):
@@ -125,6 +169,7 @@ def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
         title = f"{len(action.status['events'])} tracking event(s) sent for invoice {action.invoice_number}{delivered}"
     elif isinstance(action, CancelOrder):
         vtex.cancel_order(order_id, reason=action.reason)
+        _pending_save(sync, cancel_at=timezone.now().isoformat())
         timeline_add(
             order_sync=sync, kind=TimelineEntry.Kind.ACTION, title="Order cancelled in VTEX", detail=action.reason
         )
@@ -244,6 +289,8 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
         push_tracking=push_tracking,
         push_cancellation=selectors.transfer_enabled(channel=channel, sync_type=SyncType.CANCELLATION_UPLOAD),
         push_returns=selectors.transfer_enabled(channel=channel, sync_type=SyncType.RETURNS_UPLOAD),
+        confirm_seconds=settings.VTEX_CHANGE_CONFIRM_SECONDS,
+        **_pending_facts(sync),
     )
     if push_tracking and (unmapped := missing_carriers(facts)):
         return Parked(
@@ -269,7 +316,9 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
         if outcome is not None:
             return outcome
     for _ in range(MAX_ROUNDS):
-        plan = outbound_plan(replace(facts, vtex_order=vtex_order), platform_status=mapping.platform_status)
+        facts = replace(facts, vtex_order=vtex_order)
+        facts = _pending_settle(facts, sync=sync)
+        plan = outbound_plan(facts, platform_status=mapping.platform_status)
         if not plan:
             break
         for action in plan:
@@ -278,6 +327,8 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
             if outcome is not None:
                 order_link_record(channel=channel, vtex_order_id=vtex_order_id, vtex_status=vtex_order.status)
                 return outcome
+            if isinstance(action, RemoveItems | CancelOrder):
+                facts = replace(facts, **_pending_facts(sync))
             if isinstance(action, BARRIERS):
                 break
         vtex_order = vtex.get_order(vtex_order_id)

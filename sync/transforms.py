@@ -226,6 +226,7 @@ class StartHandling:
 @dataclass(frozen=True)
 class RemoveItems:
     changes: dict
+    targets: Mapping[str, int] = field(default_factory=dict)  # item key → quantity VTEX should end at
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,9 @@ Action = StartHandling | RemoveItems | PostInvoice | PatchTracking | PutTracking
 INVOICEABLE = frozenset({"handling", "invoice"})
 MODIFIABLE = frozenset({"handling", "invoice", "waiting-for-fulfillment", "ready-for-invoicing"})
 CANCELLED_IN_VTEX = frozenset({"cancel", "canceled"})
+# Statuses VTEX moves through by itself and in which it accepts no cancellation (reference/vtex.md
+# §3.2; "" is an incomplete order): wait for the next one instead of failing on VTEX's 400.
+NOT_CANCELLABLE_YET = frozenset({"", "order-created", "start-handling", "invoice"})
 # The customer asked to cancel: the ERP decides (inbound cancels the ERP order, or a person refuses).
 CANCELLATION_REQUESTED = "cancellation-requested"
 
@@ -300,6 +304,12 @@ class OutboundFacts:
     push_tracking: bool = True
     push_cancellation: bool = True
     push_returns: bool = True
+    # Asynchronous requests already sent (VTEX answers 202/200 and applies them later, §3.2, §13):
+    # until they show, or ``confirm_seconds`` pass, the plan waits rather than sending them again.
+    cancel_sent_at: datetime | None = None
+    removal_sent_at: datetime | None = None
+    removal_targets: Mapping[str, int] = field(default_factory=dict)
+    confirm_seconds: float = 900.0
 
 
 def tracking_of(note: ErpDocument, shipments: Mapping[str, Sequence[ErpShipment]]) -> tuple[str, str] | None:
@@ -339,11 +349,30 @@ def erp_quantities_to_ship(facts: OutboundFacts) -> dict[int, int]:
     return dict(totals)
 
 
-def _removals(facts: OutboundFacts) -> list[dict]:
+def item_key(item: VtexItem) -> str:
+    """A VTEX order line's identity across item removals (its index may shift; uniqueId does not)."""
+    return item.unique_id or f"{item.sku_id}#{item.index}"
+
+
+def removal_state(facts: OutboundFacts) -> str:
+    """Where the last item removal sent stands: none, applied, waiting (VTEX has not applied it yet)
+    or expired (not applied within ``confirm_seconds``: it may be requested again)."""
+    if not facts.removal_targets or facts.removal_sent_at is None:
+        return "none"
+    quantities = {item_key(item): item.quantity for item in facts.vtex_order.items}
+    if all(quantities.get(key, 0) <= target for key, target in facts.removal_targets.items()):
+        return "applied"
+    if (facts.now - facts.removal_sent_at).total_seconds() < facts.confirm_seconds:
+        return "waiting"
+    return "expired"
+
+
+def _removals(facts: OutboundFacts) -> tuple[list[dict], dict[str, int]]:
+    """The removal request's items and, per line, the quantity VTEX should show once it is applied."""
     vtex = facts.vtex_order
     invoiced = invoiced_quantities(vtex)
     to_ship = erp_quantities_to_ship(facts)
-    removals = []
+    removals, targets = [], {}
     for item in vtex.items:
         # Never remove what is already invoiced, whatever the ERP says now.
         target = max(to_ship.get(item.index, 0), invoiced.get(item.index, 0))
@@ -356,7 +385,8 @@ def _removals(facts: OutboundFacts) -> list[dict]:
                     "uniqueId": item.unique_id,
                 }
             )
-    return removals
+            targets[item_key(item)] = target
+    return removals, targets
 
 
 def _cancellation_plan(facts: OutboundFacts, platform_status: str) -> list[Action]:
@@ -370,6 +400,11 @@ def _cancellation_plan(facts: OutboundFacts, platform_status: str) -> list[Actio
                 "(partly) invoiced and can no longer be cancelled. Settle it with a return invoice or by hand."
             )
         ]
+    if vtex.status in NOT_CANCELLABLE_YET:
+        return [Wait(f"VTEX order {vtex.order_id} is {vtex.status or 'incomplete'}: VTEX accepts no cancellation now")]
+    if facts.cancel_sent_at is not None and (facts.now - facts.cancel_sent_at).total_seconds() < facts.confirm_seconds:
+        # VTEX cancels asynchronously (cancel → canceled): a second request would add a second note.
+        return [Wait(f"cancellation of VTEX order {vtex.order_id} sent; waiting for VTEX to apply it ({vtex.status})")]
     return [
         CancelOrder(
             reason=f"Cancelled in VARIO ERP (order {facts.order.number})",
@@ -543,13 +578,16 @@ def outbound_plan(facts: OutboundFacts, *, platform_status: str) -> list[Action]
     if platform_status == "processing":
         return []
 
-    removals = _removals(facts)
+    if removal_state(facts) == "waiting":
+        # Modifications are applied asynchronously (202, §13); invoices depend on the new quantities.
+        return [Wait(f"item removal sent to VTEX order {vtex.order_id}; waiting for VTEX to apply it")]
+    removals, targets = _removals(facts)
     if removals:
         if vtex.status not in MODIFIABLE:
             return [Wait(f"VTEX order {vtex.order_id} is {vtex.status}: items can be removed only while handling")]
         reason = f"Not delivered: closed or cancelled in VARIO ERP order {facts.order.number}"
         # Shape per the spec's description: `remove` is the `from` object of a replace: {"items": [...]}.
-        return [RemoveItems({"reason": reason, "remove": {"items": removals}})]
+        return [RemoveItems({"reason": reason, "remove": {"items": removals}}, targets=targets)]
 
     actions = _invoice_plan(facts)
     if facts.push_tracking:
@@ -682,7 +720,9 @@ def erp_order_request_from_vtex_order(
     if config.payment_method_id:
         document["paymentMethodId"] = config.payment_method_id
     if _ISO_DATE.match(order.creation_date or ""):
-        document["orderedOn"] = order.creation_date[:10]
+        document["documentDate"] = order.creation_date[
+            :10
+        ]  # a RequestDocument field (§1.5, §4.6); orderedOn is read-only
     if address:
         document["deliveryAddress"] = address
         document["billingAddress"] = address

@@ -323,8 +323,10 @@ class ChannelOrderResult:
     errors: tuple[str, ...] = ()
 
     # EOI008/EOI009/EOI011: VTEX is not ready yet (not integrated, not approvable now, waiting for
-    # manual authorisation); design §1 treats them as "retry later".
-    NOT_YET_CODES = frozenset({"EOI008", "EOI009", "EOI011"})
+    # manual authorisation); design §1 treats them as "retry later". EOI006 (internal error, "retry
+    # later") and EOI010 (VTEX timed out) are transient too (reference/vtex.md §7). All are retried,
+    # bounded like every wait, then shown as failed.
+    NOT_YET_CODES = frozenset({"EOI006", "EOI008", "EOI009", "EOI010", "EOI011"})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ChannelOrderResult:

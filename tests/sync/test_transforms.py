@@ -227,6 +227,83 @@ def test_removal_waits_when_vtex_cannot_change_the_order():
     assert isinstance(action, Wait)
 
 
+@pytest.mark.parametrize("status", ["", "order-created", "start-handling"])
+def test_a_cancel_waits_while_vtex_moves_the_order_by_itself(status):
+    order = erp_order([order_line(1, quantity=2), order_line(2)], state="CANCELLED")
+    [action] = outbound_plan(facts(two_item_order(status), order), platform_status="cancelled")
+    assert isinstance(action, Wait) and "accepts no cancellation" in action.message
+
+
+def test_a_cancel_sent_is_not_sent_again_while_vtex_applies_it():
+    order = erp_order([order_line(1, quantity=2), order_line(2)], state="CANCELLED")
+    sent = facts(two_item_order("handling"), order, cancel_sent_at=datetime(2026, 3, 3, 11, 59, tzinfo=UTC))
+    [action] = outbound_plan(sent, platform_status="cancelled")
+    assert isinstance(action, Wait)
+
+
+def test_a_cancel_vtex_never_applied_is_sent_again_after_the_confirm_time():
+    order = erp_order([order_line(1, quantity=2), order_line(2)], state="CANCELLED")
+    sent = facts(
+        two_item_order("handling"), order, cancel_sent_at=datetime(2026, 3, 3, 11, tzinfo=UTC), confirm_seconds=900
+    )
+    [action] = outbound_plan(sent, platform_status="cancelled")
+    assert isinstance(action, CancelOrder)
+
+
+def closed_rest():
+    order = erp_order(
+        [order_line(1, quantity=2, committed=2, complete=True), order_line(2, committed=0, complete=True)],
+        state="DELIVERED",
+    )
+    return order, [follow_up("1", "LS-1", {1: 2})]
+
+
+def test_a_removal_names_the_quantity_each_line_must_end_at():
+    order, notes = closed_rest()
+    [action] = outbound_plan(facts(two_item_order(), order, delivery_notes=notes), platform_status="fulfilled")
+    assert action.targets == {"U1": 0}
+
+
+def test_a_removal_vtex_has_not_applied_yet_is_waited_for_not_sent_again():
+    order, notes = closed_rest()
+    pending = facts(
+        two_item_order(),  # still shows the line the removal takes away
+        order,
+        delivery_notes=notes,
+        removal_sent_at=datetime(2026, 3, 3, 11, 59, tzinfo=UTC),
+        removal_targets={"U1": 0},
+    )
+    assert t.removal_state(pending) == "waiting"
+    [action] = outbound_plan(pending, platform_status="fulfilled")
+    assert isinstance(action, Wait) and "removal" in action.message
+
+
+def test_a_removal_is_applied_once_vtex_shows_the_target_quantities():
+    order, notes = closed_rest()
+    vtex = vtex_order([vtex_item(0, quantity=2, price=2950)], status="handling", shipping=1700)
+    applied = facts(
+        vtex,
+        order,
+        delivery_notes=notes,
+        removal_sent_at=datetime(2026, 3, 3, 11, 59, tzinfo=UTC),
+        removal_targets={"U1": 0},
+    )
+    assert t.removal_state(applied) == "applied"
+
+
+def test_a_removal_not_applied_within_the_confirm_time_has_expired():
+    order, notes = closed_rest()
+    stale = facts(
+        two_item_order(),
+        order,
+        delivery_notes=notes,
+        removal_sent_at=datetime(2026, 3, 3, 11, tzinfo=UTC),
+        removal_targets={"U1": 0},
+        confirm_seconds=900,
+    )
+    assert t.removal_state(stale) == "expired"
+
+
 def test_a_return_becomes_an_input_invoice_once_invoiced():
     order = erp_order([order_line(1, quantity=2, committed=2), order_line(2, committed=1)], state="DELIVERED")
     vtex = two_item_order(

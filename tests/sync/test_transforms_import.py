@@ -61,7 +61,8 @@ def test_a_complete_request():
     assert document["salesChannelId"] == "7"
     assert document["externalId"] == "1510580500001-01"
     assert document["externalNumber"] == "00-1510580500001-01"
-    assert document["orderedOn"] == "2026-03-01"
+    assert document["documentDate"] == "2026-03-01"
+    assert "orderedOn" not in document  # read-only in VARIO's request schema
     assert document["custom"] == {"vtexportal": {"externalOrderId": "1510580500001-01", "marketplaceOrderId": "MKP-1"}}
     assert document["lines"][0] == {
         "lineType": "ARTICLE_LINE",

@@ -268,3 +268,15 @@ def test_create_note_fits_vtex_limits(vtex):
     _, body = sent()
     assert len(body["description"]) == 2000 and body["target"]["id"] == "1-01"
     validate_vtex_request("do", "post", "/api/do/notes", body=body)
+
+
+@pytest.mark.parametrize(
+    ("code", "not_yet"),
+    [("EOI006", True), ("EOI008", True), ("EOI009", True), ("EOI010", True), ("EOI011", True), ("EOI003", False)],
+)
+def test_channel_order_codes_that_mean_retry_later(code, not_yet):
+    from sync.clients.dtos import ChannelOrderResult
+
+    result = ChannelOrderResult.from_json({"marketplaceOrderId": "MKP-1", "code": code, "success": False})
+
+    assert result.not_yet is not_yet

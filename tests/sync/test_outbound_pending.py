@@ -1,0 +1,79 @@
+"""Asynchronous VTEX requests in flight: written down when sent, forgotten once applied (sync/outbound.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from sync import outbound
+from sync.models import OrderSync, TimelineEntry
+from sync.transforms import OutboundFacts
+from tests.sync.builders import erp_order, order_line, vtex_item, vtex_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sync(channel):
+    return OrderSync.objects.create(kind=OrderSync.Kind.STATUS, channel=channel, key="4711", vtex_order_id="V-1")
+
+
+def two_lines(quantity_of_second: int):
+    items = [vtex_item(0, quantity=2, price=2950), vtex_item(1, quantity=quantity_of_second, price=4000)]
+    return vtex_order(items, status="handling", shipping=1700)
+
+
+def test_a_sent_removal_is_stored_at_once_and_read_back_by_the_next_run(sync):
+    outbound._pending_save(sync, removal={"at": timezone.now().isoformat(), "targets": {"U1": 0}})
+    outbound._pending_save(sync, cancel_at=timezone.now().isoformat())
+
+    read = outbound._pending_facts(OrderSync.objects.get(pk=sync.pk))
+
+    assert read["removal_targets"] == {"U1": 0}
+    assert timezone.now() - read["removal_sent_at"] < timedelta(seconds=5)
+    assert read["cancel_sent_at"] is not None
+
+
+def test_an_applied_removal_is_forgotten(sync):
+    sent_at = timezone.now()
+    outbound._pending_save(sync, removal={"at": sent_at.isoformat(), "targets": {"U1": 0}})
+    facts = OutboundFacts(
+        order=erp_order([order_line(1)]),
+        vtex_order=two_lines(0),
+        now=sent_at + timedelta(seconds=1),
+        **outbound._pending_facts(sync),
+    )
+
+    settled = outbound._pending_settle(facts, sync=sync)
+
+    assert (settled.removal_targets, OrderSync.objects.get(pk=sync.pk).vtex_pending) == ({}, {})
+    assert not TimelineEntry.objects.exists()
+
+
+def test_a_removal_not_applied_in_time_is_forgotten_visibly(sync, settings):
+    sent_at = timezone.now() - timedelta(hours=1)
+    outbound._pending_save(sync, removal={"at": sent_at.isoformat(), "targets": {"U1": 0}})
+    facts = OutboundFacts(
+        order=erp_order([order_line(1)]),
+        vtex_order=two_lines(1),
+        now=timezone.now(),
+        confirm_seconds=900,
+        **outbound._pending_facts(sync),
+    )
+
+    outbound._pending_settle(facts, sync=sync)
+
+    assert OrderSync.objects.get(pk=sync.pk).vtex_pending == {}
+    assert TimelineEntry.objects.get().title == "Item removal not applied by VTEX in time"
+
+
+def test_a_removal_still_in_time_is_kept(sync):
+    outbound._pending_save(sync, removal={"at": timezone.now().isoformat(), "targets": {"U1": 0}})
+    facts = OutboundFacts(
+        order=erp_order([order_line(1)]), vtex_order=two_lines(1), now=timezone.now(), **outbound._pending_facts(sync)
+    )
+
+    assert outbound._pending_settle(facts, sync=sync).removal_targets == {"U1": 0}
+    assert OrderSync.objects.get(pk=sync.pk).vtex_pending["removal"]["targets"] == {"U1": 0}
