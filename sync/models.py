@@ -89,8 +89,8 @@ class OrderSync(models.Model):
     vtex_pending = models.JSONField(
         default=dict,
         blank=True,
-        help_text="asynchronous VTEX requests sent and not yet seen applied (cancel, item removal), so that "
-        "a re-run waits for them instead of sending them again",
+        help_text="what was sent to VTEX that its order may not show back yet or at all (a cancel or item "
+        "removal in flight, the last tracking events per invoice), so that a re-run does not send it again",
     )
     message = models.TextField(blank=True, help_text="why it is parked, failed, waiting or in conflict")
     needs_mapping = models.CharField(max_length=200, blank=True, help_text="e.g. carrier:HERMES or status:returned")

@@ -42,6 +42,7 @@ from sync.transforms import (
     missing_carriers,
     outbound_plan,
     removal_state,
+    tracking_digest,
 )
 from sync.transforms import Conflict as ConflictAction
 
@@ -99,6 +100,7 @@ def _pending_facts(sync: OrderSync) -> dict:
         "cancel_sent_at": parse_datetime(pending["cancel_at"]) if pending.get("cancel_at") else None,
         "removal_sent_at": parse_datetime(removal["at"]) if removal.get("at") else None,
         "removal_targets": dict(removal.get("targets") or {}),
+        "tracking_sent": dict(pending.get("tracking") or {}),
     }
 
 
@@ -165,6 +167,8 @@ def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
         title = f"Tracking {action.tracking_number} ({action.courier}) added to invoice {action.invoice_number}"
     elif isinstance(action, PutTrackingEvents):
         vtex.update_tracking_status(order_id, action.invoice_number, action.status)
+        sent = {**(sync.vtex_pending or {}).get("tracking", {}), action.invoice_number: tracking_digest(action.status)}
+        _pending_save(sync, tracking=sent)
         delivered = " — delivered" if action.status["isDelivered"] else ""
         title = f"{len(action.status['events'])} tracking event(s) sent for invoice {action.invoice_number}{delivered}"
     elif isinstance(action, CancelOrder):
@@ -327,7 +331,7 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
             if outcome is not None:
                 order_link_record(channel=channel, vtex_order_id=vtex_order_id, vtex_status=vtex_order.status)
                 return outcome
-            if isinstance(action, RemoveItems | CancelOrder):
+            if isinstance(action, RemoveItems | CancelOrder | PutTrackingEvents):
                 facts = replace(facts, **_pending_facts(sync))
             if isinstance(action, BARRIERS):
                 break

@@ -9,6 +9,7 @@ never pushes anything twice.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -310,6 +311,7 @@ class OutboundFacts:
     removal_sent_at: datetime | None = None
     removal_targets: Mapping[str, int] = field(default_factory=dict)
     confirm_seconds: float = 900.0
+    tracking_sent: Mapping[str, str] = field(default_factory=dict)  # invoice number → digest of the last PUT
 
 
 def tracking_of(note: ErpDocument, shipments: Mapping[str, Sequence[ErpShipment]]) -> tuple[str, str] | None:
@@ -502,6 +504,10 @@ def vtex_tracking_status_from(parcel) -> dict:
     }
 
 
+def tracking_digest(status: dict) -> str:
+    return hashlib.sha256(json.dumps(status, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def _tracking_events_plan(facts: OutboundFacts) -> list[Action]:
     """Carriers VTEX does not track itself: push the ERP's tracking events once the invoice has a number."""
     actions: list[Action] = []
@@ -519,8 +525,11 @@ def _tracking_events_plan(facts: OutboundFacts) -> list[Action]:
             # Compare events by content, not count: carriers repeat identical scans and VTEX keeps one.
             erp_keys = {(e.date[:10], e.city, e.state, e.description) for e in parcel.events}
             news = bool(erp_keys - package.tracking_event_keys) or (bool(parcel.delivered_at) and not package.delivered)
-            if news:
-                actions.append(PutTrackingEvents(package.invoice_number, vtex_tracking_status_from(parcel)))
+            status = vtex_tracking_status_from(parcel)
+            # VTEX's fields of a stored event are not specified (its createDate may be when VTEX stored
+            # it), so what was sent is remembered too: the same body is never sent twice.
+            if news and facts.tracking_sent.get(package.invoice_number) != tracking_digest(status):
+                actions.append(PutTrackingEvents(package.invoice_number, status))
     return actions
 
 

@@ -448,3 +448,42 @@ def test_a_customer_cancellation_request_holds_everything_else_back():
         platform_status="fulfilled",
     )
     assert plan == []
+
+
+# --- tracking events for carriers VTEX does not track -------------------------------------------------
+
+
+def tracked_delivery(**kwargs):
+    from sync.clients.dtos import ErpParcel, ErpShipment, ErpTrackingEvent
+
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2, committed=1)], state="DELIVERED")
+    events = (ErpTrackingEvent(date="2026-03-02", city="Ostrava", state="MSK", description="Picked up"),)
+    parcel = ErpParcel(id="4401", tracking_number="T-1", events=events)
+    vtex = two_item_order(
+        "invoiced", packages=[package("LS-1", [(0, 2, 2950), (1, 1, 4000)], value=11600, tracking="T-1")]
+    )
+    own = CarrierInfo(courier="OWN", tracking_url_template="https://own.example/{tracking_number}")
+    return facts(
+        vtex,
+        order,
+        delivery_notes=[follow_up("1", "LS-1", {1: 2, 2: 1})],
+        shipments={"1": [ErpShipment(id="3301", document_id="1", carrier_key="OWN", parcels=(parcel,))]},
+        carriers={"OWN": own},
+        **kwargs,
+    )
+
+
+def test_tracking_events_vtex_lacks_are_put():
+    actions = [
+        a for a in outbound_plan(tracked_delivery(), platform_status="fulfilled") if isinstance(a, t.PutTrackingEvents)
+    ]
+    assert [a.status["events"][0]["city"] for a in actions] == ["Ostrava"]
+
+
+def test_the_same_tracking_events_are_not_put_again_when_vtex_does_not_echo_them():
+    [put] = [
+        a for a in outbound_plan(tracked_delivery(), platform_status="fulfilled") if isinstance(a, t.PutTrackingEvents)
+    ]
+    again = tracked_delivery(tracking_sent={"LS-1": t.tracking_digest(put.status)})
+
+    assert not [a for a in outbound_plan(again, platform_status="fulfilled") if isinstance(a, t.PutTrackingEvents)]
