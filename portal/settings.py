@@ -145,6 +145,12 @@ SANDBOX_WEBHOOK_RETRY_DELAYS = [float(x) for x in env.list("SANDBOX_WEBHOOK_RETR
 SANDBOX_DELIVERY_TIMEOUT = env.float("SANDBOX_DELIVERY_TIMEOUT", default=5.0)
 if SANDBOX_ENABLED:
     DATABASES["sandbox"] = _tuned(env.db("SANDBOX_DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'sandbox.sqlite3'}"))
+    if DATABASES["sandbox"]["ENGINE"] == "django.db.backends.sqlite3" and env.str("SQLITE_TEST_DATABASE", default=""):
+        # A file too, not shared memory: the test live server hands in-memory SQLite connections to its
+        # request threads, and a late request closing the shared one fails with a thread error.
+        DATABASES["sandbox"]["TEST"] = {
+            "NAME": str(Path(env.str("SQLITE_TEST_DATABASE")).with_name("test-sandbox.sqlite3"))
+        }
 DATABASE_ROUTERS = ["sandbox.routers.SandboxRouter"]
 
 # --- Redis and RQ --------------------------------------------------------------------------------
@@ -190,6 +196,10 @@ VARIO_APP_IDENTIFIER = env.str("VARIO_APP_IDENTIFIER", default="")
 VARIO_REFRESH_TOKEN = env.str("VARIO_REFRESH_TOKEN", default="")
 # VARIO allows 40 requests per 6 seconds per client; all workers share this budget through Redis.
 VARIO_RATE = env.str("VARIO_RATE", default="40/6")
+# Wait after a VARIO 429 without Retry-After (VARIO documents no such header, reference §4.1). One
+# window of VARIO's 40 per 6 s: by then the calls that filled it have left it. VTEX's minute
+# (RETRY_AFTER_DEFAULT_SECONDS) would stop every worker's ERP calls for ten windows.
+VARIO_RETRY_AFTER_DEFAULT_SECONDS = env.float("VARIO_RETRY_AFTER_DEFAULT_SECONDS", default=6.0)
 # Where VARIO and VTEX reach the portal's webhooks (used when registering them).
 PORTAL_WEBHOOK_BASE_URL = env.str("PORTAL_WEBHOOK_BASE_URL", default="http://127.0.0.1:8000")
 
@@ -204,7 +214,8 @@ LIMITER_MAX_WAIT_SECONDS = env.float("LIMITER_MAX_WAIT_SECONDS", default=10.0)
 LIMITER_MARGIN_SECONDS = env.float("LIMITER_MARGIN_SECONDS", default=0.075)
 # Default VTEX budget per route and account (calls/seconds); channels can override per route.
 VTEX_DEFAULT_RATE = env.str("VTEX_DEFAULT_RATE", default="50/1")
-# Wait after a 429 that carries no Retry-After (VTEX's feed guide recommends a minute).
+# Wait after a VTEX 429 that carries no Retry-After (VTEX's feed guide recommends a minute). VARIO has
+# its own: VARIO_RETRY_AFTER_DEFAULT_SECONDS.
 RETRY_AFTER_DEFAULT_SECONDS = env.float("RETRY_AFTER_DEFAULT_SECONDS", default=60.0)
 
 # --- Sync behaviour (small values in tests keep them fast) ------------------------------------------------
