@@ -245,14 +245,35 @@ class SalesChannel(TimestampedModel):
 
     def clean(self) -> None:
         super().clean()
+        errors = {}
         if self.kind == ChannelKind.EXTERNAL_MARKETPLACE:
-            errors = {}
             if not self.connector_name:
                 errors["connector_name"] = "An external marketplace connector needs its connector name."
             if not self.connector_endpoint:
                 errors["connector_endpoint"] = "An external marketplace connector needs its endpoint URL."
-            if errors:
-                raise ValidationError(errors)
+        sharing = self._channel_sharing_the_app_key()
+        if sharing is not None:
+            errors["vtex_app_key"] = (
+                f"Sales channel '{sharing.code}' already uses this app key for VTEX account "
+                f"'{self.vtex_account_name}'. VTEX gives each app key exactly one orders feed and one hook, and "
+                "an event one channel commits is gone for the other, so two channels on one key would each miss "
+                "orders. Create a separate app key for this channel in VTEX."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def _channel_sharing_the_app_key(self) -> SalesChannel | None:
+        """Another channel with the same VTEX account and app key (reference/vtex.md §1: one feed per appKey).
+
+        Inactive channels count too: activating one, or configuring its hook, would take over the queue.
+        The app key is stored in plain text (only the token is encrypted), so the database compares it.
+        """
+        if not self.vtex_app_key or not self.vtex_account_name:
+            return None
+        others = SalesChannel.objects.filter(vtex_account_name=self.vtex_account_name, vtex_app_key=self.vtex_app_key)
+        if self.pk is not None:
+            others = others.exclude(pk=self.pk)
+        return others.order_by("code").first()
 
     @property
     def vtex_base_url(self) -> str:

@@ -252,8 +252,10 @@ VTEX_FEED_STATUSES = env.list(
     "VTEX_FEED_STATUSES", default=["ready-for-handling", "cancellation-requested", "canceled"]
 )
 # Seconds a retrieved feed item stays invisible; the poller commits long before (store, then commit).
+# 1 to 43200 (VTEX's bounds, reference/vtex.md §1.2); sync/checks.py reports a value outside them.
 VTEX_FEED_VISIBILITY_TIMEOUT = env.int("VTEX_FEED_VISIBILITY_TIMEOUT", default=300)
-# Seconds an uncommitted item lives (VTEX: 4 to 14 days). The longest outage the portal survives.
+# Seconds an uncommitted item lives (VTEX: 4 to 14 days, checked by sync/checks.py). The longest outage
+# the portal survives.
 VTEX_FEED_RETENTION = env.int("VTEX_FEED_RETENTION", default=1209600)
 # Seconds the poller sleeps after a batch that was not full (a full one is followed at once).
 FEED_POLL_SLEEP_SECONDS = env.float("FEED_POLL_SLEEP_SECONDS", default=5.0)

@@ -6,4 +6,4 @@ class SyncConfig(AppConfig):
     verbose_name = "Synchronisation"
 
     def ready(self) -> None:
-        from sync import signals  # noqa: F401
+        from sync import checks, signals  # noqa: F401

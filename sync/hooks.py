@@ -2,8 +2,10 @@
 
 The hook is the push alternative to the feed and feeds the same inbox. VTEX sends the custom header
 of the hook configuration (``configure_feed --hook``) with every notification; without the channel's
-secret in it the call is refused with 401. The answer must come within 5 s, so nothing but the insert
-happens here; the import runs in a worker and re-reads the order, as for feed events.
+secret in it the call is refused with 401. The body names who sent it: ``Origin.Account`` must be the
+channel's account (403) and ``Origin.Key`` the channel's app key, the appKey that owns the hook (401;
+reference §1.9 says to check both plus the header). The answer must come within 5 s, so nothing but
+the insert happens here; the import runs in a worker and re-reads the order, as for feed events.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ def _secret_ok(request, channel) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
+@sensitive_variables("given", "expected")
+def _origin_key_ok(origin: dict, channel) -> bool:
+    expected = channel.vtex_app_key or ""
+    given = origin.get("Key")
+    # Required, not "checked when present": a body without it would pass on the header alone.
+    if not isinstance(given, str):
+        return False
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
 @csrf_exempt
 @require_POST
 def vtex_order_hook(request, channel_code: str):
@@ -52,8 +64,10 @@ def vtex_order_hook(request, channel_code: str):
     origin = payload.get("Origin") if isinstance(payload.get("Origin"), dict) else {}
     if origin.get("Account") != channel.vtex_account_name:
         return error(403, f"Origin.Account must be the channel's VTEX account ({channel.vtex_account_name}).")
-    if origin.get("Key") not in (None, "", channel.vtex_app_key):
-        return error(403, "Origin.Key is not the channel's VTEX app key.")
+    if not _origin_key_ok(origin, channel):
+        return error(
+            401, "Unauthorized: Origin.Key must be the channel's VTEX app key (the appKey that owns the hook)."
+        )
     order_id, state = payload.get("OrderId"), payload.get("State")
     if not isinstance(order_id, str) or not order_id or not isinstance(state, str):
         return error(400, "Expected a VTEX hook notification: 'OrderId' and 'State' are required.")

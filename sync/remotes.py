@@ -77,11 +77,14 @@ def vario_client(*, recorder: Recorder | None = None) -> VarioClient:
         remote="vario",
         scope=settings.VARIO_CLIENT_ID,
         redis_url=settings.REDIS_URL,
-        # The token endpoint is the SSO server, not the 40-per-6-seconds API.
+        # The token endpoint is the SSO server, not the 40-per-6-seconds API: its own rate, its own window.
         rates={"token": Rate(30, 1)},
         default_rate=Rate.parse(settings.VARIO_RATE),
         max_wait=settings.LIMITER_MAX_WAIT_SECONDS,
         margin_seconds=settings.LIMITER_MARGIN_SECONDS,
+        # VARIO counts 40 per 6 s for the whole API client (reference §1.3), not per route: documents,
+        # shipments, query and webhooks share one window, and a 429 on one blocks them all.
+        per_route=False,
     )
     return VarioClient(
         credentials=credentials,
@@ -89,5 +92,6 @@ def vario_client(*, recorder: Recorder | None = None) -> VarioClient:
         redis_url=settings.REDIS_URL,
         limiter=limiter,
         recorder=recorder,
-        retry_after_default=settings.RETRY_AFTER_DEFAULT_SECONDS,
+        # Not RETRY_AFTER_DEFAULT_SECONDS: that is VTEX's minute, and VARIO documents no Retry-After.
+        retry_after_default=settings.VARIO_RETRY_AFTER_DEFAULT_SECONDS,
     )

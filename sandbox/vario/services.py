@@ -662,8 +662,11 @@ def parcel_add(*, delivery_id, carrier_key=None, tracking_number=None, tracking_
         return _parcel_create(delivery, carrier=carrier, tracking_number=tracking_number, tracking_url=tracking_url)
 
 
-def order_cancel(*, order_id) -> Document:
-    """Dissolve the order: refused once anything is delivered (the ERP keeps the delivered part)."""
+def order_cancel(*, order_id, skip_app: str | None = None) -> Document:
+    """Dissolve the order: refused once anything is delivered (the ERP keeps the delivered part).
+
+    ``skip_app``: the app that asked through the API with x-vario-suppress-own-webhooks (no echo to it).
+    """
     with transaction.atomic(using=DB):
         order = _order(order_id)
         if any(line.quantity_committed > 0 for line in _article_lines(order)):
@@ -672,11 +675,11 @@ def order_cancel(*, order_id) -> Document:
             raise Rejected(409, f"Order {order.number} is {order.state}; it cannot be dissolved")
         order.state = "CANCELLED"
         _touch(order, by="sandbox")
-        document_event_fire(category=order.category, transition="dissolve", document_id=order.id)
+        document_event_fire(category=order.category, transition="dissolve", document_id=order.id, skip_app=skip_app)
     return order
 
 
-def order_close_remaining(*, order_id) -> Document:
+def order_close_remaining(*, order_id, skip_app: str | None = None) -> Document:
     """After a partial delivery, close what is still open: lines complete, state CLOSED."""
     with transaction.atomic(using=DB):
         order = _order(order_id)
@@ -693,7 +696,9 @@ def order_close_remaining(*, order_id) -> Document:
                 line.save()
         order.state = "CLOSED"
         _touch(order, by="sandbox")
-        document_event_fire(category=order.category, transition="order_close_remaining", document_id=order.id)
+        document_event_fire(
+            category=order.category, transition="order_close_remaining", document_id=order.id, skip_app=skip_app
+        )
     return order
 
 
@@ -842,18 +847,21 @@ def order_transitions_available(*, order_id) -> list[dict]:
     ]
 
 
-def order_transition_run(*, order_id, transition_id) -> Document:
-    """PUT /erp/documents/{id}/states {"transitionId"}: the same rules as the control actions."""
+def order_transition_run(*, order_id, transition_id, skip_app: str | None = None) -> Document:
+    """PUT /erp/documents/{id}/states {"transitionId"}: the same rules as the control actions.
+
+    ``skip_app``: as for order_create, the calling app when it sent x-vario-suppress-own-webhooks.
+    """
     if not isinstance(transition_id, str) or not transition_id:
         raise Rejected(400, "transitionId is required")
     if transition_id == "dissolve":
         try:
-            return order_cancel(order_id=order_id)
+            return order_cancel(order_id=order_id, skip_app=skip_app)
         except Rejected as exc:  # the ERP refuses a transition it cannot run: 422, not the control API's 409
             raise Rejected(422 if exc.status == 409 else exc.status, exc.message) from None
     if transition_id == "order_close_remaining":
         try:
-            return order_close_remaining(order_id=order_id)
+            return order_close_remaining(order_id=order_id, skip_app=skip_app)
         except Rejected as exc:
             raise Rejected(422 if exc.status == 409 else exc.status, exc.message) from None
     raise Rejected(400, f"unsupported in simulator: transitionId {transition_id!r} ({', '.join(TRANSITIONS)})")

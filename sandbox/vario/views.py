@@ -22,6 +22,12 @@ def _method_not_allowed(request, allowed: str):
     return response
 
 
+def _skip_app(request) -> str | None:
+    """The calling app, when it asked not to be told about its own change (reference §1.9)."""
+    suppress = request.headers.get("x-vario-suppress-own-webhooks", "").strip().lower() == "true"
+    return request.vario_client.app_identifier if suppress else None
+
+
 def _body(request):
     try:
         return json_body(request), None
@@ -60,10 +66,8 @@ def documents(request):
     body, error = _body(request)
     if error:
         return error
-    suppress = request.headers.get("x-vario-suppress-own-webhooks", "").lower() == "true"
-    client = request.vario_client
     try:
-        order = order_create(body=body, by=client.client_id, skip_app=client.app_identifier if suppress else None)
+        order = order_create(body=body, by=request.vario_client.client_id, skip_app=_skip_app(request))
     except Rejected as exc:
         return vario_error(exc.status, exc.message)
     return json_response({"document": document_json(order)})
@@ -88,7 +92,9 @@ def document_states(request, document_id: str):
         unknown = set(body) - {"transitionId", "parameters"}
         if unknown:
             return vario_error(400, f"Unrecognized field(s): {', '.join(sorted(unknown))}")
-        document = order_transition_run(order_id=document_id, transition_id=body.get("transitionId"))
+        document = order_transition_run(
+            order_id=document_id, transition_id=body.get("transitionId"), skip_app=_skip_app(request)
+        )
     except Rejected as exc:
         return vario_error(exc.status, exc.message)
     return json_response({"document": document_json(document)})

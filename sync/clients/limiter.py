@@ -4,6 +4,14 @@ Two rules, both in Redis so N workers on M hosts behave as one client:
 - a sliding window of at most ``limit`` calls per ``window_seconds``;
 - after a 429, nobody calls that scope again before its ``Retry-After`` has passed.
 
+What one window covers is the remote's rule, not ours. VTEX limits per route (reference/vtex.md),
+so its limiter keeps a window and a block per route. VARIO allows 40 requests per 6 seconds for the
+whole API client (reference/vario-erp.md §1.3), so its limiter is built with ``per_route=False``:
+every route shares one window and one block, and a 429 on one route holds back all of them. A route
+with a rate of its own in ``rates`` is a different budget (VARIO's token endpoint is the SSO server,
+not the API) and keeps its own window and block either way. Routes are still passed by the clients:
+they choose the rate and name the route in errors.
+
 The remote counts a call when it arrives, the limiter when it grants it; the time in between varies
 (scheduling, the network, the remote's own queue). So the window the limiter keeps is the remote's
 plus ``margin_seconds``: R calls granted at least W + margin apart still arrive at least W apart as
@@ -104,6 +112,7 @@ class RemoteLimiter:
         default_rate: Rate | None,
         max_wait: float,
         margin_seconds: float = 0.0,
+        per_route: bool = True,
     ) -> None:
         self.remote = remote
         self.scope = scope
@@ -111,10 +120,13 @@ class RemoteLimiter:
         self.default_rate = default_rate
         self.max_wait = max_wait
         self.margin_seconds = margin_seconds
+        self.per_route = per_route
         _, self._acquire, self._block = _shared(redis_url)
 
     def _key(self, kind: str, route: str) -> str:
-        return f"{KEY_PREFIX}:{kind}:{self.remote}:{self.scope}:{route}"
+        # "*" is not a route name any client uses: the one window of a remote that counts per client.
+        bucket = route if self.per_route or route in self.rates else "*"
+        return f"{KEY_PREFIX}:{kind}:{self.remote}:{self.scope}:{bucket}"
 
     def _rate(self, route: str) -> Rate | None:
         return self.rates.get(route, self.default_rate)
@@ -145,5 +157,8 @@ class RemoteLimiter:
             waited += wait
 
     def block(self, route: str, seconds: float) -> None:
-        """Remember a Retry-After: no worker calls ``route`` again before it has passed."""
+        """Remember a Retry-After: no worker calls ``route`` again before it has passed.
+
+        With ``per_route=False`` that is every route sharing the remote's window, not only ``route``.
+        """
         self._block(keys=[self._key("blocked", route)], args=[max(round(seconds * 1000), 1)])

@@ -22,6 +22,9 @@ from sync.clients.http import HttpClient, Recorder
 from sync.clients.limiter import RemoteLimiter
 
 API_PREFIX = "/api/vario"
+# Sent with every call that changes ERP data (reference §1.9): VARIO then does not call the portal's own
+# webhooks for the change the portal just made. Reads do not send it: they change nothing.
+SUPPRESS_OWN_WEBHOOKS = {"x-vario-suppress-own-webhooks": "true"}
 TOKEN_CACHE_KEY = "portal:vario:token:{client_id}"  # noqa: S105 - a Redis key name
 _SAFE_LITERAL = re.compile(r"^[A-Za-z0-9 _.:@+-]*$")
 
@@ -73,7 +76,8 @@ class VarioClient:
         limiter: RemoteLimiter | None = None,
         recorder: Recorder | None = None,
         session=None,
-        retry_after_default: float = 60.0,
+        # One window of VARIO's 40 per 6 s; VARIO documents no Retry-After (reference §4.1).
+        retry_after_default: float = 6.0,
     ) -> None:
         self._credentials = credentials
         self._redis = _token_store(redis_url)
@@ -126,16 +130,19 @@ class VarioClient:
     def drop_token(self) -> None:
         self._redis.delete(self._token_key)
 
-    def _send(self, method: str, path: str, **kwargs):
+    def _send(self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs):
+        extra = dict(headers or {})
         try:
             return self.http.request(
-                method, path, headers={"Authorization": f"Bearer {self._access_token()}"}, **kwargs
+                method, path, headers={**extra, "Authorization": f"Bearer {self._access_token()}"}, **kwargs
             )
         except AuthError as exc:
             if exc.status != 401:
                 raise
         self.drop_token()  # expired or revoked: refresh once and try again
-        return self.http.request(method, path, headers={"Authorization": f"Bearer {self._access_token()}"}, **kwargs)
+        return self.http.request(
+            method, path, headers={**extra, "Authorization": f"Bearer {self._access_token()}"}, **kwargs
+        )
 
     def _call(self, method: str, path: str, **kwargs) -> Any:
         return self.http.json_of(self._send(method, path, **kwargs), method, path)
@@ -152,13 +159,15 @@ class VarioClient:
 
     def create_document(self, request: Mapping[str, Any]) -> ErpDocument:
         path = "/erp/documents"
-        data = self._call("POST", path, route="documents", json_body=dict(request))
+        data = self._call("POST", path, route="documents", json_body=dict(request), headers=SUPPRESS_OWN_WEBHOOKS)
         return self.http.parse(lambda d: ErpDocument.from_json(d["document"]), data, "POST", path)
 
     def run_transition(self, document_id: str, transition_id: str) -> ErpDocument:
         """PUT /erp/documents/{id}/states {"transitionId"}: e.g. "dissolve" cancels an order (reference §1.4)."""
         path = f"/erp/documents/{quote(str(document_id), safe='')}/states"
-        data = self._call("PUT", path, route="documents", json_body={"transitionId": transition_id})
+        data = self._call(
+            "PUT", path, route="documents", json_body={"transitionId": transition_id}, headers=SUPPRESS_OWN_WEBHOOKS
+        )
         return self.http.parse(lambda d: ErpDocument.from_json(d["document"]), data, "PUT", path)
 
     # --- VQL -----------------------------------------------------------------------------------------
@@ -259,6 +268,7 @@ class VarioClient:
             offset = page.next_offset
 
     # --- Webhooks ------------------------------------------------------------------------------------
+    # Registering changes no ERP entity and no catalogue event reports it, so there is no echo to suppress.
 
     def register_webhook(self, *, event: str, url: str) -> None:
         body = {"url": url, "destinationQueue": event, "appIdentifier": self._credentials.app_identifier}

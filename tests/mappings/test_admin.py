@@ -188,6 +188,29 @@ def test_adding_a_channel_in_the_admin_creates_its_toggles(admin_client):
     assert channel.transfer_toggles.count() == len(SyncType.values)
 
 
+def test_a_second_channel_on_the_same_app_key_is_refused_in_the_admin(admin_client):
+    # Not the `populated` fixture: its CarrierCodeFactory would move the carrier-key iterator other tests expect.
+    SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_app_key="vtexappkey-demostore-PORTAL")
+    page = admin_client.get(reverse("admin:mappings_saleschannel_add"))
+    data = admin_post_data(page)
+    data.update(
+        {
+            "code": "shop-two",
+            "name": "Same key",
+            "vtex_account_name": "demostore",
+            "vtex_app_key": "vtexappkey-demostore-PORTAL",
+            "vtex_app_token": "another-token",
+        }
+    )
+
+    response = admin_client.post(reverse("admin:mappings_saleschannel_add"), data)
+
+    assert response.status_code == 200
+    assert "vtex_app_key" in response.context["adminform"].form.errors
+    assert "exactly one orders feed and one hook" in response.content.decode()
+    assert not SalesChannel.objects.filter(code="shop-two").exists()
+
+
 def test_load_default_status_mappings_action(admin_client, populated):
     response = admin_client.post(
         reverse("admin:mappings_saleschannel_changelist"),

@@ -93,6 +93,41 @@ def test_cancelled_state_keys_must_be_a_non_empty_list_of_keys(keys):
     assert "erp_cancelled_state_keys" in exc_info.value.message_dict
 
 
+# reference/vtex.md §1: each appKey owns exactly one feed and one hook; a commit removes the event for all.
+def test_a_second_channel_on_the_same_account_and_app_key_is_refused():
+    SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_app_key="vtexappkey-demostore-PORTAL")
+    second = SalesChannelFactory.build(
+        code="shop-b2b", vtex_account_name="demostore", vtex_app_key="vtexappkey-demostore-PORTAL"
+    )
+
+    with pytest.raises(ValidationError) as exc_info:
+        second.full_clean()
+
+    [message] = exc_info.value.message_dict["vtex_app_key"]
+    assert "'shop'" in message and "one orders feed" in message and "separate app key" in message
+
+
+def test_an_inactive_channel_on_the_same_app_key_counts_too():
+    SalesChannelFactory(code="old", active=False, vtex_account_name="demostore", vtex_app_key="K")
+    with pytest.raises(ValidationError):
+        SalesChannelFactory.build(code="new", vtex_account_name="demostore", vtex_app_key="K").full_clean()
+
+
+def test_a_channel_does_not_conflict_with_itself_and_other_keys_or_accounts_are_fine():
+    channel = SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_app_key="K")
+    channel.name = "Renamed"
+    channel.full_clean()
+    SalesChannelFactory.build(code="b", vtex_account_name="demostore", vtex_app_key="K2").full_clean()
+    SalesChannelFactory.build(code="c", vtex_account_name="otherstore", vtex_app_key="K").full_clean()
+
+
+def test_channels_without_an_app_key_do_not_conflict():
+    SalesChannelFactory(code="draft-a", vtex_account_name="demostore", vtex_app_key="", vtex_app_token="")
+    SalesChannelFactory.build(
+        code="draft-b", vtex_account_name="demostore", vtex_app_key="", vtex_app_token=""
+    ).full_clean()
+
+
 def test_vtex_account_name_rejects_a_url():
     with pytest.raises(ValidationError) as exc_info:
         SalesChannelFactory.build(code="c", vtex_account_name="https://mystore.vtex.com").full_clean()

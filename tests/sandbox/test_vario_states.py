@@ -11,9 +11,13 @@ def vario(sim):
     return Vario(sim)
 
 
-def put_state(vario, document_id, body):
+def put_state(vario, document_id, body, **extra):
     return vario.client.put(
-        f"/api/vario/erp/documents/{document_id}/states", body, content_type="application/json", **vario.headers()
+        f"/api/vario/erp/documents/{document_id}/states",
+        body,
+        content_type="application/json",
+        **vario.headers(),
+        **extra,
     )
 
 
@@ -37,6 +41,19 @@ def test_dissolve_cancels_the_order_and_fires_the_dissolve_webhook(vario, receiv
     assert response.status_code == 200
     assert response.json()["document"]["documentState"]["key"] == "CANCELLED"
     assert [body for body, _ in receiver.received] == [{"id": int(order["id"])}]
+
+
+def test_a_dissolve_sent_with_the_suppress_header_is_not_echoed_to_the_app(vario, receiver):
+    # reference/vario-erp.md §1.9: the app's own change does not come back to its own webhooks.
+    vario.register("document.customer_order.dissolve", receiver.url)
+    own, other = vario.order(), vario.order()
+
+    put_state(vario, own["id"], {"transitionId": "dissolve"}, HTTP_X_VARIO_SUPPRESS_OWN_WEBHOOKS="true")
+    put_state(vario, other["id"], {"transitionId": "dissolve"})
+    deliveries_dispatch_due()
+
+    assert vario.get(f"/erp/documents/{own['id']}").json()["documentState"]["key"] == "CANCELLED"
+    assert [body for body, _ in receiver.received] == [{"id": int(other["id"])}]
 
 
 def test_dissolve_is_refused_once_something_is_delivered(vario):

@@ -6,11 +6,14 @@ from sync.models import InboxEvent
 from tests.factories import SalesChannelFactory
 
 HEADER = "HTTP_X_PORTAL_HOOK_SECRET"
+APP_KEY = "vtexappkey-demostore-PORTAL"
 
 
 @pytest.fixture
 def hook_channel(db):
-    return SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_hook_secret="s3cret-hook")
+    return SalesChannelFactory(
+        code="shop", vtex_account_name="demostore", vtex_app_key=APP_KEY, vtex_hook_secret="s3cret-hook"
+    )
 
 
 def notification(**overrides) -> dict:
@@ -21,7 +24,7 @@ def notification(**overrides) -> dict:
         "LastState": "window-to-cancel",
         "LastChange": "2026-11-23T05:02:10.1234560Z",
         "CurrentChange": "2026-11-23T05:02:40.1234560Z",
-        "Origin": {"Account": "demostore", "Key": "ignored-when-it-matches"},
+        "Origin": {"Account": "demostore", "Key": APP_KEY},
     }
     body.update(overrides)
     return body
@@ -40,9 +43,6 @@ def test_the_ping_is_answered_with_200_and_stores_nothing(client, hook_channel):
 
 
 def test_a_notification_is_stored_for_the_channel(client, hook_channel, redis_conn):
-    hook_channel.vtex_app_key = "ignored-when-it-matches"
-    hook_channel.save()
-
     response = post(client, notification())
 
     assert response.status_code == 200
@@ -68,16 +68,13 @@ def test_a_channel_without_a_secret_refuses_every_notification(client, db):
 
 
 def test_another_account_is_refused(client, hook_channel):
-    response = post(client, notification(Origin={"Account": "someoneelse"}))
+    response = post(client, notification(Origin={"Account": "someoneelse", "Key": APP_KEY}))
 
     assert response.status_code == 403
     assert not InboxEvent.objects.exists()
 
 
 def test_the_same_change_twice_is_stored_once(client, hook_channel, redis_conn):
-    hook_channel.vtex_app_key = "ignored-when-it-matches"
-    hook_channel.save()
-
     post(client, notification())
     second = post(client, notification())
 
@@ -85,6 +82,34 @@ def test_the_same_change_twice_is_stored_once(client, hook_channel, redis_conn):
     assert InboxEvent.objects.count() == 1
 
 
+# reference/vtex.md §1.9: Origin.Key is the appKey that owns the hook; with the header, it must be checked.
+@pytest.mark.parametrize(
+    "origin",
+    [
+        {"Account": "demostore"},
+        {"Account": "demostore", "Key": ""},
+        {"Account": "demostore", "Key": None},
+        {"Account": "demostore", "Key": "vtexappkey-demostore-OTHER"},
+        {"Account": "demostore", "Key": APP_KEY + "X"},
+    ],
+    ids=["missing", "empty", "null", "another-key", "longer"],
+)
+def test_without_the_channels_app_key_in_origin_it_is_401(client, hook_channel, origin):
+    response = post(client, notification(Origin=origin))
+
+    assert response.status_code == 401
+    assert "Origin.Key" in response.json()["error"]
+    assert APP_KEY not in response.content.decode()
+    assert not InboxEvent.objects.exists()
+
+
+def test_a_channel_without_an_app_key_refuses_every_notification(client, hook_channel):
+    hook_channel.vtex_app_key = ""
+    hook_channel.save()
+
+    assert post(client, notification(Origin={"Account": "demostore", "Key": ""})).status_code == 401
+
+
 def test_unknown_channel_is_404_and_bad_body_400(client, hook_channel):
     assert post(client, notification(), code="nope").status_code == 404
-    assert post(client, {"OrderId": 5, "Origin": {"Account": "demostore"}}).status_code in (400, 403)
+    assert post(client, {"OrderId": 5, "Origin": {"Account": "demostore", "Key": APP_KEY}}).status_code == 400

@@ -8,15 +8,16 @@ from sync.clients.limiter import Rate, RemoteLimiter
 
 @pytest.fixture
 def make_limiter(settings, redis_conn):
-    def make(rate="3/1", max_wait=5.0, scope="acct", rates=None, margin=0.0):
+    def make(rate="3/1", max_wait=5.0, scope="acct", rates=None, margin=0.0, remote="vtex", per_route=True):
         return RemoteLimiter(
-            remote="vtex",
+            remote=remote,
             scope=scope,
             redis_url=settings.REDIS_URL,
             rates=rates or {},
             default_rate=Rate.parse(rate) if rate else None,
             max_wait=max_wait,
             margin_seconds=margin,
+            per_route=per_route,
         )
 
     return make
@@ -91,6 +92,43 @@ def test_a_short_retry_after_is_waited_out(make_limiter):
     limiter = make_limiter(None, max_wait=2)
     limiter.block("", 0.2)
     assert 0.1 < limiter.acquire() <= 0.3
+
+
+def test_a_remote_counted_per_client_shares_one_window_across_routes(make_limiter):
+    # VARIO: 40 per 6 s for the whole API client (reference/vario-erp.md §1.3).
+    vario = make_limiter("2/5", max_wait=0, remote="vario", scope="client-window", per_route=False)
+    vario.acquire("documents")
+    vario.acquire("query")
+    with pytest.raises(RetryableError, match="rate limit 2/5"):
+        vario.acquire("shipments")
+
+
+def test_a_retry_after_on_one_route_of_a_per_client_remote_blocks_every_route(make_limiter):
+    vario = make_limiter(None, max_wait=0, remote="vario", scope="client-block", per_route=False)
+    vario.block("documents", 2)
+    with pytest.raises(RetryableError, match="Retry-After") as exc_info:
+        vario.acquire("webhooks")
+    assert 1 < exc_info.value.retry_after <= 2
+
+
+def test_a_route_with_its_own_rate_keeps_its_own_window_when_the_rest_is_shared(make_limiter):
+    # VARIO's token endpoint is the SSO server: neither its calls nor its 429s touch the API's budget.
+    vario = make_limiter(
+        "1/5", max_wait=0, remote="vario", scope="client-token", per_route=False, rates={"token": Rate(30, 1)}
+    )
+    vario.acquire("documents")
+    vario.block("token", 2)
+    with pytest.raises(RetryableError, match="Retry-After"):
+        vario.acquire("token")
+    with pytest.raises(RetryableError, match="rate limit 1/5"):
+        vario.acquire("query")
+
+
+def test_a_per_route_remote_still_blocks_only_the_route_that_got_the_429(make_limiter):
+    vtex = make_limiter("1/5", max_wait=0, scope="route-block")
+    vtex.acquire("invoice")
+    vtex.block("get_order", 2)
+    assert vtex.acquire("cancel") == 0
 
 
 @pytest.mark.parametrize("text", ["40", "0/6", "40/0", "a/b"])

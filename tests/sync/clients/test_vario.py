@@ -185,5 +185,52 @@ def test_create_document_returns_the_created_document(vario):
     assert vario.create_document({"transitionId": "create", "document": {}}).id == "2044"
 
 
+SUPPRESS = "x-vario-suppress-own-webhooks"
+
+
+@responses.activate
+def test_writes_ask_vario_not_to_echo_them_to_our_own_webhooks(vario):
+    # reference/vario-erp.md §1.9: without it, the order the import creates comes back as a webhook.
+    token_response()
+    document = {"document": load_fixture("vario/document__delivery_note")}
+    responses.post(f"{API}/erp/documents", json=document)
+    responses.put(f"{API}/erp/documents/1042/states", json=document)
+
+    vario.create_document({"transitionId": "create", "document": {}})
+    vario.run_transition("1042", "dissolve")
+
+    writes = [c.request for c in responses.calls if c.request.url.startswith(f"{API}/erp/documents")]
+    assert [(r.method, r.headers.get(SUPPRESS)) for r in writes] == [("POST", "true"), ("PUT", "true")]
+    assert all(r.headers["Authorization"] == "Bearer ACCESS-1" for r in writes)
+
+
+@responses.activate
+def test_the_suppress_header_survives_the_token_refresh(vario):
+    responses.post(TOKEN_URL, json={"access_token": "OLD", "expires_in": 300})
+    responses.post(TOKEN_URL, json={"access_token": "NEW", "expires_in": 300})
+    responses.put(f"{API}/erp/documents/1042/states", status=401, json={"status": 401, "message": "expired"})
+    responses.put(f"{API}/erp/documents/1042/states", json={"document": load_fixture("vario/document__delivery_note")})
+
+    vario.run_transition("1042", "dissolve")
+
+    puts = [c.request for c in responses.calls if c.request.method == "PUT"]
+    assert [(r.headers["Authorization"], r.headers.get(SUPPRESS)) for r in puts] == [
+        ("Bearer OLD", "true"),
+        ("Bearer NEW", "true"),
+    ]
+
+
+@responses.activate
+def test_reads_do_not_send_the_suppress_header(vario):
+    token_response()
+    responses.get(f"{API}/erp/documents/2044", json=load_fixture("vario/document__delivery_note"))
+    responses.post(f"{API}/cmn/computed-queries/execute", json={"data": []})
+
+    vario.get_document("2044")
+    vario.execute_vql("SELECT id FROM article.queryArticles LIMIT 1")
+
+    assert all(SUPPRESS not in c.request.headers for c in responses.calls)
+
+
 def test_credentials_repr_hides_secrets(credentials):
     assert "CLIENT-SECRET" not in repr(credentials) and "REFRESH-TOKEN" not in repr(credentials)
