@@ -45,6 +45,17 @@ def validate_service_url(value: str) -> None:
     )
 
 
+def validate_connector_endpoint(value: str) -> None:
+    """The Channel Order API wants a base URL with no query string (reference/vtex.md §7): VTEX appends
+    its own path and ``?an=`` to it."""
+    parts = urlsplit(value)
+    if parts.query or parts.fragment:
+        raise ValidationError(
+            "Enter the connector's base URL without a query string or fragment; VTEX appends its own.",
+            code="connector_query",
+        )
+
+
 def validate_cancelled_state_keys(value) -> None:
     if not isinstance(value, list) or not value:
         raise ValidationError("List at least one ERP state key that means 'cancelled' (e.g. CANCELLED).")
@@ -157,7 +168,7 @@ class SalesChannel(TimestampedModel):
     connector_endpoint = models.CharField(
         max_length=300,
         blank=True,
-        validators=[validate_service_url],
+        validators=[validate_service_url, validate_connector_endpoint],
         help_text="External marketplace connectors only: the connector's base URL for Channel Order API callbacks.",
     )
 
@@ -309,6 +320,12 @@ class TransferToggle(TimestampedModel):
         return f"{self.channel.code}: {self.get_sync_type_display()} {'on' if self.enabled else 'off'}"
 
 
+class MarketplaceOrderStatus(models.TextChoices):
+    # The Channel Order API's enum is new/approved, and its status update takes "approved"
+    # (reference/vtex.md §7): the only value worth sending, so a typo cannot reach VTEX.
+    APPROVED = "approved", "approved"
+
+
 class StatusMapping(TimestampedModel):
     channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="status_mappings")
     erp_state = models.CharField("ERP fulfilment state", max_length=30, choices=ErpFulfilmentState.choices)
@@ -316,7 +333,8 @@ class StatusMapping(TimestampedModel):
     marketplace_status = models.CharField(
         max_length=100,
         blank=True,
-        help_text="External marketplace channels: the status sent with the Channel Order API update.",
+        choices=MarketplaceOrderStatus.choices,
+        help_text="External marketplace channels: the status sent with the Channel Order API update (empty: none).",
     )
 
     class Meta:

@@ -257,3 +257,28 @@ def test_a_channel_with_order_links_cannot_be_deleted():
     link = OrderLinkFactory()
     with pytest.raises(ProtectedError):
         link.channel.delete()
+
+
+@pytest.mark.django_db
+def test_a_connector_endpoint_with_a_query_string_is_refused():
+    channel = SalesChannelFactory(
+        kind="external_marketplace", connector_name="vario-portal", connector_endpoint="https://portal.example.com/vtex"
+    )
+    channel.full_clean()  # a base URL is fine
+
+    channel.connector_endpoint = "https://portal.example.com/vtex?an=shop"
+    with pytest.raises(ValidationError) as exc_info:
+        channel.full_clean()
+    assert "without a query string" in messages_of(exc_info)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("status", "valid"), [("", True), ("approved", True), ("new", False), ("invoiced", False)])
+def test_the_marketplace_status_is_what_the_channel_order_api_takes(status, valid):
+    mapping = StatusMappingFactory(marketplace_status="")
+    mapping.marketplace_status = status
+    if valid:
+        mapping.full_clean()
+    else:
+        with pytest.raises(ValidationError):
+            mapping.full_clean()

@@ -68,14 +68,14 @@ def test_import_creates_new_rows_and_updates_changed_ones(configured):
     dataset = tablib.Dataset(headers=["channel", "erp_state", "platform_status", "marketplace_status"])
     dataset.append(["shop", "confirmed", "processing", ""])  # unchanged
     dataset.append(["shop", "fully_shipped", "ignored", ""])  # changed
-    dataset.append(["shop", "Returned", "Refunded (return invoice)", "REFUNDED"])  # new, by label
+    dataset.append(["shop", "Returned", "Refunded (return invoice)", "approved"])  # new, by label
 
     result = StatusMappingResource().import_data(dataset, dry_run=False)
 
     assert not result.has_errors() and not result.has_validation_errors()
     assert (result.totals["skip"], result.totals["update"], result.totals["new"]) == (1, 1, 1)
     assert configured.status_mappings.get(erp_state="fully_shipped").platform_status == "ignored"
-    assert configured.status_mappings.get(erp_state="returned").marketplace_status == "REFUNDED"
+    assert configured.status_mappings.get(erp_state="returned").marketplace_status == "approved"
 
 
 def test_bad_rows_are_reported_with_row_number_and_reason_and_nothing_is_saved(configured):
