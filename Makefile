@@ -25,6 +25,7 @@ run: $(STAMP)
 
 ## test: the whole suite against a private Redis and DATABASE_URL (SQLite by default)
 test: $(STAMP)
+	@scripts/ensure_chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## bench: the benchmarks in bench/ (webhook ingest, sync throughput, VTEX budget, feed poller) → docs/benchmarks.md
