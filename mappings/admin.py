@@ -201,6 +201,13 @@ class SalesChannelAdmin(admin.ModelAdmin):
     )
 
     @admin.display(boolean=True, description="credentials")
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Toggles cannot be deleted one by one (a missing toggle would silently mean "off"), but they
+        # go with their channel: their admin's "no delete" must not block deleting the channel.
+        perms_needed.discard(TransferToggle._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
     def credentials_set(self, obj: SalesChannel) -> bool:
         return obj.has_vtex_credentials
 

@@ -164,4 +164,5 @@ class FeedPollState(models.Model):
         verbose_name = "feed poll state"
 
     def __str__(self) -> str:
-        return f"{self.channel.code}: last poll {self.last_success_at or 'never'}"
+        when = f"{self.last_success_at:%Y-%m-%d %H:%M:%S} UTC" if self.last_success_at else "never"
+        return f"{self.channel.code}: last poll {when}"

@@ -267,3 +267,19 @@ def test_a_plain_http_hook_url_is_refused_unless_it_is_local(admin_client, popul
 
     assert response.status_code == 200
     assert "vtex_hook_url" in response.context["adminform"].form.errors
+
+
+@pytest.mark.django_db
+def test_a_channel_without_orders_can_be_deleted_with_its_toggles_and_mappings(admin_client):
+    channel = SalesChannelFactory(code="gone")
+    StatusMappingFactory(channel=channel)
+    url = reverse("admin:mappings_saleschannel_delete", args=[channel.pk])
+
+    page = admin_client.get(url)
+    assert page.status_code == 200 and b"permission" not in page.content
+
+    response = admin_client.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not SalesChannel.objects.filter(code="gone").exists()
+    assert not TransferToggle.objects.filter(channel_id=channel.pk).exists()
