@@ -200,7 +200,6 @@ class SalesChannelAdmin(admin.ModelAdmin):
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
-    @admin.display(boolean=True, description="credentials")
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         # Toggles cannot be deleted one by one (a missing toggle would silently mean "off"), but they
@@ -208,6 +207,7 @@ class SalesChannelAdmin(admin.ModelAdmin):
         perms_needed.discard(TransferToggle._meta.verbose_name)
         return deleted, counts, perms_needed, protected
 
+    @admin.display(boolean=True, description="credentials")
     def credentials_set(self, obj: SalesChannel) -> bool:
         return obj.has_vtex_credentials
 
