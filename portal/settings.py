@@ -227,7 +227,7 @@ SYNC_MAX_RETRIES = env.int("SYNC_MAX_RETRIES", default=10)
 SYNC_NOT_YET_DELAY_SECONDS = env.float("SYNC_NOT_YET_DELAY_SECONDS", default=60.0)
 SYNC_NOT_YET_MAX_WAITS = env.int("SYNC_NOT_YET_MAX_WAITS", default=60)
 # VTEX applies cancellations and order modifications after answering (reference/vtex.md §3.2, §13).
-# A run that sent one waits this long for it to show on the order before it may send it again.
+# A run that sent one waits this long for it to show on the order; then it is a conflict for a person.
 VTEX_CHANGE_CONFIRM_SECONDS = env.float("VTEX_CHANGE_CONFIRM_SECONDS", default=900.0)
 # One writer per order: a Redis lock with this lease; a killed worker's lock expires after it.
 SYNC_LOCK_SECONDS = env.float("SYNC_LOCK_SECONDS", default=30.0)

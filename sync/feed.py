@@ -292,6 +292,7 @@ class _Clients:
         held = self._held.get(channel.pk)
         if held is None or held[0] != key:
             if held is not None:
+                del self._held[channel.pk]
                 held[1].close()
             held = self._held[channel.pk] = (key, vtex_client_for(channel))
         return held[1]
@@ -314,9 +315,9 @@ class _AccountLocks:
         lock = self.held.get(account)
         try:
             if lock is not None:
-                # Extend the lease once a third of it has passed, not on every batch: a Redis round
-                # trip per 10 items, while the lease is a minute.
-                if time.monotonic() - self.extended_at[account] < settings.FEED_POLL_LOCK_SECONDS / 3:
+                # Extend the lease at most once a second during a burst, not on every batch (a Redis
+                # round trip per 10 items); every batch still starts with nearly the whole lease.
+                if time.monotonic() - self.extended_at[account] < min(1.0, settings.FEED_POLL_LOCK_SECONDS / 3):
                     return True
                 try:
                     lock.reacquire()
@@ -342,6 +343,20 @@ class _AccountLocks:
             )
             self.standby_logged.add(account)
         return False
+
+    def extend_all(self) -> None:
+        """Extend every lease held now (before and while waiting, so a standby never takes over from a
+        poller that is only sleeping or backing off)."""
+        for account in list(self.held):
+            self.extended_at[account] = float("-inf")
+            self.acquire(account)
+
+    def wait(self, stop: threading.Event, seconds: float) -> None:
+        """Wait ``seconds`` (or until stopped) in slices of a third of the lease, extending between them."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            self.extend_all()
+            stop.wait(min(left, settings.FEED_POLL_LOCK_SECONDS / 3))
 
     def release_all(self) -> None:
         for lock in self.held.values():
@@ -399,13 +414,13 @@ def feed_poll(
                     on_batch(channel, result)
             burst = any_full and not wait
             if wait:
-                stop.wait(wait)
+                locks.wait(stop, wait)
                 continue
             if any_full:
                 continue  # more is waiting: no sleep
             if once:
                 break
-            stop.wait(sleep_seconds)
+            locks.wait(stop, sleep_seconds)
     finally:
         _success_log.flush()
         clients.close_all()

@@ -154,9 +154,12 @@ class _Handoff:
             while True:
                 self._send(self._take(self._queue.get_nowait()))
 
-    def wait(self) -> None:
-        """Block until everything queued so far has been sent (tests)."""
-        self._queue.join()
+    def wait(self, timeout: float = 30.0) -> None:
+        """Block until everything queued so far has been sent (tests); a stuck send raises, not hangs."""
+        done = self._queue.all_tasks_done
+        with done:
+            if not done.wait_for(lambda: self._queue.unfinished_tasks == 0, timeout):
+                raise TimeoutError(f"inbox hand-off: {self._queue.unfinished_tasks} id(s) not sent in {timeout}s")
 
 
 _handoff = _Handoff()

@@ -29,6 +29,7 @@ from sync.runner import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipped
 from sync.timeline import TimelineRecorder, timeline_add
 from sync.transforms import (
     BARRIERS,
+    CANCELLED_IN_VTEX,
     CancelOrder,
     CarrierInfo,
     OutboundFacts,
@@ -89,8 +90,9 @@ def _money(cents: int | str) -> str:
 # --- asynchronous requests in flight ------------------------------------------------------------------
 # VTEX answers a cancel and an order modification before it applies them (reference/vtex.md §3.2,
 # §13). What was sent is written down at once (before anything else can fail), so that a re-run
-# waits for it instead of sending it again; it is forgotten once VTEX shows it, or after
-# VTEX_CHANGE_CONFIRM_SECONDS, when it may be sent again.
+# waits for it instead of sending it again; it is forgotten once VTEX shows it. Not shown after
+# VTEX_CHANGE_CONFIRM_SECONDS, it is a conflict for a person; their retry forgets it
+# (runner.order_sync_retry), and what is still missing is sent again.
 
 
 def _pending_facts(sync: OrderSync) -> dict:
@@ -111,20 +113,14 @@ def _pending_save(sync: OrderSync, **changes) -> None:
 
 
 def _pending_settle(facts: OutboundFacts, *, sync: OrderSync) -> OutboundFacts:
-    """Forget a removal VTEX has applied, or one it has not applied in time (visibly)."""
-    state = removal_state(facts)
-    if state in ("none", "waiting"):
-        return facts
-    if state == "expired":
-        timeline_add(
-            order_sync=sync,
-            kind=TimelineEntry.Kind.PROBLEM,
-            title="Item removal not applied by VTEX in time",
-            detail=f"Sent at {facts.removal_sent_at:%Y-%m-%d %H:%M:%S} UTC and still not visible on the order "
-            f"after {facts.confirm_seconds:.0f} s; what is still missing is requested again.",
-        )
-    _pending_save(sync, removal=None)
-    return replace(facts, removal_sent_at=None, removal_targets={})
+    """Forget what VTEX now shows: an applied removal, a cancel once the order is cancelling."""
+    if removal_state(facts) == "applied":
+        _pending_save(sync, removal=None)
+        facts = replace(facts, removal_sent_at=None, removal_targets={})
+    if facts.cancel_sent_at is not None and facts.vtex_order.status in CANCELLED_IN_VTEX:
+        _pending_save(sync, cancel_at=None)
+        facts = replace(facts, cancel_sent_at=None)
+    return facts
 
 
 def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:

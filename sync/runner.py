@@ -108,7 +108,11 @@ def order_sync_request(
 def order_sync_retry(*, order_sync: OrderSync, actor: str) -> OrderSync:
     """An operator's retry: the same request a new event makes, noted on the timeline."""
     timeline_add(order_sync=order_sync, kind=TimelineEntry.Kind.OPERATOR, title=f"Retry requested by {actor}")
-    OrderSync.objects.filter(pk=order_sync.pk).update(retries=0, waits=0)
+    with transaction.atomic():
+        current = OrderSync.objects.select_for_update().get(pk=order_sync.pk)
+        # A person looked at a cancel or removal VTEX never applied: the retry may send it again.
+        pending = {k: v for k, v in (current.vtex_pending or {}).items() if k not in ("cancel_at", "removal")}
+        OrderSync.objects.filter(pk=order_sync.pk).update(retries=0, waits=0, vtex_pending=pending)
     return order_sync_request(kind=order_sync.kind, channel=order_sync.channel, key=order_sync.key)
 
 

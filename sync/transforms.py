@@ -280,8 +280,9 @@ INVOICEABLE = frozenset({"handling", "invoice"})
 MODIFIABLE = frozenset({"handling", "invoice", "waiting-for-fulfillment", "ready-for-invoicing"})
 CANCELLED_IN_VTEX = frozenset({"cancel", "canceled"})
 # Statuses VTEX moves through by itself and in which it accepts no cancellation (reference/vtex.md
-# §3.2; "" is an incomplete order): wait for the next one instead of failing on VTEX's 400.
-NOT_CANCELLABLE_YET = frozenset({"", "order-created", "start-handling", "invoice"})
+# §3.2): wait for the next one instead of failing on VTEX's 400. (An incomplete order, status null,
+# never moves on: a conflict.)
+NOT_CANCELLABLE_YET = frozenset({"order-created", "start-handling", "invoice"})
 # The customer asked to cancel: the ERP decides (inbound cancels the ERP order, or a person refuses).
 CANCELLATION_REQUESTED = "cancellation-requested"
 
@@ -358,7 +359,7 @@ def item_key(item: VtexItem) -> str:
 
 def removal_state(facts: OutboundFacts) -> str:
     """Where the last item removal sent stands: none, applied, waiting (VTEX has not applied it yet)
-    or expired (not applied within ``confirm_seconds``: it may be requested again)."""
+    or expired (not applied within ``confirm_seconds``: a person must look)."""
     if not facts.removal_targets or facts.removal_sent_at is None:
         return "none"
     quantities = {item_key(item): item.quantity for item in facts.vtex_order.items}
@@ -402,11 +403,25 @@ def _cancellation_plan(facts: OutboundFacts, platform_status: str) -> list[Actio
                 "(partly) invoiced and can no longer be cancelled. Settle it with a return invoice or by hand."
             )
         ]
+    if not vtex.status:
+        return [
+            Conflict(
+                f"ERP order {facts.order.number} is cancelled, but VTEX order {vtex.order_id} has no status (an "
+                "incomplete order), which VTEX cannot cancel. Settle it by hand."
+            )
+        ]
     if vtex.status in NOT_CANCELLABLE_YET:
-        return [Wait(f"VTEX order {vtex.order_id} is {vtex.status or 'incomplete'}: VTEX accepts no cancellation now")]
-    if facts.cancel_sent_at is not None and (facts.now - facts.cancel_sent_at).total_seconds() < facts.confirm_seconds:
+        return [Wait(f"VTEX order {vtex.order_id} is {vtex.status}: VTEX accepts no cancellation now")]
+    if facts.cancel_sent_at is not None:
         # VTEX cancels asynchronously (cancel → canceled): a second request would add a second note.
-        return [Wait(f"cancellation of VTEX order {vtex.order_id} sent; waiting for VTEX to apply it ({vtex.status})")]
+        if (facts.now - facts.cancel_sent_at).total_seconds() < facts.confirm_seconds:
+            return [Wait(f"cancellation of VTEX order {vtex.order_id} sent; waiting for VTEX to apply it")]
+        return [
+            Conflict(
+                f"The cancellation sent at {facts.cancel_sent_at:%Y-%m-%d %H:%M} UTC is still not applied to VTEX "
+                f"order {vtex.order_id} ({vtex.status}). Check the order in VTEX, then retry: a retry sends it again."
+            )
+        ]
     return [
         CancelOrder(
             reason=f"Cancelled in VARIO ERP (order {facts.order.number})",
@@ -587,9 +602,19 @@ def outbound_plan(facts: OutboundFacts, *, platform_status: str) -> list[Action]
     if platform_status == "processing":
         return []
 
-    if removal_state(facts) == "waiting":
+    state = removal_state(facts)
+    if state == "waiting":
         # Modifications are applied asynchronously (202, §13); invoices depend on the new quantities.
         return [Wait(f"item removal sent to VTEX order {vtex.order_id}; waiting for VTEX to apply it")]
+    if state == "expired":
+        # Sending it again could remove shipped units if VTEX is only slow: a person looks first.
+        return [
+            Conflict(
+                f"The item removal sent at {facts.removal_sent_at:%Y-%m-%d %H:%M} UTC is still not applied to VTEX "
+                f"order {vtex.order_id}. Check the order's changes in VTEX, then retry: a retry sends what is "
+                "still missing."
+            )
+        ]
     removals, targets = _removals(facts)
     if removals:
         if vtex.status not in MODIFIABLE:

@@ -34,3 +34,29 @@ def test_the_hook_url_is_added_empty_to_existing_channels_and_removed_again():
         assert not hasattr(back, "vtex_hook_url")
     finally:
         migrate(latest)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_free_text_marketplace_statuses_become_approved():
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        old_apps = migrate([("mappings", "0005_marketplace_status_choices")])
+        channel = old_apps.get_model("mappings", "SalesChannel").objects.create(
+            code="mkp", name="Marketplace", vtex_account_name="demostore"
+        )
+        mappings = old_apps.get_model("mappings", "StatusMapping")
+        for erp_state, status in (("confirmed", "APPROVED"), ("fully_shipped", ""), ("cancelled", "approved")):
+            mappings.objects.create(
+                channel=channel, erp_state=erp_state, platform_status="processing", marketplace_status=status
+            )
+
+        new_apps = migrate([("mappings", "0006_marketplace_status_values")])
+
+        rows = new_apps.get_model("mappings", "StatusMapping").objects.order_by("erp_state")
+        assert [(m.erp_state, m.marketplace_status) for m in rows] == [
+            ("cancelled", "approved"),
+            ("confirmed", "approved"),
+            ("fully_shipped", ""),
+        ]
+    finally:
+        migrate(latest)

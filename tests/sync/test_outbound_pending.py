@@ -52,21 +52,30 @@ def test_an_applied_removal_is_forgotten(sync):
     assert not TimelineEntry.objects.exists()
 
 
-def test_a_removal_not_applied_in_time_is_forgotten_visibly(sync, settings):
-    sent_at = timezone.now() - timedelta(hours=1)
-    outbound._pending_save(sync, removal={"at": sent_at.isoformat(), "targets": {"U1": 0}})
+def test_a_cancel_is_forgotten_once_vtex_is_cancelling(sync):
+    outbound._pending_save(sync, cancel_at=timezone.now().isoformat())
+    cancelling = vtex_order([vtex_item(0, quantity=2, price=2950)], status="cancel", shipping=1700)
     facts = OutboundFacts(
-        order=erp_order([order_line(1)]),
-        vtex_order=two_lines(1),
-        now=timezone.now(),
-        confirm_seconds=900,
-        **outbound._pending_facts(sync),
+        order=erp_order([order_line(1)]), vtex_order=cancelling, now=timezone.now(), **outbound._pending_facts(sync)
     )
 
-    outbound._pending_settle(facts, sync=sync)
-
+    assert outbound._pending_settle(facts, sync=sync).cancel_sent_at is None
     assert OrderSync.objects.get(pk=sync.pk).vtex_pending == {}
-    assert TimelineEntry.objects.get().title == "Item removal not applied by VTEX in time"
+
+
+def test_an_operators_retry_forgets_what_vtex_never_applied_but_keeps_the_tracking_digests(sync):
+    from sync.runner import order_sync_retry
+
+    outbound._pending_save(
+        sync,
+        cancel_at=timezone.now().isoformat(),
+        removal={"at": timezone.now().isoformat(), "targets": {"U1": 0}},
+        tracking={"LS-1": "abc"},
+    )
+
+    order_sync_retry(order_sync=sync, actor="manager")
+
+    assert OrderSync.objects.get(pk=sync.pk).vtex_pending == {"tracking": {"LS-1": "abc"}}
 
 
 def test_a_removal_still_in_time_is_kept(sync):

@@ -227,7 +227,13 @@ def test_removal_waits_when_vtex_cannot_change_the_order():
     assert isinstance(action, Wait)
 
 
-@pytest.mark.parametrize("status", ["", "order-created", "start-handling"])
+def test_an_incomplete_vtex_order_cannot_be_cancelled_and_is_a_conflict():
+    order = erp_order([order_line(1, quantity=2), order_line(2)], state="CANCELLED")
+    [action] = outbound_plan(facts(two_item_order(""), order), platform_status="cancelled")
+    assert isinstance(action, Conflict) and "incomplete" in action.message
+
+
+@pytest.mark.parametrize("status", ["order-created", "start-handling"])
 def test_a_cancel_waits_while_vtex_moves_the_order_by_itself(status):
     order = erp_order([order_line(1, quantity=2), order_line(2)], state="CANCELLED")
     [action] = outbound_plan(facts(two_item_order(status), order), platform_status="cancelled")
@@ -241,13 +247,13 @@ def test_a_cancel_sent_is_not_sent_again_while_vtex_applies_it():
     assert isinstance(action, Wait)
 
 
-def test_a_cancel_vtex_never_applied_is_sent_again_after_the_confirm_time():
+def test_a_cancel_vtex_never_applied_is_a_conflict_after_the_confirm_time():
     order = erp_order([order_line(1, quantity=2), order_line(2)], state="CANCELLED")
     sent = facts(
         two_item_order("handling"), order, cancel_sent_at=datetime(2026, 3, 3, 11, tzinfo=UTC), confirm_seconds=900
     )
     [action] = outbound_plan(sent, platform_status="cancelled")
-    assert isinstance(action, CancelOrder)
+    assert isinstance(action, Conflict) and "retry" in action.message
 
 
 def closed_rest():
@@ -302,6 +308,8 @@ def test_a_removal_not_applied_within_the_confirm_time_has_expired():
         confirm_seconds=900,
     )
     assert t.removal_state(stale) == "expired"
+    [action] = outbound_plan(stale, platform_status="fulfilled")
+    assert isinstance(action, Conflict) and "still not applied" in action.message
 
 
 def test_a_return_becomes_an_input_invoice_once_invoiced():
