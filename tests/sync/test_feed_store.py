@@ -125,3 +125,21 @@ def test_a_changed_rate_limit_rebuilds_the_client(channel):
     channel.vtex_rate_limits = {"feed": "5/1"}
 
     assert clients.get(channel) is not first
+
+
+# --- the account lock while the poller waits ------------------------------------------------------------
+
+
+def test_a_waiting_poller_keeps_its_lease_so_no_standby_takes_over(settings, redis_conn):
+    import threading
+
+    from sync.feed import POLL_LOCK, _AccountLocks
+
+    settings.FEED_POLL_LOCK_SECONDS = 0.3
+    active, standby = _AccountLocks(), _AccountLocks()
+    assert active.acquire("store1")
+
+    active.wait(threading.Event(), 0.8)  # more than twice the lease: only extensions keep it
+
+    assert redis_conn.exists(POLL_LOCK.format(account="store1"))
+    assert not standby.acquire("store1")
