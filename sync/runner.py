@@ -153,6 +153,7 @@ def order_sync_run(*, order_sync_id: int, work: Work) -> None:
         ):
             return
         generation = sync.generation
+        marketplace_status_before = sync.marketplace_status_sent
         OrderSync.objects.filter(pk=sync.pk).update(status=OrderSync.Status.RUNNING, started_at=timezone.now())
         sync.status = OrderSync.Status.RUNNING
         recorder = TimelineRecorder(sync, after_call=lambda: lock_refresh(lock))
@@ -160,17 +161,17 @@ def order_sync_run(*, order_sync_id: int, work: Work) -> None:
         try:
             outcome = work(sync, recorder, lock)
         except RetryableError as exc:
-            _retry_later(sync, generation, exc)
+            _retry_later(sync, generation, exc, marketplace_status_before=marketplace_status_before)
             return
         except (RejectedError, PayloadError, UnmatchedLineError, NotConfigured) as exc:
             outcome = Failed(str(exc))
         except Exception as exc:  # a bug: visible on the order, not silent
             logger.exception("order sync %s crashed", sync.pk)
             outcome = Failed(f"Unexpected error: {type(exc).__name__}: {exc}")
-        _finish(sync, generation, outcome)
+        _finish(sync, generation, outcome, marketplace_status_before=marketplace_status_before)
 
 
-def _finish(sync: OrderSync, generation: int, outcome: Outcome) -> None:
+def _finish(sync: OrderSync, generation: int, outcome: Outcome, *, marketplace_status_before: str = "") -> None:
     status, message, needs_mapping, delay = OrderSync.Status.DONE, "", "", None
     waits = 0
     if isinstance(outcome, Done):
@@ -212,7 +213,10 @@ def _finish(sync: OrderSync, generation: int, outcome: Outcome) -> None:
         current.vtex_order_id = sync.vtex_order_id or current.vtex_order_id
         current.erp_order_number = sync.erp_order_number or current.erp_order_number
         current.order_link_id = sync.order_link_id or current.order_link_id
-        current.marketplace_status_sent = sync.marketplace_status_sent or current.marketplace_status_sent
+        if sync.marketplace_status_sent != marketplace_status_before:
+            # Only what this run sent: a "send it again" that VTEX's answer set meanwhile
+            # (order_sync_defer) must not be undone by the run's stale copy.
+            current.marketplace_status_sent = sync.marketplace_status_sent
         if rerun:
             # Events arrived during the run: one more run picks them all up.
             current.status, delay = OrderSync.Status.PENDING, None
@@ -226,10 +230,13 @@ def _finish(sync: OrderSync, generation: int, outcome: Outcome) -> None:
             transaction.on_commit(lambda: order_sync_enqueue(order_sync_id=current.pk, kind=current.kind, delay=delay))
 
 
-def _retry_later(sync: OrderSync, generation: int, error: RetryableError) -> None:
+def _retry_later(
+    sync: OrderSync, generation: int, error: RetryableError, *, marketplace_status_before: str = ""
+) -> None:
     retries = sync.retries + 1
     if retries > settings.SYNC_MAX_RETRIES:
-        _finish(sync, generation, Failed(f"Gave up after {retries - 1} retries: {error}"))
+        outcome = Failed(f"Gave up after {retries - 1} retries: {error}")
+        _finish(sync, generation, outcome, marketplace_status_before=marketplace_status_before)
         return
     delay = backoff_seconds(retries, error.retry_after)
     timeline_add(

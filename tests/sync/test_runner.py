@@ -135,3 +135,26 @@ def test_backoff_stays_within_its_bounds(settings, retries):
     for _ in range(50):
         assert ceiling / 2 <= runner.backoff_seconds(retries, None) <= ceiling
     assert runner.backoff_seconds(retries, 500) == 500
+
+
+def test_an_answer_that_arrives_during_a_run_is_not_undone_by_its_finish(sync):
+    OrderSync.objects.filter(pk=sync.pk).update(marketplace_status_sent="approved")
+
+    def work(order_sync, recorder, lock):
+        # VTEX's asynchronous EOI008 lands while the run waits for it: send the status again later.
+        runner.order_sync_defer(order_sync=order_sync, message="Channel Order API EOI008", marketplace_status_sent="")
+        return runner.NotYet("waiting for VTEX's answer to the Channel Order API status 'approved'")
+
+    runner.order_sync_run(order_sync_id=sync.pk, work=work)
+
+    assert OrderSync.objects.get(pk=sync.pk).marketplace_status_sent == ""
+
+
+def test_a_status_sent_by_the_run_is_kept(sync):
+    def work(order_sync, recorder, lock):
+        order_sync.marketplace_status_sent = "approved"
+        return runner.NotYet("Channel Order API status 'approved' enqueued by VTEX")
+
+    runner.order_sync_run(order_sync_id=sync.pk, work=work)
+
+    assert OrderSync.objects.get(pk=sync.pk).marketplace_status_sent == "approved"
