@@ -249,6 +249,20 @@ class SalesChannel(TimestampedModel):
                 name="saleschannel_marketplace_has_connector",
                 violation_error_message="An external marketplace connector needs its connector name and endpoint.",
             ),
+            # clean() says the same naming the other channel; this catches two saves that both passed
+            # clean() at once. full_clean() skips it when clean() has already flagged vtex_app_key, so
+            # a form shows one message, not two.
+            models.UniqueConstraint(
+                fields=["vtex_account_name", "vtex_app_key"],
+                condition=~Q(vtex_app_key=""),
+                name="saleschannel_one_channel_per_app_key",
+                violation_error_message=(
+                    "Another sales channel already uses this app key for this VTEX account. VTEX gives each "
+                    "app key exactly one orders feed and one hook, and an event one channel commits is gone "
+                    "for the other, so two channels on one key would each miss orders. Create a separate app "
+                    "key for this channel in VTEX."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -206,8 +206,10 @@ def test_a_second_channel_on_the_same_app_key_is_refused_in_the_admin(admin_clie
     response = admin_client.post(reverse("admin:mappings_saleschannel_add"), data)
 
     assert response.status_code == 200
-    assert "vtex_app_key" in response.context["adminform"].form.errors
-    assert "exactly one orders feed and one hook" in response.content.decode()
+    form = response.context["adminform"].form
+    assert list(form.errors) == ["vtex_app_key"] and len(form.errors["vtex_app_key"]) == 1
+    assert "'shop' already uses this app key" in form.errors["vtex_app_key"][0]
+    assert response.content.decode().count("exactly one orders feed and one hook") == 1
     assert not SalesChannel.objects.filter(code="shop-two").exists()
 
 

@@ -60,3 +60,26 @@ def test_free_text_marketplace_statuses_become_approved():
         ]
     finally:
         migrate(latest)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_channels_already_sharing_an_app_key_stop_the_constraint_with_their_codes():
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    before = [("mappings", "0006_marketplace_status_values")]
+    try:
+        channels = migrate(before).get_model("mappings", "SalesChannel")
+        for code in ("shop", "shop-b2b"):
+            channels.objects.create(code=code, name=code, vtex_account_name="demostore", vtex_app_key="K")
+        channels.objects.create(code="draft", name="Draft", vtex_account_name="demostore", vtex_app_key="")
+
+        with pytest.raises(RuntimeError, match=r"account 'demostore': shop, shop-b2b\. Give each channel"):
+            migrate([("mappings", "0007_saleschannel_one_channel_per_app_key")])
+
+        assert channels.objects.count() == 3  # nothing deleted
+        channels.objects.filter(code="shop-b2b").update(vtex_app_key="K2")
+        migrate([("mappings", "0007_saleschannel_one_channel_per_app_key")])
+    finally:
+        MigrationExecutor(connection).loader.project_state(latest).apps.get_model(
+            "mappings", "SalesChannel"
+        ).objects.all().delete()
+        migrate(latest)

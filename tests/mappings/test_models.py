@@ -128,6 +128,30 @@ def test_channels_without_an_app_key_do_not_conflict():
     ).full_clean()
 
 
+def test_database_refuses_a_second_channel_on_the_same_account_and_app_key():
+    # Two saves that both passed clean() before either was committed: only the database can stop the second.
+    SalesChannel.objects.create(code="shop", name="Shop", vtex_account_name="demostore", vtex_app_key="K")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SalesChannel.objects.create(code="shop-b2b", name="B2B", vtex_account_name="demostore", vtex_app_key="K")
+
+
+def test_database_lets_channels_without_an_app_key_and_other_accounts_share_a_key():
+    SalesChannel.objects.create(code="draft-a", name="A", vtex_account_name="demostore", vtex_app_key="")
+    SalesChannel.objects.create(code="draft-b", name="B", vtex_account_name="demostore", vtex_app_key="")
+    SalesChannel.objects.create(code="shop", name="Shop", vtex_account_name="demostore", vtex_app_key="K")
+    SalesChannel.objects.create(code="other", name="Other", vtex_account_name="otherstore", vtex_app_key="K")
+    assert SalesChannel.objects.count() == 4
+
+
+def test_a_shared_app_key_gives_one_message_naming_the_other_channel_not_two():
+    SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_app_key="K")
+    with pytest.raises(ValidationError) as exc_info:
+        SalesChannelFactory.build(code="shop-b2b", vtex_account_name="demostore", vtex_app_key="K").full_clean()
+    # clean() has flagged vtex_app_key, so full_clean() leaves the database constraint's copy out.
+    assert exc_info.value.message_dict == {"vtex_app_key": [exc_info.value.message_dict["vtex_app_key"][0]]}
+    assert "'shop'" in messages_of(exc_info)
+
+
 def test_vtex_account_name_rejects_a_url():
     with pytest.raises(ValidationError) as exc_info:
         SalesChannelFactory.build(code="c", vtex_account_name="https://mystore.vtex.com").full_clean()
