@@ -196,10 +196,12 @@ VARIO_APP_IDENTIFIER = env.str("VARIO_APP_IDENTIFIER", default="")
 VARIO_REFRESH_TOKEN = env.str("VARIO_REFRESH_TOKEN", default="")
 # VARIO allows 40 requests per 6 seconds per client; all workers share this budget through Redis.
 VARIO_RATE = env.str("VARIO_RATE", default="40/6")
-# Wait after a VARIO 429 without Retry-After (VARIO documents no such header, reference §4.1). One
-# window of VARIO's 40 per 6 s: by then the calls that filled it have left it. VTEX's minute
-# (RETRY_AFTER_DEFAULT_SECONDS) would stop every worker's ERP calls for ten windows.
-VARIO_RETRY_AFTER_DEFAULT_SECONDS = env.float("VARIO_RETRY_AFTER_DEFAULT_SECONDS", default=6.0)
+# A VARIO 429 without Retry-After (VARIO documents no such header) waits BACKOFF, then twice as long
+# per try (1, 2, 4, 8 s), at most MAX_TRIES calls in all, as reference §4.1 asks of a VARIO client.
+# Every worker waits too (the limiter's block). VTEX's flat minute (RETRY_AFTER_DEFAULT_SECONDS)
+# would stop every worker's ERP calls for ten of VARIO's 6-second windows.
+VARIO_429_BACKOFF_SECONDS = env.float("VARIO_429_BACKOFF_SECONDS", default=1.0)
+VARIO_429_MAX_TRIES = env.int("VARIO_429_MAX_TRIES", default=5)
 # Where VARIO and VTEX reach the portal's webhooks (used when registering them).
 PORTAL_WEBHOOK_BASE_URL = env.str("PORTAL_WEBHOOK_BASE_URL", default="http://127.0.0.1:8000")
 
@@ -214,8 +216,8 @@ LIMITER_MAX_WAIT_SECONDS = env.float("LIMITER_MAX_WAIT_SECONDS", default=10.0)
 LIMITER_MARGIN_SECONDS = env.float("LIMITER_MARGIN_SECONDS", default=0.075)
 # Default VTEX budget per route and account (calls/seconds); channels can override per route.
 VTEX_DEFAULT_RATE = env.str("VTEX_DEFAULT_RATE", default="50/1")
-# Wait after a VTEX 429 that carries no Retry-After (VTEX's feed guide recommends a minute). VARIO has
-# its own: VARIO_RETRY_AFTER_DEFAULT_SECONDS.
+# Wait after a VTEX 429 that carries no Retry-After (VTEX's feed guide recommends a minute). VARIO
+# backs off on its own: VARIO_429_BACKOFF_SECONDS.
 RETRY_AFTER_DEFAULT_SECONDS = env.float("RETRY_AFTER_DEFAULT_SECONDS", default=60.0)
 
 # --- Sync behaviour (small values in tests keep them fast) ------------------------------------------------

@@ -92,6 +92,8 @@ def vario_client(*, recorder: Recorder | None = None) -> VarioClient:
         redis_url=settings.REDIS_URL,
         limiter=limiter,
         recorder=recorder,
-        # Not RETRY_AFTER_DEFAULT_SECONDS: that is VTEX's minute, and VARIO documents no Retry-After.
-        retry_after_default=settings.VARIO_RETRY_AFTER_DEFAULT_SECONDS,
+        # Not RETRY_AFTER_DEFAULT_SECONDS: that is VTEX's minute, and VARIO documents no Retry-After;
+        # its reference asks for an exponential back-off instead (vario-erp.md §4.1).
+        backoff_429_base=settings.VARIO_429_BACKOFF_SECONDS,
+        max_429_tries=settings.VARIO_429_MAX_TRIES,
     )

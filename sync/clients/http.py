@@ -7,6 +7,12 @@ Each client (VTEX, VARIO) owns one ``HttpClient``. Every call:
 4. is classified once: 2xx → the response; timeouts, connection errors, 429, 5xx → RetryableError
    (429 also blocks the route for everyone until Retry-After); 401/403 → AuthError; 404 →
    NotFoundError; other 4xx → RejectedError with the remote's own message.
+
+A 429 is tried again in place, up to ``max_429_tries`` calls in all, when the wait fits the limiter's
+``max_wait``. The wait is the remote's ``Retry-After``; without one it is either the flat
+``retry_after_default`` (VTEX: its feed guide's minute, longer than ``max_wait``, so the job is
+rescheduled) or, with ``backoff_429_base``, ``base``, ``2 × base``, ``4 × base``, … per try (VARIO:
+reference/vario-erp.md §4.1, which documents no Retry-After).
 """
 
 from __future__ import annotations
@@ -77,7 +83,8 @@ class HttpClient:
         recorder: Recorder | None = None,
         session: requests.Session | None = None,
         retry_after_default: float = 60.0,
-        in_place_429_retries: int = 3,
+        backoff_429_base: float | None = None,
+        max_429_tries: int = 4,
     ) -> None:
         self.remote = remote
         self.base_url = base_url.rstrip("/")
@@ -88,7 +95,8 @@ class HttpClient:
         self.recorder = recorder
         self.session = session or requests.Session()
         self.retry_after_default = retry_after_default
-        self.in_place_429_retries = in_place_429_retries
+        self.backoff_429_base = backoff_429_base
+        self.max_429_tries = max(max_429_tries, 1)
 
     def close(self) -> None:
         """Close the pooled connections (long-running callers that replace a client)."""
@@ -106,21 +114,29 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         url: str | None = None,
     ) -> requests.Response:
-        for attempt in range(1, self.in_place_429_retries + 2):
+        for attempt in range(1, self.max_429_tries + 1):
             response = self._send(
                 method, path, route=route, params=params, json_body=json_body, form=form, headers=headers, url=url
             )
-            if response.status_code == 429 and self.limiter is not None and attempt <= self.in_place_429_retries:
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-                wait = self.retry_after_default if wait is None else wait
+            if response.status_code == 429 and self.limiter is not None and attempt < self.max_429_tries:
+                wait = self._wait_after_429(response, attempt)
                 if wait <= self.limiter.max_wait:
                     # Short waits are waited out here (the limiter blocks every worker meanwhile)
                     # instead of failing the whole run and repeating its other calls.
                     self.limiter.block(route, wait)
                     continue
             break
-        self._raise_for_status(method, path, route, response)
+        self._raise_for_status(method, path, route, response, attempt=attempt)
         return response
+
+    def _wait_after_429(self, response: requests.Response, attempt: int) -> float:
+        """Seconds to wait after the ``attempt``-th call (1-based) was answered 429."""
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        if retry_after is not None:
+            return retry_after
+        if self.backoff_429_base is not None:
+            return self.backoff_429_base * 2 ** (attempt - 1)
+        return self.retry_after_default
 
     def _send(self, method, path, *, route, params, json_body, form, headers, url) -> requests.Response:
         if self.limiter is not None:
@@ -199,7 +215,9 @@ class HttpClient:
             )
         )
 
-    def _raise_for_status(self, method: str, path: str, route: str, response: requests.Response) -> None:
+    def _raise_for_status(
+        self, method: str, path: str, route: str, response: requests.Response, *, attempt: int = 1
+    ) -> None:
         status = response.status_code
         if 200 <= status < 300:
             return
@@ -219,7 +237,9 @@ class HttpClient:
         }
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if status == 429:
-            wait = retry_after if retry_after is not None else self.retry_after_default
+            # After the last try this is the next step of the back-off: the job's reschedule and
+            # every other worker keep backing off instead of starting again from the base.
+            wait = self._wait_after_429(response, attempt)
             if self.limiter is not None:
                 self.limiter.block(route, wait)
             raise RetryableError(message, retry_after=wait, **details)

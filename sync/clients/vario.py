@@ -76,8 +76,10 @@ class VarioClient:
         limiter: RemoteLimiter | None = None,
         recorder: Recorder | None = None,
         session=None,
-        # One window of VARIO's 40 per 6 s; VARIO documents no Retry-After (reference §4.1).
-        retry_after_default: float = 6.0,
+        # A 429 without Retry-After (VARIO documents none) waits 1 s, 2 s, 4 s, 8 s: at most 5 tries
+        # in all, as reference §4.1 says a VARIO client backs off.
+        backoff_429_base: float = 1.0,
+        max_429_tries: int = 5,
     ) -> None:
         self._credentials = credentials
         self._redis = _token_store(redis_url)
@@ -96,7 +98,8 @@ class VarioClient:
             limiter=limiter,
             recorder=recorder,
             session=session,
-            retry_after_default=retry_after_default,
+            backoff_429_base=backoff_429_base,
+            max_429_tries=max_429_tries,
         )
 
     # --- Auth ----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import responses
 
 from sync.clients.errors import AuthError, NotFoundError, PayloadError, RejectedError, RetryableError
 from sync.clients.http import HttpClient, retry_after_seconds
+from sync.clients.vario import vario_error
 from sync.clients.vtex import vtex_error
 
 BASE = "https://shop.vtexcommercestable.com.br"
@@ -164,3 +165,112 @@ def test_a_long_retry_after_fails_the_call_as_retryable(settings, redis_conn):
         client(limiter=limiter).request("POST", "/x", route="invoice")
     assert exc_info.value.retry_after == 30
     assert len(responses.calls) == 1
+
+
+class RecordingLimiter:
+    """Grants every call at once and records each block: the waits, without sleeping through them."""
+
+    def __init__(self, max_wait: float = 10) -> None:
+        self.max_wait = max_wait
+        self.blocks: list[float] = []
+
+    def acquire(self, route):
+        return 0
+
+    def block(self, route, seconds):
+        self.blocks.append(seconds)
+
+
+def vario_like(limiter, *, base: float = 1.0) -> HttpClient:
+    return HttpClient(
+        remote="vario",
+        base_url=BASE,
+        headers={},
+        timeout=(1, 1),
+        error_reader=vario_error,
+        limiter=limiter,
+        backoff_429_base=base,
+        max_429_tries=5,
+    )
+
+
+@responses.activate
+def test_a_429_without_retry_after_backs_off_exponentially_from_the_base():
+    limiter = RecordingLimiter()
+    for _ in range(3):
+        responses.get(f"{BASE}/x", status=429, json={"status": 429, "message": "Too Many Requests"})
+    responses.get(f"{BASE}/x", json={"ok": True})
+
+    assert vario_like(limiter, base=0.5).request_json("GET", "/x") == {"ok": True}
+    assert limiter.blocks == [0.5, 1.0, 2.0]
+
+
+@responses.activate
+def test_a_429_is_tried_five_times_in_all_then_retryable():
+    limiter = RecordingLimiter()
+    for _ in range(5):
+        responses.get(f"{BASE}/x", status=429, json={"status": 429, "message": "Too Many Requests"})
+    responses.get(f"{BASE}/x", json={"ok": True})  # a sixth try would get it
+
+    with pytest.raises(RetryableError) as exc_info:
+        vario_like(limiter).request("GET", "/x")
+
+    assert len(responses.calls) == 5
+    # 1, 2, 4, 8 s between the tries; then the next step for every worker and the job's reschedule.
+    assert limiter.blocks == [1, 2, 4, 8, 16]
+    assert (exc_info.value.status, exc_info.value.retry_after) == (429, 16)
+
+
+@responses.activate
+def test_a_retry_after_is_honoured_instead_of_the_back_off_step():
+    limiter = RecordingLimiter()
+    responses.get(f"{BASE}/x", status=429)
+    responses.get(f"{BASE}/x", status=429, headers={"Retry-After": "5"})
+    responses.get(f"{BASE}/x", status=429)
+    responses.get(f"{BASE}/x", json={"ok": True})
+
+    assert vario_like(limiter).request_json("GET", "/x") == {"ok": True}
+    assert limiter.blocks == [1, 5, 4]  # the third try's step still counts the tries before it
+
+
+@responses.activate
+def test_a_back_off_step_longer_than_the_limiter_waits_reschedules_the_job():
+    limiter = RecordingLimiter(max_wait=10)
+    for _ in range(3):
+        responses.get(f"{BASE}/x", status=429)
+
+    with pytest.raises(RetryableError) as exc_info:
+        vario_like(limiter, base=4).request("GET", "/x")
+
+    assert len(responses.calls) == 3  # waited 4 and 8 in place; 16 is too long to hold the worker
+    assert limiter.blocks == [4, 8, 16]
+    assert exc_info.value.retry_after == 16
+
+
+@responses.activate
+def test_vtex_429_without_retry_after_still_waits_its_flat_minute_as_a_reschedule():
+    limiter = RecordingLimiter(max_wait=10)
+    responses.get(f"{BASE}/x", status=429, json={})
+    responses.get(f"{BASE}/x", json={"ok": True})
+
+    with pytest.raises(RetryableError) as exc_info:
+        client(limiter=limiter).request("GET", "/x")
+
+    assert len(responses.calls) == 1
+    assert limiter.blocks == [60]
+    assert exc_info.value.retry_after == 60
+
+
+@responses.activate
+def test_vtex_waits_out_a_short_retry_after_three_times_then_fails():
+    limiter = RecordingLimiter(max_wait=10)
+    for _ in range(4):
+        responses.get(f"{BASE}/x", status=429, headers={"Retry-After": "2"}, json={})
+    responses.get(f"{BASE}/x", json={"ok": True})
+
+    with pytest.raises(RetryableError) as exc_info:
+        client(limiter=limiter).request("GET", "/x")
+
+    assert len(responses.calls) == 4
+    assert limiter.blocks == [2, 2, 2, 2]
+    assert exc_info.value.retry_after == 2
