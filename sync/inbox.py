@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,7 +15,7 @@ from redis.exceptions import RedisError
 from rq.timeouts import JobTimeoutException
 
 from mappings.models import SalesChannel
-from sync.clients.dtos import ChannelOrderResult
+from sync.clients.dtos import ChannelOrderResult, ErpDocument, ErpShipment
 from sync.clients.errors import NotFoundError, PayloadError, RejectedError, RetryableError
 from sync.jobs import (
     event_marker,
@@ -103,27 +105,81 @@ def _mark(event: InboxEvent, status: str, *, error: str = "", order_sync: OrderS
     )
 
 
-def _resolve_erp_order(vario, event: InboxEvent):
-    """The ERP customer order an event is about (reference §4.2: line refs, then order number)."""
-    if VARIO_EVENTS.get(event.event) == "shipment":
-        shipment = vario.get_shipment(event.entity_id)
-        document = vario.get_document(shipment.document_id)
-    else:
-        document = vario.get_document(event.entity_id)
-    if document.category == "CUSTOMER_ORDER":
-        return document
-    for line in document.lines:
-        if line.order_line is not None:
-            return vario.get_document(line.order_line.document_id)
-    if document.referenced_order_number:
-        order = vario.find_order_by_number(document.referenced_order_number)
-        if order is not None:
-            return order
-    if document.external_order_id:
-        return vario.find_order_by_external_id(
-            sales_channel_id=document.sales_channel_id, external_id=document.external_order_id
-        )
-    return None
+@dataclass(frozen=True)
+class ErpOrderRef:
+    """What the inbox needs of a customer order to ask for its sync; the sync reads the rest itself."""
+
+    id: str
+    number: str
+    sales_channel_id: str
+    external_order_id: str = ""
+
+    @classmethod
+    def of(cls, order: ErpDocument) -> ErpOrderRef:
+        return cls(order.id, order.number, order.sales_channel_id, order.external_order_id)
+
+
+class ErpOrders:
+    """Resolves VARIO events to their customer order (reference §4.2), for one batch of events.
+
+    One client for the batch, and each document or shipment fetched once: a delivery note's event
+    and its parcel's event usually arrive together and point at the same note and order, and VARIO
+    allows 40 calls per 6 seconds for everything the portal does. Which order a document belongs to
+    never changes, so nothing read here goes stale within a batch.
+    """
+
+    def __init__(self) -> None:
+        self._vario = None
+        self._documents: dict[str, ErpDocument] = {}
+        self._shipments: dict[str, ErpShipment] = {}
+
+    @property
+    def vario(self):
+        if self._vario is None:
+            self._vario = vario_client()
+        return self._vario
+
+    def document(self, document_id: str) -> ErpDocument:
+        if document_id not in self._documents:
+            self._documents[document_id] = self.vario.get_document(document_id)
+        return self._documents[document_id]
+
+    def shipment(self, shipment_id: str) -> ErpShipment:
+        if shipment_id not in self._shipments:
+            self._shipments[shipment_id] = self.vario.get_shipment(shipment_id)
+        return self._shipments[shipment_id]
+
+    def resolve(self, event: InboxEvent) -> ErpOrderRef | None:
+        """The order an event is about: line references first, then the order number, then the VTEX id."""
+        if VARIO_EVENTS.get(event.event) == "shipment":
+            document = self.document(self.shipment(event.entity_id).document_id)
+        else:
+            document = self.document(event.entity_id)
+        if document.category == "CUSTOMER_ORDER":
+            return ErpOrderRef.of(document)
+        for line in document.lines:
+            if line.order_line is not None:
+                if document.sales_channel_id:
+                    # A follow-up document carries its order's sales channel: no need to fetch the
+                    # order here, the sync reads it anyway (and fails if the channels disagree).
+                    ref = line.order_line
+                    return ErpOrderRef(ref.document_id, ref.document_number, document.sales_channel_id)
+                return ErpOrderRef.of(self.document(line.order_line.document_id))
+        if document.referenced_order_number:
+            order = self.vario.find_order_by_number(document.referenced_order_number)
+            if order is not None:
+                self._documents[order.id] = order
+                return ErpOrderRef.of(order)
+        if document.external_order_id:
+            order = self.vario.find_order_by_external_id(
+                sales_channel_id=document.sales_channel_id, external_id=document.external_order_id
+            )
+            return ErpOrderRef.of(order) if order is not None else None
+        return None
+
+    def close(self) -> None:
+        if self._vario is not None:
+            self._vario.close()
 
 
 def inbox_events_drain(*, batch_size: int | None = None) -> int:
@@ -134,26 +190,30 @@ def inbox_events_drain(*, batch_size: int | None = None) -> int:
     the batch goes on: one bad event must not hold back the others, nor come back forever.
     """
     event_ids = inbox_events_take(count=batch_size or settings.INBOX_DRAIN_BATCH_SIZE)
-    for event_id in event_ids:
-        inbox_event_touch(event_id)
-        try:
-            inbox_event_process(event_id=event_id)
-        except (DatabaseError, RedisError, JobTimeoutException):
-            logger.warning("inbox drain stopped at event %s; the sweep hands the rest over again", event_id)
-            raise
-        except Exception as exc:
-            logger.exception("inbox event %s failed unexpectedly", event_id)
-            InboxEvent.objects.filter(pk=event_id, status=InboxEvent.Status.PENDING).update(
-                status=InboxEvent.Status.FAILED,
-                last_error=f"Unexpected error: {type(exc).__name__}: {exc}"[:2000],
-                processed_at=timezone.now(),
-            )
+    erp_orders = ErpOrders()
+    try:
+        for event_id in event_ids:
+            inbox_event_touch(event_id)
+            try:
+                inbox_event_process(event_id=event_id, erp_orders=erp_orders)
+            except (DatabaseError, RedisError, JobTimeoutException):
+                logger.warning("inbox drain stopped at event %s; the sweep hands the rest over again", event_id)
+                raise
+            except Exception as exc:
+                logger.exception("inbox event %s failed unexpectedly", event_id)
+                InboxEvent.objects.filter(pk=event_id, status=InboxEvent.Status.PENDING).update(
+                    status=InboxEvent.Status.FAILED,
+                    last_error=f"Unexpected error: {type(exc).__name__}: {exc}"[:2000],
+                    processed_at=timezone.now(),
+                )
+    finally:
+        erp_orders.close()
     inbox_events_done(event_ids)
     return len(event_ids)
 
 
-def inbox_event_process(*, event_id: int) -> None:
-    """Turn a stored event into a request for its order's sync."""
+def inbox_event_process(*, event_id: int, erp_orders: ErpOrders | None = None) -> None:
+    """Turn a stored event into a request for its order's sync (``erp_orders``: a batch's resolver)."""
     event = InboxEvent.objects.filter(pk=event_id, status=InboxEvent.Status.PENDING).first()
     if event is None:
         return  # processed already (a duplicate job or the sweep)
@@ -161,8 +221,11 @@ def inbox_event_process(*, event_id: int) -> None:
         _process_channel_order_notification(event)
     elif event.source in (InboxEvent.Source.VTEX_FEED, InboxEvent.Source.VTEX_HOOK):
         _process_vtex_order_event(event)
+    elif erp_orders is not None:
+        _process_vario_event(event, erp_orders)
     else:
-        _process_vario_event(event)
+        with closing(ErpOrders()) as own:
+            _process_vario_event(event, own)
 
 
 def _process_channel_order_notification(event: InboxEvent) -> None:
@@ -213,9 +276,9 @@ def _process_vtex_order_event(event: InboxEvent) -> None:
     )
 
 
-def _process_vario_event(event: InboxEvent) -> None:
+def _process_vario_event(event: InboxEvent, erp_orders: ErpOrders) -> None:
     try:
-        order = _resolve_erp_order(vario_client(), event)
+        order = erp_orders.resolve(event)
     except RetryableError as exc:
         attempts = event.attempts + 1
         if attempts > settings.SYNC_MAX_RETRIES:
@@ -238,7 +301,8 @@ def _process_vario_event(event: InboxEvent) -> None:
         _mark(
             event,
             InboxEvent.Status.IGNORED,
-            error=f"ERP order {order.number} belongs to VARIO sales channel {order.sales_channel_id or '(none)'}, "
+            error=f"ERP order {order.number or order.id} belongs to VARIO sales channel "
+            f"{order.sales_channel_id or '(none)'}, "
             "which no portal sales channel is linked to",
         )
         return

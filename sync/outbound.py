@@ -47,6 +47,7 @@ from sync.transforms import (
 )
 from sync.transforms import Conflict as ConflictAction
 
+DELIVERY_NOTE, GOODS_RETURN = "CUSTOMER_DELIVERY_DOCUMENT", "CUSTOMER_GOODS_RETURN"
 MAX_ROUNDS = 6  # read → plan → push rounds per run; a plan that never empties means VTEX lags behind
 ALREADY_HANDLED_CODES = frozenset({"OMS003"})  # start-handling when the order left ready-for-handling
 
@@ -58,16 +59,18 @@ def order_status_sync(*, order_sync_id: int) -> None:
 # --- fetching ------------------------------------------------------------------------------------------
 
 
-def _follow_up_documents(vario: VarioClient, order: ErpDocument, category: str) -> list[ErpDocument]:
-    ids = vario.find_follow_up_ids(order_number=order.number, category=category)
+def _follow_up_documents(vario: VarioClient, order: ErpDocument) -> tuple[list[ErpDocument], list[ErpDocument]]:
+    """The order's delivery notes and goods returns."""
+    ids = vario.find_follow_up_ids(order_number=order.number, categories=(DELIVERY_NOTE, GOODS_RETURN))
     documents = [vario.get_document(document_id) for document_id in ids]
     # Only documents whose lines point at this order (or that carry no line references at all).
-    return [
+    ours = [
         d
         for d in documents
         if not any(line.order_line for line in d.lines)
         or any(line.order_line and line.order_line.document_id == order.id for line in d.lines)
     ]
+    return [d for d in ours if d.category == DELIVERY_NOTE], [d for d in ours if d.category == GOODS_RETURN]
 
 
 def _shipments(vario: VarioClient, notes: list[ErpDocument]) -> dict:
@@ -255,12 +258,21 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
     if order.category != "CUSTOMER_ORDER":
         return Failed(f"ERP document {order.number or order.id} is a {order.category}, not a customer order")
     sync.erp_order_number = order.number
+    if (
+        order.sales_channel_id
+        and channel.vario_sales_channel_id
+        and order.sales_channel_id != channel.vario_sales_channel_id
+    ):
+        # The inbox takes the channel from the event's delivery note or shipment without reading the order.
+        return Failed(
+            f"ERP order {order.number} belongs to VARIO sales channel {order.sales_channel_id}, "
+            f"not to {channel.vario_sales_channel_id} of sales channel {channel.code}"
+        )
     vtex_order_id = order.external_order_id
     if not vtex_order_id:
         return Failed(f"ERP order {order.number} carries no VTEX order id (custom.vtexportal.externalOrderId)")
     sync.vtex_order_id = vtex_order_id
-    notes = _follow_up_documents(vario, order, "CUSTOMER_DELIVERY_DOCUMENT")
-    returns = _follow_up_documents(vario, order, "CUSTOMER_GOODS_RETURN")
+    notes, returns = _follow_up_documents(vario, order)
     shipments = _shipments(vario, notes)
     lock_refresh(lock)
 

@@ -353,6 +353,7 @@ class ErpLineRef:
     document_id: str
     line_id: str
     position: int | None = None
+    document_number: str = ""  # the referenced document's number ("AU-10042"), when VARIO gives it
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> ErpLineRef | None:
@@ -363,6 +364,7 @@ class ErpLineRef:
             document_id=_str(data["documentId"]),
             line_id=_str(data.get("id")),
             position=None if position is None else int(position),
+            document_number=_str(data.get("number")),
         )
 
 

@@ -87,10 +87,10 @@ def test_one_events_unexpected_error_fails_it_visibly_and_the_batch_goes_on(chan
     broken, fine = store_feed_event(channel, "order-broken"), store_feed_event(channel, "order-fine")
     process = inbox.inbox_event_process
 
-    def flaky(*, event_id: int) -> None:
+    def flaky(*, event_id: int, **kwargs) -> None:
         if event_id == broken.pk:
             raise KeyError("surprise")
-        process(event_id=event_id)
+        process(event_id=event_id, **kwargs)
 
     monkeypatch.setattr(inbox, "inbox_event_process", flaky)
 
@@ -128,7 +128,7 @@ def test_a_duplicate_feed_event_is_stored_and_handed_over_once(channel, queue):
 def test_the_database_failing_stops_the_batch_with_its_events_still_pending(channel, queue, redis_conn, monkeypatch):
     events = [store_feed_event(channel, f"order-{number}") for number in range(2)]
 
-    def down(*, event_id: int) -> None:
+    def down(*, event_id: int, **kwargs) -> None:
         raise OperationalError("database is locked")
 
     monkeypatch.setattr(inbox, "inbox_event_process", down)

@@ -234,3 +234,35 @@ def test_reads_do_not_send_the_suppress_header(vario):
 
 def test_credentials_repr_hides_secrets(credentials):
     assert "CLIENT-SECRET" not in repr(credentials) and "REFRESH-TOKEN" not in repr(credentials)
+
+
+@responses.activate
+def test_delivery_notes_and_returns_are_found_in_one_query(vario):
+    token_response()
+    responses.post(
+        f"{API}/cmn/computed-queries/execute",
+        json={"definition": [{"attribute": "id"}], "data": [{"id": "2044"}, {"id": "5120"}]},
+        headers={"x-query-more-elements": "false"},
+    )
+
+    ids = vario.find_follow_up_ids(
+        order_number="AU-10042", categories=("CUSTOMER_DELIVERY_DOCUMENT", "CUSTOMER_GOODS_RETURN")
+    )
+
+    assert ids == ["2044", "5120"]
+    [query] = [call for call in responses.calls if call.request.url.endswith("/execute")]
+    assert json.loads(query.request.body)["statement"] == (
+        "SELECT id FROM document.querySalesDocuments "
+        "WHERE documentTypeCategory IN ('CUSTOMER_DELIVERY_DOCUMENT', 'CUSTOMER_GOODS_RETURN') "
+        "AND referencedOrderNumber = 'AU-10042' ORDER BY id"
+    )
+
+
+@responses.activate
+def test_a_line_reference_carries_its_orders_number(vario):
+    token_response()
+    responses.get(f"{API}/erp/documents/2044", json=load_fixture("vario/document__delivery_note"))
+
+    [line] = vario.get_document("2044").article_lines
+
+    assert (line.order_line.document_id, line.order_line.document_number) == ("1042", "AU-10042")

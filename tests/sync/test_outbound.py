@@ -1,0 +1,37 @@
+"""The outbound sync's guards before it touches VTEX (sync/outbound.py order_status_work)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from sync import outbound
+from sync.models import OrderSync
+from sync.runner import Failed
+from tests.sync.builders import erp_order, order_line
+
+pytestmark = pytest.mark.django_db
+
+
+class OneDocumentVario:
+    def __init__(self, document):
+        self.document = document
+
+    def get_document(self, document_id):
+        return self.document
+
+
+def test_an_order_of_another_vario_sales_channel_fails_before_anything_is_sent(channel, monkeypatch):
+    # The inbox takes the channel from a delivery note; the order itself has the last word.
+    channel.vario_sales_channel_id = "7"
+    channel.save()
+    order = replace(erp_order([order_line(1)], number="AU-10042"), sales_channel_id="8")
+    monkeypatch.setattr(outbound, "vario_client", lambda recorder=None: OneDocumentVario(order))
+    monkeypatch.setattr(outbound, "vtex_client_for", lambda *a, **k: pytest.fail("VTEX must not be called"))
+    sync = OrderSync.objects.create(kind=OrderSync.Kind.STATUS, channel=channel, key="1042")
+
+    outcome = outbound.order_status_work(sync, recorder=None, lock=None)
+
+    assert isinstance(outcome, Failed)
+    assert outcome.message == "ERP order AU-10042 belongs to VARIO sales channel 8, not to 7 of sales channel shop"
