@@ -6,9 +6,10 @@ import logging
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -83,7 +84,7 @@ def inbox_event_store(
     }
     if dedup_key is None:
         # One INSERT: outside a transaction it is committed when it returns (no BEGIN/SAVEPOINT trips).
-        stored = InboxEvent.objects.create(**fields)
+        stored = _insert(InboxEvent(**fields))
     else:
         try:
             with transaction.atomic():
@@ -93,6 +94,34 @@ def inbox_event_store(
     if status == InboxEvent.Status.PENDING:
         transaction.on_commit(lambda: inbox_events_hand_off(event_ids=[stored.pk]))
     return stored, True
+
+
+@lru_cache(maxsize=4)
+def _insert_sql(vendor: str) -> tuple[str, tuple]:
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    fields = tuple(f for f in InboxEvent._meta.concrete_fields if not f.primary_key)
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    table, pk = quote(InboxEvent._meta.db_table), quote(InboxEvent._meta.pk.column)
+    # Identifiers from the model's own metadata, quoted; values only ever as parameters.
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING {pk}", fields  # noqa: S608
+
+
+def _insert(event: InboxEvent) -> InboxEvent:
+    """``event.save()`` for a new row, as one prepared INSERT … RETURNING.
+
+    Every webhook is one of these, and the ORM's save (signals, query compilation per call) cost a
+    third of the insert. Each value still goes through its field's own preparation, so JSON and
+    time zones are stored exactly as save() stores them. InboxEvent has no save signals to skip.
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    sql, fields = _insert_sql(connection.vendor)
+    params = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        event.pk = cursor.fetchone()[0]
+    event._state.adding, event._state.db = False, DEFAULT_DB_ALIAS
+    return event
 
 
 def _mark(event: InboxEvent, status: str, *, error: str = "", order_sync: OrderSync | None = None) -> None:

@@ -21,6 +21,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from datetime import timedelta
 from functools import lru_cache
 
@@ -145,7 +146,12 @@ class _Handoff:
 
     def _run(self) -> None:
         while True:
-            self._send(self._take(self._queue.get()))
+            first = self._queue.get()
+            # Let the ids of concurrent requests gather before sending. While this thread is not
+            # waiting in get(), a request's put() wakes nobody: waking it for every webhook cost a
+            # context switch and a fight for the GIL per request.
+            time.sleep(settings.INBOX_HANDOFF_LINGER_SECONDS)
+            self._send(self._take(first))
 
     def flush(self) -> None:
         """Send what is queued now, in the caller's thread (at exit; the thread may be mid-send, which

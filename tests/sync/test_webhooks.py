@@ -11,7 +11,7 @@ import time
 import django_rq
 import jwt
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.urls import reverse
 
 from sync import jobs
@@ -348,13 +348,12 @@ def test_ten_requests_for_one_order_collapse_into_one_sync_and_one_job(queue, dj
 # --- faults ---------------------------------------------------------------------------------------------
 
 
-def test_a_database_outage_is_answered_503_with_a_json_error(client, monkeypatch):
-    def database_down(*args, **kwargs):
+def test_a_database_outage_is_answered_503_with_a_json_error(client):
+    def database_down(execute, sql, params, many, context):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(InboxEvent, "save", database_down)
-
-    response = post(client, vario_url(DELIVERY_NOTE), {"id": 2044})
+    with connection.execute_wrapper(database_down):
+        response = post(client, vario_url(DELIVERY_NOTE), {"id": 2044})
 
     assert response.status_code == 503
     assert "retry" in response.json()["error"]
@@ -536,8 +535,8 @@ def silent_redis(settings, queue):
     }
     yield
     server.close()
-    for connection in held:  # unblocks a client still waiting for an answer
-        connection.close()
+    for held_connection in held:  # unblocks a client still waiting for an answer
+        held_connection.close()
 
 
 @pytest.mark.django_db(transaction=True)
