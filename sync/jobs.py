@@ -104,7 +104,8 @@ class _Handoff:
     and each request is one blocking call shorter (in a threaded server, every blocking call is also
     a chance to lose the GIL for up to a switch interval). Ids still in memory when the process dies
     are not lost: their rows are pending, and the sweep hands pending rows over again
-    (SYNC_SWEEP_AFTER_SECONDS). At a normal exit the rest is sent before the process ends.
+    (SYNC_SWEEP_AFTER_SECONDS). At a normal exit what is still queued is sent before the process
+    ends; a batch the thread had already taken (lingering or mid-send) is left to the sweep.
     """
 
     MAX_BATCH = 500
