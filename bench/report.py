@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
@@ -65,6 +66,44 @@ def _throughput(r: dict) -> list[str]:
         f"Order syncs: {outcomes}. Webhooks stored: {r['webhooks']}. Remote calls per invoiced order: "
         f"{r['vario_calls'] / per_order:.1f} VARIO, {r['vtex_calls'] / per_order:.1f} VTEX "
         f"({r['vtex_429']} VTEX 429s).",
+        *_cpu_lines(r),
+    ]
+
+
+ROLES = (
+    ("sandbox", "sandbox (both remotes)"),
+    ("workers", "RQ workers and their job runs"),
+    ("web", "gunicorn"),
+    ("redis", "Redis"),
+    ("bench", "the benchmark's own driver"),
+)
+
+
+def _cpu_lines(r: dict) -> list[str]:
+    """Where the CPU went: per synced order and per no-op job, by process, from /proc (Linux only)."""
+    sync, noop = r.get("sync_cpu"), r.get("noop_cpu")
+    if not sync or not noop or not sync.get("machine"):
+        return []
+    orders, jobs = r["invoiced"] or 1, r["noop_jobs"] or 1
+    cores = os.cpu_count() or 1
+
+    def share(used: dict) -> str:
+        return f"{used['machine'] / (used['wall'] * cores):.0%}" if used["wall"] else "?"
+
+    rows = [
+        f"| {label} | {sync[role] * 1000 / orders:.0f} ms | {noop[role] * 1000 / jobs:.1f} ms |"
+        for role, label in ROLES
+    ]
+    return [
+        "",
+        "CPU time by process (from `/proc`, from the first webhook dispatched until every order settled, and "
+        "over the no-op run), divided by invoiced orders and by no-op jobs. The machine was busy "
+        f"{share(sync)} of its {cores} cores during the sync and {share(noop)} during the no-op jobs.",
+        "",
+        "| process | CPU per synced order | CPU per no-op job |",
+        "| --- | --- | --- |",
+        *rows,
+        f"| whole machine | {sync['machine'] * 1000 / orders:.0f} ms | {noop['machine'] * 1000 / jobs:.1f} ms |",
     ]
 
 

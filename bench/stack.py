@@ -27,6 +27,42 @@ FIELD_ENCRYPTION_KEY = "YmVuY2gta2V5LWZvci1wb3J0YWwtYmVuY2htYXJrcy0="
 NO_LIMIT = "1000000/1"  # a portal-side rate that never binds
 
 
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every live process below it (Linux /proc; just ``pid`` elsewhere)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in task.read_text().split()]
+            except OSError:
+                continue  # the task ended meanwhile
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid``, its children it has waited for (an RQ
+    worker's forked job runs) and its live descendants (gunicorn's workers). 0.0 without /proc."""
+    ticks = 0
+    for each in _descendants(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent not idle since boot (0.0 without /proc/stat)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except OSError:
+        return 0.0
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
+
+
 class Process:
     """One child process with its output in a log file."""
 
@@ -125,6 +161,26 @@ class Stack:
         import redis
 
         return redis.Redis.from_url(self.redis.url)
+
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds used so far by each kind of process this run started, and by the whole machine."""
+        roles = {"sandbox": 0.0, "web": 0.0, "workers": 0.0, "redis": 0.0, "other": 0.0}
+        if self.sandbox is not None and self.sandbox.process is not None:
+            roles["sandbox"] = cpu_seconds(self.sandbox.process.pid)
+        for process in self.processes:
+            role = (
+                "web"
+                if process.name.startswith("web-")
+                else "workers"
+                if process.name.startswith("worker-")
+                else "other"
+            )
+            roles[role] += cpu_seconds(process.popen.pid)
+        if self.redis.process is not None:
+            roles["redis"] = cpu_seconds(self.redis.process.pid)
+        roles["machine"] = machine_busy_seconds()
+        roles["at"] = time.monotonic()
+        return roles
 
     def start(self, name: str, args: list[str], **env: str) -> Process:
         process = Process(name, args, env=self.env(**env), log_path=self.directory / f"{name}.log")

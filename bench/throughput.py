@@ -9,6 +9,7 @@ job's end.
 
 from __future__ import annotations
 
+import os
 import time
 
 from bench import orders as o
@@ -45,6 +46,19 @@ def noop_rate(stack: Stack, jobs: int, *, timeout: float = 120.0) -> tuple[float
     return len(finished) / (last - first).total_seconds(), len(finished)
 
 
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds each role used between two ``cpu_sample`` calls, and the wall-clock seconds between them."""
+    used = {role: after[role] - before[role] for role in before if role != "at"}
+    used["wall"] = after["at"] - before["at"]
+    return used
+
+
+def cpu_sample(stack: Stack) -> dict[str, float]:
+    """``Stack.cpu_by_role`` and this process's own CPU seconds (``bench``: the load driver, its polling)."""
+    times = os.times()
+    return {**stack.cpu_by_role(), "bench": times.user + times.system}
+
+
 def run(stack: Stack, *, orders: int, workers: int, noop_jobs: int, web_workers: int, web_threads: int, timeout: float):
     from sync.models import InboxEvent
 
@@ -60,13 +74,17 @@ def run(stack: Stack, *, orders: int, workers: int, noop_jobs: int, web_workers:
         pool = stack.start_workers(workers, **worker_env)
         pairs = o.orders_create_delivered(sandbox.url, orders)
         sim.session.delete(f"{sim.url}/_sim/requests", timeout=30)
+        before = cpu_sample(stack)
         done = o.wait_synced(stack, sim, orders, timeout=timeout)
+        sync_cpu = cpu_used(before, cpu_sample(stack))
         first_webhook = InboxEvent.objects.order_by("received_at").values_list("received_at", flat=True).first()
         invoices = [e for e in o.sandbox_log(sim, method="POST", path="/invoice") if 200 <= e["status"] < 300]
         vtex_calls = o.sandbox_log(sim, remote="vtex")
         vario_calls = o.sandbox_log(sim, remote="vario")
         webhooks = InboxEvent.objects.count()
+        before = cpu_sample(stack)
         noop, noop_done = noop_rate(stack, noop_jobs)
+        noop_cpu = cpu_used(before, cpu_sample(stack))
     finally:
         for process in pool:
             stack.stop(process)
@@ -93,5 +111,7 @@ def run(stack: Stack, *, orders: int, workers: int, noop_jobs: int, web_workers:
         "vtex_calls": len(vtex_calls),
         "vario_calls": len(vario_calls),
         "vtex_429": sum(1 for e in vtex_calls if e["status"] == 429),
+        "sync_cpu": sync_cpu,
+        "noop_cpu": noop_cpu,
         "removed_rules": [r.get("name") or r["id"] for r in removed],
     }
