@@ -274,3 +274,78 @@ def test_vtex_waits_out_a_short_retry_after_three_times_then_fails():
     assert len(responses.calls) == 4
     assert limiter.blocks == [2, 2, 2, 2]
     assert exc_info.value.retry_after == 2
+
+
+class _SentRequests:
+    """Stands in for the network: records what each call would have sent, answers 200 ``{}``."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.sent: list[tuple[requests.PreparedRequest, dict]] = []
+        monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", self._send)
+
+    def _send(self, request, **kwargs):  # set on the class as a bound method: no adapter argument
+        self.sent.append((request, kwargs))
+        response = requests.Response()
+        response.status_code, response._content, response.request = 200, b"{}", request
+        return response
+
+
+@pytest.fixture
+def quiet_environment(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+def test_the_proxy_and_ca_bundle_of_the_environment_are_used(quiet_environment):
+    quiet_environment.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    quiet_environment.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company-ca.pem")
+    network = _SentRequests(quiet_environment)
+
+    client().request("GET", "/x")
+
+    [(_, sent)] = network.sent
+    assert sent["proxies"]["https"] == "http://proxy.example:3128"
+    assert sent["verify"] == "/etc/ssl/company-ca.pem"
+
+
+def test_no_proxy_hosts_are_called_directly(quiet_environment):
+    quiet_environment.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    quiet_environment.setenv("NO_PROXY", "vtexcommercestable.com.br")
+    network = _SentRequests(quiet_environment)
+
+    client().request("GET", "/x")
+
+    [(_, sent)] = network.sent
+    assert "https" not in sent["proxies"]
+    assert sent["verify"] is True
+
+
+def test_the_environment_is_read_once_per_host_not_per_call(quiet_environment):
+    reads = []
+    real = requests.utils.get_environ_proxies
+    quiet_environment.setattr(
+        requests.utils, "get_environ_proxies", lambda url, **kw: reads.append(url) or real(url, **kw)
+    )
+    _SentRequests(quiet_environment)
+    http = client()
+
+    for _ in range(5):
+        http.request("GET", "/x")
+    http.request("GET", "/y", url="https://other.example/y")
+
+    assert reads == [f"{BASE}/x", "https://other.example/y"]
+
+
+def test_a_netrc_entry_never_replaces_the_clients_own_authorization(quiet_environment, tmp_path):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine shop.vtexcommercestable.com.br login someone password hunter2\n")
+    netrc.chmod(0o600)
+    quiet_environment.setenv("NETRC", str(netrc))
+    network = _SentRequests(quiet_environment)
+
+    client().request("GET", "/x", headers={"Authorization": "Bearer app-token"})
+
+    [(request, _)] = network.sent
+    assert request.headers["Authorization"] == "Bearer app-token"
