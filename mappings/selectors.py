@@ -18,6 +18,11 @@ def transfer_enabled(*, channel: SalesChannel, sync_type: str) -> bool:
     return TransferToggle.objects.filter(channel=channel, sync_type=sync_type, enabled=True).exists()
 
 
+def transfers_enabled(*, channel: SalesChannel) -> frozenset[str]:
+    """The sync types switched on for ``channel``, in one read (a run takes one snapshot of them)."""
+    return frozenset(TransferToggle.objects.filter(channel=channel, enabled=True).values_list("sync_type", flat=True))
+
+
 def transfer_toggle_get(*, channel: SalesChannel, sync_type: str) -> TransferToggle | None:
     return TransferToggle.objects.filter(channel=channel, sync_type=sync_type).first()
 

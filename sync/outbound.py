@@ -250,7 +250,8 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
     channel = sync.channel
     if not channel.active:
         return Skipped(f"sales channel {channel.code} is inactive")
-    if not selectors.transfer_enabled(channel=channel, sync_type=SyncType.ORDER_STATUS_UPLOAD):
+    enabled = selectors.transfers_enabled(channel=channel)
+    if SyncType.ORDER_STATUS_UPLOAD not in enabled:
         return Skipped(f"order status upload is switched off for {channel.code}")
 
     vario = vario_client(recorder=recorder)
@@ -288,7 +289,7 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
         c.erp_carrier_key: CarrierInfo(c.vtex_courier_name, c.tracking_url_template, c.integrated_with_vtex_tracking)
         for c in selectors.carrier_codes_for(channel=channel)
     }
-    push_tracking = selectors.transfer_enabled(channel=channel, sync_type=SyncType.TRACKING_UPLOAD)
+    push_tracking = SyncType.TRACKING_UPLOAD in enabled
     facts = OutboundFacts(
         order=order,
         vtex_order=VtexOrder(order_id=vtex_order_id, status="", value=0, items=()),
@@ -299,8 +300,8 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
         carriers=carriers,
         now=timezone.now(),
         push_tracking=push_tracking,
-        push_cancellation=selectors.transfer_enabled(channel=channel, sync_type=SyncType.CANCELLATION_UPLOAD),
-        push_returns=selectors.transfer_enabled(channel=channel, sync_type=SyncType.RETURNS_UPLOAD),
+        push_cancellation=SyncType.CANCELLATION_UPLOAD in enabled,
+        push_returns=SyncType.RETURNS_UPLOAD in enabled,
         confirm_seconds=settings.VTEX_CHANGE_CONFIRM_SECONDS,
         **_pending_facts(sync),
     )
@@ -321,9 +322,7 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
         erp_state=order.state_key,
     )
     sync.order_link_id = link.pk
-    if channel.is_external_marketplace and selectors.transfer_enabled(
-        channel=channel, sync_type=SyncType.MARKETPLACE_STATUS
-    ):
+    if channel.is_external_marketplace and SyncType.MARKETPLACE_STATUS in enabled:
         outcome = _marketplace_approval(vtex=vtex, sync=sync, vtex_order=vtex_order, status=mapping.marketplace_status)
         if outcome is not None:
             return outcome

@@ -20,6 +20,20 @@ def test_a_missing_toggle_counts_as_off():
     assert selectors.transfer_enabled(channel=channel, sync_type=SyncType.ORDER_DOWNLOAD) is False
 
 
+def test_transfers_enabled_lists_only_the_switched_on_types_of_that_channel():
+    channel, other = SalesChannelFactory(), SalesChannelFactory()
+    TransferToggle.objects.filter(channel=channel, sync_type=SyncType.TRACKING_UPLOAD).update(enabled=False)
+    TransferToggle.objects.filter(channel=channel, sync_type=SyncType.RETURNS_UPLOAD).delete()
+    TransferToggle.objects.filter(channel=other).update(enabled=True)
+
+    enabled = selectors.transfers_enabled(channel=channel)
+
+    assert SyncType.ORDER_STATUS_UPLOAD in enabled
+    assert SyncType.TRACKING_UPLOAD not in enabled
+    assert SyncType.RETURNS_UPLOAD not in enabled
+    assert enabled == {t.sync_type for t in TransferToggle.objects.filter(channel=channel) if t.enabled}
+
+
 def test_status_mapping_get_returns_none_for_an_unmapped_state():
     mapping = StatusMappingFactory(erp_state=ErpFulfilmentState.FULLY_SHIPPED)
     assert selectors.status_mapping_get(channel=mapping.channel, erp_state="fully_shipped") == mapping
