@@ -124,13 +124,22 @@ def _insert(event: InboxEvent) -> InboxEvent:
     return event
 
 
-def _mark(event: InboxEvent, status: str, *, error: str = "", order_sync: OrderSync | None = None) -> None:
+def _mark(
+    event: InboxEvent,
+    status: str,
+    *,
+    error: str = "",
+    order_sync: OrderSync | None = None,
+    channel: SalesChannel | None = None,
+) -> None:
+    """Settle the event: its outcome, its order and (once known) its channel, in one UPDATE."""
     InboxEvent.objects.filter(pk=event.pk).update(
         status=status,
         last_error=error[:2000],
         processed_at=timezone.now(),
         order_sync=order_sync,
         attempts=event.attempts + 1,
+        **({"channel": channel} if channel is not None else {}),
     )
 
 
@@ -344,8 +353,7 @@ def _process_vario_event(event: InboxEvent, erp_orders: ErpOrders) -> None:
         vtex_order_id=order.external_order_id,
         erp_dissolved=event.event in DISSOLVE_EVENTS,
     )
-    InboxEvent.objects.filter(pk=event.pk).update(channel=channel)
-    _mark(event, InboxEvent.Status.PROCESSED, order_sync=sync)
+    _mark(event, InboxEvent.Status.PROCESSED, order_sync=sync, channel=channel)
     timeline_add(order_sync=sync, kind=TimelineEntry.Kind.EVENT, title=f"VARIO: {event.event} ({event.entity_id})")
 
 
