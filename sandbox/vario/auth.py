@@ -113,12 +113,25 @@ def access_token_grant(*, request, tenant: str, issuer: str) -> dict:
     }
 
 
-def client_for_bearer(authorization: str) -> tuple[AppClient | None, str]:
-    """The client a bearer token belongs to, or None and why not."""
-    scheme, _, token = authorization.partition(" ")
+def _access_token(request) -> AccessToken | None:
+    """The stored access token the request's bearer header names, looked up once per request (the
+    rate limiter and the view both need it)."""
+    if not hasattr(request, "_vario_access_token"):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        request._vario_access_token = (
+            AccessToken.objects.select_related("client").filter(token_digest=_digest(token.strip())).first()
+            if scheme.lower() == "bearer" and token.strip()
+            else None
+        )
+    return request._vario_access_token
+
+
+def client_for_bearer(request) -> tuple[AppClient | None, str]:
+    """The client the request's bearer token belongs to, or None and why not."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None, "Full authentication is required to access this resource"
-    row = AccessToken.objects.select_related("client").filter(token_digest=_digest(token.strip())).first()
+    row = _access_token(request)
     if row is None:
         return None, "Invalid access token"
     if row.expires_at <= clock.now():
@@ -133,7 +146,7 @@ def vario_api(view):
     def wrapper(request, *args, **kwargs):
         if not request.headers.get("User-Agent", "").strip():
             return vario_error(403, "Forbidden: the User-Agent header is required")
-        client, reason = client_for_bearer(request.headers.get("Authorization", ""))
+        client, reason = client_for_bearer(request)
         if client is None:
             return vario_error(401, f"Unauthorized: {reason}", WWW_Authenticate='Bearer realm="vario"')
         if request.method in ("POST", "PUT") and request.content_type != "application/json":
@@ -148,8 +161,5 @@ def rate_limit_caller(request) -> str | None:
     """VARIO's 40-per-6-seconds limit is per API client, however many access tokens it holds."""
     if not request.path.startswith("/api/vario"):
         return None
-    auth = request.headers.get("Authorization", "")
-    if not auth.lower().startswith("bearer "):
-        return None
-    token = AccessToken.objects.filter(token_digest=_digest(auth[7:].strip())).select_related("client").first()
+    token = _access_token(request)
     return f"vario-client:{token.client.client_id}" if token else None
