@@ -53,6 +53,29 @@ def test_text_without_any_secret_name_is_returned_unchanged():
     assert redact_text(body) is body
 
 
-@pytest.mark.parametrize("text", ["paſsword=hunter2", "authorızation: Bearer abc.def"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "paſsword=hunter2",
+        "authorızation: Bearer abc.def",
+        "authorızation=abc.def",
+        "AUTHORİZATİON=abc.def",
+        '{"customer": "Jiří Nováček", "KEY": 1, "toKen": "hunter2"}',
+        '{"customer": "Straße", "toKen": "hunter2"}',
+    ],
+)
 def test_letters_that_only_match_case_insensitively_are_still_masked(text):
     assert "hunter2" not in redact_text(text) and "abc.def" not in redact_text(text)
+
+
+def test_text_with_accents_but_no_secret_name_skips_the_patterns(monkeypatch):
+    class Unused:
+        def sub(self, *args):
+            raise AssertionError("a text without any secret name ran the patterns")
+
+    monkeypatch.setattr("portal.redaction._PATTERNS", [Unused()])
+    monkeypatch.setattr("portal.redaction._BEARER", Unused())
+    monkeypatch.setattr("portal.redaction._JWT", Unused())
+    body = '{"customer": "Jiří Nováček", "street": "Hauptstraße 1", "city": "Plzeň"}'
+
+    assert redact_text(body) is body
