@@ -35,8 +35,8 @@ def _body(request):
         return None, vario_error(400, str(exc))
 
 
-def _find(model, pk: str):
-    return model.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+def _find(model, pk: str, related: tuple[str, ...] = ()):
+    return model.objects.select_related(*related).filter(pk=int(pk)).first() if pk.isdigit() else None
 
 
 @csrf_exempt
@@ -110,15 +110,16 @@ def _document_type_json(document_type: DocumentType) -> dict:
     }
 
 
-def _detail_view(model, serializer, label: str):
-    """GET /…/{id} of one entity: 404 in VARIO's shape when the id is unknown."""
+def _detail_view(model, serializer, label: str, related: tuple[str, ...] = ()):
+    """GET /…/{id} of one entity: 404 in VARIO's shape when the id is unknown. ``related``: the
+    foreign keys its serializer reads, fetched with it."""
 
     @csrf_exempt
     @vario_api
     def view(request, entity_id: str):
         if request.method != "GET":
             return _method_not_allowed(request, "GET")
-        entity = _find(model, entity_id)
+        entity = _find(model, entity_id, related)
         if entity is None:
             return vario_error(404, f"{label} with id {entity_id} not found")
         return json_response(serializer(entity))
@@ -126,10 +127,15 @@ def _detail_view(model, serializer, label: str):
     return view
 
 
-document_detail = _detail_view(Document, document_json, "Document")
+document_detail = _detail_view(
+    Document,
+    document_json,
+    "Document",
+    related=("document_type", "sales_channel", "account", "delivery_method", "payment_method"),
+)
 document_type_detail = _detail_view(DocumentType, _document_type_json, "DocumentType")
 article_detail = _detail_view(Article, article_json, "Article")
-shipment_detail = _detail_view(Shipment, shipment_json, "Shipment")
+shipment_detail = _detail_view(Shipment, shipment_json, "Shipment", related=("carrier",))
 
 
 def _paging(body: dict) -> tuple[int, int]:
