@@ -186,6 +186,10 @@ RQ_QUEUES = {
     for name in RQ_QUEUE_NAMES
 }
 RQ_SHOW_ADMIN_LINK = True
+# Imported by `manage.py rqworker` / `rqworker-pool` before the first job. RQ forks a process per job
+# and the jobs import their modules lazily (sync.jobs must not import them at load: they import it),
+# so without this every job imported and, without .pyc files, compiled them again.
+RQ_PRELOAD_MODULES = ("sync.inbox", "sync.outbound", "sync.inbound")
 
 # --- VARIO ERP (reference/vario-erp.md §4.1) -------------------------------------------------------
 VARIO_BASE_URL = env.str("VARIO_BASE_URL", default="")

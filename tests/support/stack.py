@@ -77,8 +77,6 @@ class Worker:
                 "rqworker",
                 "default",
                 "--with-scheduler",
-                "--worker-class",
-                "rq.worker.Worker",
             ],
             cwd=ROOT,
             env=self.env,
