@@ -77,7 +77,7 @@ class EnvironmentOnceSession(requests.Session):
     """A ``requests.Session`` that reads the proxy and CA-bundle environment once per host.
 
     With ``trust_env`` on, requests scans every environment variable for proxies (and looks for a
-    ~/.netrc) on each call: about a tenth of a sync job's CPU. Here ``HTTP(S)_PROXY``, ``ALL_PROXY``,
+    ~/.netrc) on each call: ≈ 7 % of a sync job's CPU. Here ``HTTP(S)_PROXY``, ``ALL_PROXY``,
     ``NO_PROXY``, ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE`` are read when the session first calls
     a host, and apply to its later calls. netrc is left out on purpose: both clients send their own
     Authorization header, which a netrc entry for the host would silently replace.
