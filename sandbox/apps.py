@@ -7,4 +7,4 @@ class SandboxConfig(AppConfig):
     verbose_name = "Sandbox (simulators)"
 
     def ready(self) -> None:
-        from sandbox import checks  # noqa: F401
+        from sandbox import checks, limits  # noqa: F401 - limits: the rule signals

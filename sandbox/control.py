@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from sandbox import clock
 from sandbox.deliveries import deliveries_dispatch_due
 from sandbox.http import InvalidJson, json_body, json_response
-from sandbox.limits import windows
+from sandbox.limits import rules, windows
 from sandbox.models import Delivery, FaultKind, FaultRule, RateLimitRule, Remote, RequestLogEntry
 from sandbox.registry import seeders
 from sandbox.routers import SANDBOX_APP_LABELS, SANDBOX_DB
@@ -29,6 +29,7 @@ def sandbox_reset() -> None:
                 model.objects.all().delete()
     clock.forget()
     windows.clear()
+    rules.clear()  # also when a test rolled back rules it had created: no signal tells of a rollback
     for seed in seeders():
         seed()
 

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import F
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from sandbox.models import FaultKind, FaultRule, RateLimitRule, Remote
+from sandbox.routers import SANDBOX_DB
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,51 @@ def _matches(rule, remote: str, method: str, path: str) -> bool:
     return not rule.path_pattern or re.search(rule.path_pattern, path) is not None
 
 
+class _Rules:
+    """The fault and rate-limit rules as last read, per model.
+
+    Every simulator request needs both lists, and reading them cost two queries per request. They
+    change only in this process (the control API, a reset, the seeds), so the models' save and delete
+    signals clear the copy: at once, and again when the change is committed. A counted fault's
+    ``remaining`` is decremented in the database, never in the copy: the copy only says it is counted.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: dict[type, list] = {}
+        self._generation = 0
+
+    def of(self, model) -> list:
+        with self._lock:
+            rules, generation = self._rules.get(model), self._generation
+        if rules is None:
+            rules = list(model.objects.all())
+            with self._lock:
+                if generation == self._generation:  # no change while this read ran
+                    self._rules[model] = rules
+        return rules
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._rules.clear()
+
+
+rules = _Rules()
+
+
+@receiver(post_save, sender=FaultRule, dispatch_uid="sandbox.rules_changed.fault_saved")
+@receiver(post_delete, sender=FaultRule, dispatch_uid="sandbox.rules_changed.fault_deleted")
+@receiver(post_save, sender=RateLimitRule, dispatch_uid="sandbox.rules_changed.rate_saved")
+@receiver(post_delete, sender=RateLimitRule, dispatch_uid="sandbox.rules_changed.rate_deleted")
+def _rules_changed(**kwargs) -> None:
+    rules.clear()
+    transaction.on_commit(rules.clear, using=SANDBOX_DB)
+
+
 def fault_for(*, remote: str, method: str, path: str) -> Verdict | None:
     """The first matching fault rule, consumed once if it is counted."""
-    for rule in FaultRule.objects.all():
+    for rule in rules.of(FaultRule):
         if not _matches(rule, remote, method, path):
             continue
         if rule.remaining is not None:
@@ -85,7 +130,7 @@ windows = _Windows()
 
 
 def rate_limit_for(*, remote: str, method: str, path: str, caller: str) -> Verdict | None:
-    for rule in RateLimitRule.objects.all():
+    for rule in rules.of(RateLimitRule):
         if not _matches(rule, remote, method, path):
             continue
         wait = windows.take((rule.pk, caller), rule.limit, rule.window_seconds)

@@ -1,5 +1,8 @@
 import time
 
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
 from sandbox import clock
 from sandbox.deliveries import deliveries_dispatch_due, delivery_enqueue
 from sandbox.models import Delivery, DeliveryState, RequestLogEntry
@@ -47,6 +50,25 @@ def test_a_fault_for_one_remote_spares_the_other(sim):
     sim.post("/_sim/faults", {"remote": "vario", "kind": "status", "statusCode": 503}, content_type="application/json")
     assert sim.get("/api/vario/erp/documents/1").status_code == 503
     assert sim.get("/api/oms/pvt/orders/1-01").status_code != 503
+
+
+def test_the_rules_are_read_once_and_again_after_each_change(sim):
+    sim.get("/api/oms/pvt/orders/1-01")
+    with CaptureQueriesContext(connections["sandbox"]) as queries:
+        sim.get("/api/oms/pvt/orders/1-01")
+    assert [q["sql"] for q in queries if "_faultrule" in q["sql"] or "_ratelimitrule" in q["sql"]] == []
+
+    sim.post("/_sim/faults", {"remote": "vtex", "kind": "status", "statusCode": 503}, content_type="application/json")
+    assert sim.get("/api/oms/pvt/orders/1-01").status_code == 503
+    sim.delete("/_sim/faults")
+    assert sim.get("/api/oms/pvt/orders/1-01").status_code != 503
+    sim.post(
+        "/_sim/rate-limits",
+        {"remote": "vtex", "pathPattern": "^/api/oms/", "limit": 1, "windowSeconds": 60},
+        content_type="application/json",
+    )
+    statuses = [sim.get("/api/oms/pvt/orders/1-01", HTTP_X_VTEX_API_APPKEY="k").status_code for _ in range(2)]
+    assert statuses[1] == 429
 
 
 def test_latency_fault_delays_the_answer(sim):
