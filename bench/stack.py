@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
 FIELD_ENCRYPTION_KEY = "YmVuY2gta2V5LWZvci1wb3J0YWwtYmVuY2htYXJrcy0="
 NO_LIMIT = "1000000/1"  # a portal-side rate that never binds
+ROLE_PREFIXES = (("web-", "web"), ("worker-", "workers"))  # process names (start_web, start_workers) → role
 
 
 def _descendants(pid: int) -> list[int]:
@@ -168,13 +169,7 @@ class Stack:
         if self.sandbox is not None and self.sandbox.process is not None:
             roles["sandbox"] = cpu_seconds(self.sandbox.process.pid)
         for process in self.processes:
-            role = (
-                "web"
-                if process.name.startswith("web-")
-                else "workers"
-                if process.name.startswith("worker-")
-                else "other"
-            )
+            role = next((r for prefix, r in ROLE_PREFIXES if process.name.startswith(prefix)), "other")
             roles[role] += cpu_seconds(process.popen.pid)
         if self.redis.process is not None:
             roles["redis"] = cpu_seconds(self.redis.process.pid)
