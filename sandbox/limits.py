@@ -52,13 +52,13 @@ class _Rules:
 
     def of(self, model) -> list:
         with self._lock:
-            rules, generation = self._rules.get(model), self._generation
-        if rules is None:
-            rules = list(model.objects.all())
+            found, generation = self._rules.get(model), self._generation
+        if found is None:
+            found = list(model.objects.all())
             with self._lock:
                 if generation == self._generation:  # no change while this read ran
-                    self._rules[model] = rules
-        return rules
+                    self._rules[model] = found
+        return found
 
     def clear(self) -> None:
         with self._lock:

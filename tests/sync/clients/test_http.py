@@ -298,28 +298,24 @@ def quiet_environment(monkeypatch):
     return monkeypatch
 
 
-def test_the_proxy_and_ca_bundle_of_the_environment_are_used(quiet_environment):
+@pytest.mark.parametrize(
+    ("no_proxy", "proxy", "verify"),
+    [
+        ("", "http://proxy.example:3128", "/etc/ssl/company-ca.pem"),
+        ("vtexcommercestable.com.br", None, "/etc/ssl/company-ca.pem"),  # this host is called directly
+    ],
+)
+def test_the_proxy_and_ca_bundle_of_the_environment_are_used(quiet_environment, no_proxy, proxy, verify):
     quiet_environment.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    quiet_environment.setenv("NO_PROXY", no_proxy)
     quiet_environment.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company-ca.pem")
     network = _SentRequests(quiet_environment)
 
     client().request("GET", "/x")
 
     [(_, sent)] = network.sent
-    assert sent["proxies"]["https"] == "http://proxy.example:3128"
-    assert sent["verify"] == "/etc/ssl/company-ca.pem"
-
-
-def test_no_proxy_hosts_are_called_directly(quiet_environment):
-    quiet_environment.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    quiet_environment.setenv("NO_PROXY", "vtexcommercestable.com.br")
-    network = _SentRequests(quiet_environment)
-
-    client().request("GET", "/x")
-
-    [(_, sent)] = network.sent
-    assert "https" not in sent["proxies"]
-    assert sent["verify"] is True
+    assert sent["proxies"].get("https") == proxy
+    assert sent["verify"] == verify
 
 
 def test_the_environment_is_read_once_per_host_not_per_call(quiet_environment):
