@@ -235,7 +235,11 @@ SYNC_NOT_YET_MAX_WAITS = env.int("SYNC_NOT_YET_MAX_WAITS", default=60)
 # VTEX applies cancellations and order modifications after answering (reference/vtex.md §3.2, §13).
 # A run that sent one waits this long for it to show on the order; then it is a conflict for a person.
 VTEX_CHANGE_CONFIRM_SECONDS = env.float("VTEX_CHANGE_CONFIRM_SECONDS", default=900.0)
-# One writer per order: a Redis lock with this lease; a killed worker's lock expires after it.
+# An ERP order create whose answer never came (read timeout, 5xx) may still have created the order: the
+# import looks it up again (both external-id fields) for this long before it is a conflict for a person.
+ERP_CREATE_CONFIRM_SECONDS = env.float("ERP_CREATE_CONFIRM_SECONDS", default=900.0)
+# One writer per order: a Redis lock with this lease, extended by the holder every third of it while
+# it works; a killed worker's lock expires after it.
 SYNC_LOCK_SECONDS = env.float("SYNC_LOCK_SECONDS", default=30.0)
 # The sweep re-enqueues work left pending or running this long (Redis was down, a worker was killed).
 SYNC_SWEEP_AFTER_SECONDS = env.float("SYNC_SWEEP_AFTER_SECONDS", default=20.0)
@@ -250,6 +254,9 @@ INBOX_HANDOFF_THREAD = env.bool("INBOX_HANDOFF_THREAD", default=True)
 INBOX_HANDOFF_LINGER_SECONDS = env.float("INBOX_HANDOFF_LINGER_SECONDS", default=0.005)
 # Webhook bodies larger than this are refused with 413.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
+# A VARIO app token issued ("iat") up to this many seconds in the future is accepted: clocks drift.
+# Its expiry ("exp") is checked without it.
+VARIO_TOKEN_CLOCK_LEEWAY_SECONDS = env.int("VARIO_TOKEN_CLOCK_LEEWAY_SECONDS", default=60)
 
 # --- Benchmarks ------------------------------------------------------------------------------------
 # Routes /_bench/bare/<event>, the bare JSON view `make bench` compares the webhook with. Never on in production.

@@ -5,7 +5,9 @@ level-triggered (design §2.2): it ignores what the feed event said and acts on 
 VTEX status. Duplicate, late or reordered feed events, a hook and a feed reporting the same change,
 or a worker killed half-way are harmless because every step first looks at what already exists:
 
-1. the order link, then VARIO itself (VQL by external id), before creating an ERP order;
+1. the order link, then VARIO itself (VQL by external id), before creating an ERP order; a create
+   whose answer was lost (timeout, 5xx) is written down before it is sent, and until the order shows
+   in VARIO (either external-id field) or a person retries, it is not sent again;
 2. the VTEX status before start-handling (only from ``ready-for-handling``; OMS003 after a re-read
    means someone else, or our previous run, already did it).
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 
 from django.conf import settings
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from mappings import selectors
@@ -25,10 +28,10 @@ from mappings.models import SalesChannel, SyncType
 from mappings.services import order_link_record
 from portal.redis import redis_connection
 from sync.clients.dtos import ErpDocument, VtexItem, VtexOrder
-from sync.clients.errors import RejectedError
-from sync.clients.vario import VarioClient
+from sync.clients.errors import RejectedError, RetryableError
+from sync.clients.vario import EXTERNAL_ID_FIELDS, VarioClient
 from sync.clients.vtex import VtexClient
-from sync.locks import lock_refresh
+from sync.locks import lock_confirm
 from sync.models import OrderSync, TimelineEntry
 from sync.remotes import vario_client, vtex_client_for
 from sync.runner import Conflict, Done, NotYet, Outcome, Parked, Skipped, order_sync_request, order_sync_run
@@ -37,6 +40,9 @@ from sync.transforms import ErpImportConfig, OrderImportError, erp_order_request
 
 # VTEX statuses in which an order belongs in the ERP (reference/vtex.md §8.2). Earlier statuses are
 # not paid/approved yet; the feed reports ready-for-handling when they are.
+# VARIO's answer to a create that conflicts with an existing document, e.g. the same external id if
+# the tenant enforces it (reference §4.6 leaves that open): the order may exist, so it is looked up.
+DUPLICATE_STATUS = 409
 IMPORT_STATUSES = frozenset({"ready-for-handling", "start-handling", "handling"})
 # Invoiced orders were fulfilled elsewhere: importing them would ship them twice.
 TOO_LATE_STATUSES = frozenset({"invoice", "invoiced"})
@@ -119,15 +125,61 @@ def _erp_order_ref(vario: VarioClient, sync: OrderSync, order_id: str) -> tuple[
     link = selectors.order_link_get(channel=sync.channel, vtex_order_id=order_id)
     if link is not None and link.erp_order_id:
         return link.erp_order_id, link.erp_order_number
-    return vario.find_order_ref_by_external_id(
-        sales_channel_id=sync.channel.vario_sales_channel_id, external_id=order_id
-    )
+    if sync.erp_order_id:  # created by an earlier run that stopped before it linked the order
+        return sync.erp_order_id, sync.erp_order_number
+    # After a create with no clear answer, both fields the create writes are searched (§4.2).
+    fields = EXTERNAL_ID_FIELDS if sync.erp_create_sent_at else EXTERNAL_ID_FIELDS[:1]
+    for field in fields:
+        ref = vario.find_order_ref_by_external_id(
+            sales_channel_id=sync.channel.vario_sales_channel_id, external_id=order_id, field=field
+        )
+        if ref is not None:
+            return ref
+    return None
 
 
 def _remember_erp_order(sync: OrderSync, erp_id: str, erp_number: str) -> None:
-    sync.erp_order_id, sync.erp_order_number = erp_id, erp_number
+    sync.erp_order_id, sync.erp_order_number, sync.erp_create_sent_at = erp_id, erp_number, None
     # The runner's finish keeps the number and the link; the id is written here.
-    OrderSync.objects.filter(pk=sync.pk).update(erp_order_id=erp_id, erp_order_number=erp_number)
+    OrderSync.objects.filter(pk=sync.pk).update(
+        erp_order_id=erp_id, erp_order_number=erp_number, erp_create_sent_at=None
+    )
+
+
+def _create_sent(sync: OrderSync, at) -> None:
+    sync.erp_create_sent_at = at
+    OrderSync.objects.filter(pk=sync.pk).update(erp_create_sent_at=at)
+
+
+def _erp_order_create(vario: VarioClient, sync: OrderSync, request: dict) -> ErpDocument:
+    """Written down before it is sent: a create whose answer is lost may have made the order, and
+    sending it again would make a twin (reference/vario-erp.md §4.6: VARIO does not promise to refuse
+    a second order with the same external id; keep an idempotency record of your own)."""
+    _create_sent(sync, timezone.now())
+    try:
+        return vario.create_document(request)
+    except RetryableError as exc:
+        if not exc.may_have_applied:
+            _create_sent(sync, None)
+        raise
+    except RejectedError as exc:
+        if exc.status != DUPLICATE_STATUS:
+            _create_sent(sync, None)
+        raise
+
+
+def _unclear_create(sync: OrderSync, order_id: str) -> Outcome:
+    sent_at = sync.erp_create_sent_at
+    if (timezone.now() - sent_at).total_seconds() < settings.ERP_CREATE_CONFIRM_SECONDS:
+        return NotYet(
+            f"The ERP order create sent at {sent_at:%Y-%m-%d %H:%M:%S} UTC got no clear answer; looking for the "
+            "order in VARIO before creating it again"
+        )
+    return Conflict(
+        f"The ERP order create sent at {sent_at:%Y-%m-%d %H:%M} UTC got no clear answer, and no ERP order with "
+        f"external id {order_id} shows in VARIO ({' or '.join(EXTERNAL_ID_FIELDS)}). Check VARIO: a retry "
+        "creates the order again."
+    )
 
 
 def _start_handling(vtex: VtexClient, sync: OrderSync, order: VtexOrder) -> Outcome | str:
@@ -155,6 +207,8 @@ def _start_handling(vtex: VtexClient, sync: OrderSync, order: VtexOrder) -> Outc
 def _import(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOrder, lock) -> Outcome:
     channel = sync.channel
     ref = _erp_order_ref(vario, sync, order.order_id)
+    if ref is None and sync.erp_create_sent_at is not None:
+        return _unclear_create(sync, order.order_id)
     if ref is None:
         article_ids = _article_ids(vario, order)
         if isinstance(article_ids, Parked):
@@ -163,8 +217,13 @@ def _import(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOr
             request = erp_order_request_from_vtex_order(order, article_ids=article_ids, config=_import_config(channel))
         except OrderImportError as exc:
             return Conflict(str(exc))
-        lock_refresh(lock)  # the lease must outlive the create: a second writer would create a twin
-        document = vario.create_document(request)
+        lock_confirm(lock)  # a second writer holding the order now would create a twin
+        try:
+            document = _erp_order_create(vario, sync, request)
+        except RejectedError as exc:
+            if exc.status != DUPLICATE_STATUS:
+                raise
+            return NotYet(f"VARIO refused the ERP order create as a conflict ({exc.message}); looking for the order")
         ref = (document.id, document.number)
         lines = sum(1 for line in request["document"]["lines"] if line["lineType"] == "ARTICLE_LINE")
         timeline_add(
@@ -186,7 +245,6 @@ def _import(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOr
         vtex_status=order.status,
     )
     sync.order_link_id = link.pk
-    lock_refresh(lock)
     status = _start_handling(vtex, sync, order)
     if not isinstance(status, str):
         return status

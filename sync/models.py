@@ -92,6 +92,12 @@ class OrderSync(models.Model):
         help_text="what was sent to VTEX that its order may not show back yet or at all (a cancel or item "
         "removal in flight, the last tracking events per invoice), so that a re-run does not send it again",
     )
+    erp_create_sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="an ERP order create whose answer never came (timeout, 5xx): the import looks for the order "
+        "instead of creating it again, until it shows or a person retries",
+    )
     message = models.TextField(blank=True, help_text="why it is parked, failed, waiting or in conflict")
     needs_mapping = models.CharField(max_length=200, blank=True, help_text="e.g. carrier:HERMES or status:returned")
     created_at = models.DateTimeField(auto_now_add=True)

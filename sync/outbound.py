@@ -9,6 +9,7 @@ killed worker safe (design §2.2): what VTEX already shows is never sent again.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 
 from django.conf import settings
@@ -19,10 +20,9 @@ from mappings import selectors
 from mappings.models import SyncType
 from mappings.services import order_link_record
 from sync.clients.dtos import ChannelOrderResult, ErpDocument, VtexOrder
-from sync.clients.errors import RejectedError
+from sync.clients.errors import RejectedError, RemoteError, RetryableError
 from sync.clients.vario import VarioClient
 from sync.clients.vtex import VtexClient
-from sync.locks import lock_refresh
 from sync.models import OrderSync, TimelineEntry
 from sync.remotes import vario_client, vtex_client_for
 from sync.runner import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipped, order_sync_run
@@ -115,6 +115,20 @@ def _pending_save(sync: OrderSync, **changes) -> None:
     OrderSync.objects.filter(pk=sync.pk).update(vtex_pending=sync.vtex_pending)
 
 
+@contextmanager
+def _written_down_first(sync: OrderSync, **pending):
+    """Record a request as sent before sending it. An answer that never came (read timeout, 5xx) may
+    hide a request VTEX accepted, and a second item removal would take away units the ERP still ships:
+    the next run waits for it to show instead. Forgotten again when VTEX certainly did not act on it."""
+    _pending_save(sync, **pending)
+    try:
+        yield
+    except (RejectedError, RetryableError) as exc:
+        if isinstance(exc, RejectedError) or not exc.may_have_applied:
+            _pending_save(sync, **dict.fromkeys(pending))
+        raise
+
+
 def _pending_settle(facts: OutboundFacts, *, sync: OrderSync) -> OutboundFacts:
     """Forget what VTEX now shows: an applied removal, a cancel once the order is cancelling."""
     if removal_state(facts) == "applied":
@@ -143,8 +157,8 @@ def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
         else:
             title = "Start handling sent"
     elif isinstance(action, RemoveItems):
-        vtex.create_order_changes(order_id, action.changes)
-        _pending_save(sync, removal={"at": timezone.now().isoformat(), "targets": dict(action.targets)})
+        with _written_down_first(sync, removal={"at": timezone.now().isoformat(), "targets": dict(action.targets)}):
+            vtex.create_order_changes(order_id, action.changes)
         removed = ", ".join(f"{r['quantity']} × SKU {r['id']}" for r in action.changes["remove"]["items"])
         title = f"Removed from the VTEX order: {removed}"
     elif isinstance(action, PostInvoice):
@@ -171,14 +185,15 @@ def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
         delivered = " — delivered" if action.status["isDelivered"] else ""
         title = f"{len(action.status['events'])} tracking event(s) sent for invoice {action.invoice_number}{delivered}"
     elif isinstance(action, CancelOrder):
-        vtex.cancel_order(order_id, reason=action.reason)
-        _pending_save(sync, cancel_at=timezone.now().isoformat())
+        with _written_down_first(sync, cancel_at=timezone.now().isoformat()):
+            vtex.cancel_order(order_id, reason=action.reason)
         timeline_add(
             order_sync=sync, kind=TimelineEntry.Kind.ACTION, title="Order cancelled in VTEX", detail=action.reason
         )
         try:
             vtex.create_note(order_id, action.note)
-        except RejectedError as exc:  # the cancel stands; a missing note is worth a look, not a failure
+        except RemoteError as exc:
+            # The cancel stands and is not sent again, so neither is its note: worth a look, not a failure.
             timeline_add(
                 order_sync=sync, kind=TimelineEntry.Kind.PROBLEM, title="Timeline note not added", detail=str(exc)
             )
@@ -275,7 +290,6 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
     sync.vtex_order_id = vtex_order_id
     notes, returns = _follow_up_documents(vario, order)
     shipments = _shipments(vario, notes)
-    lock_refresh(lock)
 
     erp_state = erp_fulfilment_state_from(
         order, cancelled_state_keys=channel.erp_cancelled_state_keys, returns=returns, dissolved=sync.erp_dissolved
@@ -334,7 +348,6 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
             break
         for action in plan:
             outcome = _execute(action, vtex=vtex, sync=sync)
-            lock_refresh(lock)
             if outcome is not None:
                 order_link_record(channel=channel, vtex_order_id=vtex_order_id, vtex_status=vtex_order.status)
                 return outcome

@@ -19,9 +19,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from mappings.models import SalesChannel
-from sync.clients.errors import PayloadError, RejectedError, RetryableError
+from sync.clients.errors import RemoteError, RetryableError
 from sync.jobs import order_sync_enqueue
-from sync.locks import lock_refresh, order_lock
+from sync.locks import LockLost, order_lock
 from sync.models import OrderSync, TimelineEntry
 from sync.remotes import NotConfigured
 from sync.timeline import TimelineRecorder, timeline_add
@@ -112,7 +112,10 @@ def order_sync_retry(*, order_sync: OrderSync, actor: str) -> OrderSync:
         current = OrderSync.objects.select_for_update().get(pk=order_sync.pk)
         # A person looked at a cancel or removal VTEX never applied: the retry may send it again.
         pending = {k: v for k, v in (current.vtex_pending or {}).items() if k not in ("cancel_at", "removal")}
-        OrderSync.objects.filter(pk=order_sync.pk).update(retries=0, waits=0, vtex_pending=pending)
+        # Likewise an ERP create with no clear answer: the person checked VARIO, the order is not there.
+        OrderSync.objects.filter(pk=order_sync.pk).update(
+            retries=0, waits=0, vtex_pending=pending, erp_create_sent_at=None
+        )
     return order_sync_request(kind=order_sync.kind, channel=order_sync.channel, key=order_sync.key)
 
 
@@ -156,14 +159,21 @@ def order_sync_run(*, order_sync_id: int, work: Work) -> None:
         marketplace_status_before = sync.marketplace_status_sent
         OrderSync.objects.filter(pk=sync.pk).update(status=OrderSync.Status.RUNNING, started_at=timezone.now())
         sync.status = OrderSync.Status.RUNNING
-        recorder = TimelineRecorder(sync, after_call=lambda: lock_refresh(lock))
+        recorder = TimelineRecorder(sync)
         timeline_add(order_sync=sync, kind=TimelineEntry.Kind.ATTEMPT, title=f"Sync started (request {generation})")
         try:
             outcome = work(sync, recorder, lock)
         except RetryableError as exc:
             _retry_later(sync, generation, exc, marketplace_status_before=marketplace_status_before)
             return
-        except (RejectedError, PayloadError, UnmatchedLineError, NotConfigured) as exc:
+        except LockLost as exc:
+            # Stopped before a step that must not happen twice. The order stays RUNNING: whoever took
+            # the lock finishes it, else the sweep queues it again.
+            timeline_add(
+                order_sync=sync, kind=TimelineEntry.Kind.PROBLEM, title="Run stopped: order lock lost", detail=str(exc)
+            )
+            return
+        except (RemoteError, UnmatchedLineError, NotConfigured) as exc:  # rejected, unreadable, not sent
             outcome = Failed(str(exc))
         except Exception as exc:  # a bug: visible on the order, not silent
             logger.exception("order sync %s crashed", sync.pk)

@@ -19,19 +19,12 @@ def timeline_add(*, order_sync: OrderSync, kind: str, title: str, detail: str = 
 
 
 class TimelineRecorder:
-    """Given to the clients: every remote call of a run lands on the order's timeline.
+    """Given to the clients: every remote call of a run lands on the order's timeline."""
 
-    ``after_call`` runs after each call; the runner uses it to extend the order's lock lease, so a
-    run slowed down by rate limits keeps its lock however many calls it makes.
-    """
-
-    def __init__(self, order_sync: OrderSync, *, after_call=None) -> None:
+    def __init__(self, order_sync: OrderSync) -> None:
         self.order_sync = order_sync
-        self.after_call = after_call
 
     def __call__(self, call: RemoteCall) -> None:
-        if self.after_call is not None:
-            self.after_call()
         sync = self.order_sync
         TimelineEntry.objects.create(
             order_sync=sync,

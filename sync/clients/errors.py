@@ -38,9 +38,15 @@ class RemoteError(Exception):
 
 
 class RetryableError(RemoteError):
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+    """``may_have_applied`` is False only when the remote cannot have acted on the request (no
+    connection was made, or it answered 429); after a read timeout or a 5xx it may have."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, may_have_applied: bool = True, **kwargs
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+        self.may_have_applied = may_have_applied
 
 
 class RejectedError(RemoteError):

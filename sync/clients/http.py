@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import requests
 import requests.utils
+import urllib3.exceptions
 from django.utils import timezone
 
 from portal.redaction import redact_mapping, redact_text
@@ -42,6 +43,7 @@ from sync.clients.errors import (
 from sync.clients.limiter import RemoteLimiter
 
 EXCERPT_LIMIT = 2000
+REDACTION_MARGIN = 4096  # longer than any token or key a remote sends
 Recorder = Callable[[RemoteCall], None]
 # The first text a remote gives about its own error, given the parsed body.
 ErrorReader = Callable[[Any], tuple[str, str]]  # → (code, message)
@@ -70,7 +72,9 @@ def excerpt_of_json(data: Any) -> str:
 
 
 def excerpt_of_text(text: str) -> str:
-    return redact_text(text[:EXCERPT_LIMIT])
+    # Redacted before it is cut, so that a secret the cut would split is still recognised (and with a
+    # margin, not whole: a large body would cost the redaction's regular expressions dearly).
+    return redact_text(text[: EXCERPT_LIMIT + REDACTION_MARGIN])[:EXCERPT_LIMIT]
 
 
 class EnvironmentOnceSession(requests.Session):
@@ -101,6 +105,14 @@ class EnvironmentOnceSession(requests.Session):
         if kwargs.get("verify") is None and ca_bundle:
             kwargs["verify"] = ca_bundle
         return super().request(method, url, **kwargs)
+
+
+def never_connected(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached the remote: no connection was ever made."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 class HttpClient:
@@ -190,10 +202,29 @@ class HttpClient:
                 timeout=self.timeout,
             )
         except requests.Timeout as exc:
-            error = RetryableError(f"timed out ({type(exc).__name__})", remote=self.remote, method=method, path=path)
+            error = RetryableError(
+                f"timed out ({type(exc).__name__})",
+                remote=self.remote,
+                method=method,
+                path=path,
+                may_have_applied=not never_connected(exc),
+            )
         except requests.ConnectionError as exc:
             error = RetryableError(
-                f"connection failed: {type(exc).__name__}", remote=self.remote, method=method, path=path
+                f"connection failed: {type(exc).__name__}",
+                remote=self.remote,
+                method=method,
+                path=path,
+                may_have_applied=not never_connected(exc),
+            )
+        except requests.RequestException as exc:
+            # Not sent (an invalid URL or header): requests quotes the offending value in its message,
+            # and a header value is a credential here, so only the kind of error is kept.
+            error = RemoteError(
+                f"request not sent: {type(exc).__name__} (check the configured URL and credentials)",
+                remote=self.remote,
+                method=method,
+                path=path,
             )
         duration_ms = (time.perf_counter() - started) * 1000
         body = json_body if form is None else dict(form.items())
@@ -275,7 +306,7 @@ class HttpClient:
             wait = self._wait_after_429(response, attempt)
             if self.limiter is not None:
                 self.limiter.block(route, wait)
-            raise RetryableError(message, retry_after=wait, **details)
+            raise RetryableError(message, retry_after=wait, may_have_applied=False, **details)
         if status >= 500:
             raise RetryableError(message, retry_after=retry_after, **details)
         if status in (401, 403):

@@ -26,6 +26,8 @@ API_PREFIX = "/api/vario"
 # webhooks for the change the portal just made. Reads do not send it: they change nothing.
 SUPPRESS_OWN_WEBHOOKS = {"x-vario-suppress-own-webhooks": "true"}
 TOKEN_CACHE_KEY = "portal:vario:token:{client_id}"  # noqa: S105 - a Redis key name
+# Where an imported order carries its VTEX order id (reference §4.2, §4.5).
+EXTERNAL_ID_FIELDS = ("custom.vtexportal.externalOrderId", "externalIdentifier")
 _SAFE_LITERAL = re.compile(r"^[A-Za-z0-9 _.:@+-]*$")
 
 
@@ -234,12 +236,20 @@ class VarioClient:
         page = self.execute_vql(statement, limit=1)
         return str(page.rows[0]["id"]) if page.rows else None
 
-    def find_order_ref_by_external_id(self, *, sales_channel_id: str, external_id: str) -> tuple[str, str] | None:
-        """(id, number) of the customer order carrying this VTEX order id, without fetching the document."""
+    def find_order_ref_by_external_id(
+        self, *, sales_channel_id: str, external_id: str, field: str = "custom.vtexportal.externalOrderId"
+    ) -> tuple[str, str] | None:
+        """(id, number) of the customer order carrying this VTEX order id, without fetching the document.
+
+        The import writes the id to both the custom field and ``externalIdentifier`` (reference §4.2);
+        ``field`` picks which one to search.
+        """
+        if field not in EXTERNAL_ID_FIELDS:
+            raise ValueError(f"not an external-id field: {field}")
         statement = (
             "SELECT id, number FROM document.querySalesDocuments "
             "WHERE documentTypeCategory = 'CUSTOMER_ORDER' "
-            f"AND custom.vtexportal.externalOrderId = {vql_literal(external_id)}"
+            f"AND {field} = {vql_literal(external_id)}"
             + (f" AND salesChannel.id = {vql_literal(sales_channel_id)}" if sales_channel_id else "")
             + " ORDER BY id LIMIT 1"
         )

@@ -20,7 +20,7 @@ from sync.feed import feed_configure, feed_poll, hook_configure
 from sync.models import FeedPollState, InboxEvent, OrderSync
 from sync.remotes import vtex_client_for
 from sync.runner import order_sync_retry
-from tests.support.stack import FAST_SYNC, ROOT, VTEX_APP_KEY, vario_settings, wait_until
+from tests.support.stack import FAST_SYNC, ROOT, VTEX_APP_KEY, Worker, vario_settings, wait_until
 from tests.support.stack import test_database_url as database_url
 
 # The full run is 500 (E2E_INBOUND_ORDERS=500, docs/inbound.md); 60 keeps CI fast.
@@ -285,6 +285,46 @@ def test_sigterm_mid_batch_finishes_the_batch_and_loses_nothing(sim, channel, fe
     assert pollers("--once").wait(timeout=30) == 0
     wait_until(lambda: all(import_settled(i) for i in ids), timeout=90, message="imports settled")
     assert all(len(erp_orders(sim, i)) == 1 for i in ids)
+
+
+def test_an_erp_create_whose_answer_is_lost_is_looked_up_not_sent_again(
+    sim, channel, feed, live_sandbox, stack_settings, redis_conn, tmp_path
+):
+    # VARIO creates the order 3 s after the request arrives; the worker stops waiting after 1 s. The
+    # order exists, the portal never heard so, and VQL does not show it for another 2 s.
+    sim.post(
+        "faults",
+        {
+            "remote": "vario",
+            "method": "POST",
+            "pathPattern": "/erp/documents$",
+            "kind": "latency",
+            "latencyMs": 3000,
+            "remaining": 1,
+        },
+    )
+    env = {
+        **os.environ,
+        **vario_settings(live_sandbox.url),
+        **FAST_SYNC,
+        "REMOTE_READ_TIMEOUT": "1",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": stack_settings.REDIS_URL,
+    }
+    worker = Worker(env=env, log_path=tmp_path / "worker.log").start()
+    try:
+        vtex = place_order(sim)
+        with poller_thread():
+            sync = wait_until(lambda: import_settled(vtex["orderId"]), timeout=60, message="imported")
+    finally:
+        worker.stop()
+
+    assert len(erp_orders(sim, vtex["orderId"])) == 1
+    assert len(sim.requests_to("POST", "/erp/documents")) == 1  # never sent twice
+    assert sync.erp_create_sent_at is None and sync.erp_order_id
+    assert vtex_status(sim, vtex["orderId"]) == "handling"
+    waits = [e for e in sync.timeline.all() if "got no clear answer" in f"{e.title} {e.detail}"]
+    assert waits, "the run waited for the order to show instead of creating it again"
 
 
 def test_an_unknown_sku_parks_the_order_until_the_article_exists(sim, channel, feed, worker):

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from sync import outbound
+from sync.clients.errors import RejectedError, RetryableError
 from sync.models import OrderSync, TimelineEntry
-from sync.transforms import OutboundFacts
+from sync.transforms import CancelOrder, OutboundFacts, RemoveItems
 from tests.sync.builders import erp_order, order_line, vtex_item, vtex_order
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,69 @@ def test_a_removal_still_in_time_is_kept(sync):
 
     assert outbound._pending_settle(facts, sync=sync).removal_targets == {"U1": 0}
     assert OrderSync.objects.get(pk=sync.pk).vtex_pending["removal"]["targets"] == {"U1": 0}
+
+
+# --- written down before it is sent ----------------------------------------------------------------
+
+
+class FailingVtex:
+    """A VTEX client whose cancel / change call fails the given way (and whose note may fail too)."""
+
+    def __init__(self, error=None, note_error=None):
+        self.error, self.note_error, self.notes = error, note_error, []
+
+    def create_order_changes(self, order_id, changes):
+        if self.error:
+            raise self.error
+
+    def cancel_order(self, order_id, reason):
+        if self.error:
+            raise self.error
+
+    def create_note(self, order_id, description):
+        if self.note_error:
+            raise self.note_error
+        self.notes.append(description)
+
+
+REMOVAL = RemoveItems(changes={"reason": "r", "remove": {"items": []}}, targets={"U1": 0})
+CANCEL = CancelOrder(reason="Cancelled in VARIO ERP", note="note")
+
+
+def _timeout():
+    return RetryableError("timed out (ReadTimeout)", remote="vtex")
+
+
+@pytest.mark.parametrize(
+    ("error", "kept"),
+    [
+        (_timeout(), True),  # VTEX may have accepted it: the next run waits for it
+        (RetryableError("Internal error", remote="vtex", status=500), True),
+        (RetryableError("connection failed", remote="vtex", may_have_applied=False), False),
+        (RetryableError("Too Many Requests", remote="vtex", status=429, may_have_applied=False), False),
+        (RejectedError("not allowed", remote="vtex", status=400), False),
+    ],
+)
+@pytest.mark.parametrize(("action", "key"), [(REMOVAL, "removal"), (CANCEL, "cancel_at")])
+def test_a_request_is_written_down_before_it_is_sent_and_forgotten_only_when_vtex_cannot_have_acted(
+    sync, action, key, error, kept
+):
+    with pytest.raises(type(error)):
+        outbound._execute(action, vtex=FailingVtex(error), sync=sync)
+
+    assert (key in OrderSync.objects.get(pk=sync.pk).vtex_pending) is kept
+
+
+def test_a_removal_answered_is_kept_until_vtex_shows_it(sync):
+    assert outbound._execute(REMOVAL, vtex=FailingVtex(), sync=sync) is None
+    assert OrderSync.objects.get(pk=sync.pk).vtex_pending["removal"]["targets"] == {"U1": 0}
+
+
+def test_a_note_that_fails_after_the_cancel_is_a_problem_entry_not_a_failure(sync):
+    vtex = FailingVtex(note_error=RetryableError("Internal error", remote="vtex", status=503))
+
+    assert outbound._execute(CANCEL, vtex=vtex, sync=sync) is None
+
+    assert "cancel_at" in OrderSync.objects.get(pk=sync.pk).vtex_pending  # not sent again
+    problem = TimelineEntry.objects.get(kind=TimelineEntry.Kind.PROBLEM)
+    assert problem.title == "Timeline note not added" and "503" in problem.detail

@@ -2,8 +2,8 @@ import pytest
 import requests
 import responses
 
-from sync.clients.errors import AuthError, NotFoundError, PayloadError, RejectedError, RetryableError
-from sync.clients.http import HttpClient, retry_after_seconds
+from sync.clients.errors import AuthError, NotFoundError, PayloadError, RejectedError, RemoteError, RetryableError
+from sync.clients.http import EXCERPT_LIMIT, HttpClient, retry_after_seconds
 from sync.clients.vario import vario_error
 from sync.clients.vtex import vtex_error
 
@@ -345,3 +345,59 @@ def test_a_netrc_entry_never_replaces_the_clients_own_authorization(quiet_enviro
 
     [(request, _)] = network.sent
     assert request.headers["Authorization"] == "Bearer app-token"
+
+
+@responses.activate
+def test_a_credential_no_header_can_carry_fails_the_call_without_quoting_it():
+    recorded = []
+    broken = HttpClient(
+        remote="vtex",
+        base_url=BASE,
+        headers={"X-VTEX-API-AppToken": "SECRET-PART-ONE\nSECRET-PART-TWO"},
+        timeout=(1, 1),
+        error_reader=vtex_error,
+        recorder=recorded.append,
+    )
+    with pytest.raises(RemoteError) as exc_info:
+        broken.request("GET", "/x")
+    assert not isinstance(exc_info.value, RetryableError)
+    assert "InvalidHeader" in str(exc_info.value)
+    assert "SECRET-PART" not in str(exc_info.value) and "SECRET-PART" not in recorded[0].error
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("answer", "applied"),
+    [
+        ({"body": requests.ReadTimeout("slow")}, True),  # it arrived; the answer did not
+        ({"body": requests.ConnectTimeout("no route")}, False),
+        ({"status": 503, "json": {}}, True),
+        ({"status": 429, "json": {}, "headers": {"Retry-After": "30"}}, False),
+    ],
+)
+def test_a_retryable_error_tells_whether_the_remote_may_have_acted(answer, applied):
+    responses.post(f"{BASE}/x", **answer)
+    with pytest.raises(RetryableError) as exc_info:
+        client().request("POST", "/x")
+    assert exc_info.value.may_have_applied is applied
+
+
+def test_a_refused_connection_never_reached_the_remote():
+    # Port 9 (discard) is closed on loopback: the connection is refused before anything is sent.
+    refused = HttpClient(
+        remote="vtex", base_url="http://127.0.0.1:9", headers={}, timeout=(1, 1), error_reader=vtex_error
+    )
+    with pytest.raises(RetryableError) as exc_info:
+        refused.request("POST", "/x")
+    assert exc_info.value.may_have_applied is False
+
+
+@responses.activate
+def test_a_secret_the_excerpt_would_cut_in_two_is_still_masked():
+    recorded = []
+    body = '{"padding": "' + "x" * (EXCERPT_LIMIT - 40) + '", "refresh_token": "' + "R" * 800 + '"}'
+    responses.post(f"{BASE}/x", body=body, status=200, content_type="application/json")
+    client(recorded).request("POST", "/x")
+    excerpt = recorded[0].response_excerpt
+    assert len(excerpt) <= EXCERPT_LIMIT
+    assert "RRRR" not in excerpt
