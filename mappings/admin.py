@@ -7,7 +7,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from mappings import services
-from mappings.forms import CommaSeparatedListField
+from mappings.forms import CommaSeparatedListField, header_value_validator
 from mappings.models import (
     CarrierCode,
     OrderLink,
@@ -29,6 +29,7 @@ class SalesChannelForm(forms.ModelForm):
         label="VTEX app token",
         required=False,
         strip=True,
+        validators=[header_value_validator],
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Stored encrypted and never shown again. Leave empty to keep the current token.",
     )
@@ -37,6 +38,7 @@ class SalesChannelForm(forms.ModelForm):
         label="VTEX hook secret",
         required=False,
         strip=True,
+        validators=[header_value_validator],
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Stored encrypted and never shown again. Leave empty to keep the current secret.",
     )
@@ -84,6 +86,11 @@ class SalesChannelForm(forms.ModelForm):
     def clean_vtex_rate_limits(self) -> dict:
         # An emptied field means "no per-route budgets", not null.
         return self.cleaned_data.get("vtex_rate_limits") or {}
+
+    def clean_vtex_app_key(self) -> str:
+        key = self.cleaned_data.get("vtex_app_key", "")
+        header_value_validator(key)
+        return key
 
     def clean_vtex_app_token(self) -> str:
         new_token = self.cleaned_data.get("vtex_app_token", "")

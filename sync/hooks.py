@@ -11,20 +11,15 @@ the insert happens here; the import runs in a worker and re-reads the order, as 
 from __future__ import annotations
 
 import hmac
-import logging
 
 from django.conf import settings
-from django.db import DatabaseError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
-from sync.inbox import inbox_event_store
 from sync.models import InboxEvent
-from sync.webhooks import _read_json, error
-
-logger = logging.getLogger(__name__)
+from sync.webhooks import _read_json, error, store_or_answer
 
 
 @sensitive_variables("given", "expected")
@@ -69,22 +64,22 @@ def vtex_order_hook(request, channel_code: str):
             401, "Unauthorized: Origin.Key must be the channel's VTEX app key (the appKey that owns the hook)."
         )
     order_id, state = payload.get("OrderId"), payload.get("State")
-    if not isinstance(order_id, str) or not order_id or not isinstance(state, str):
-        return error(400, "Expected a VTEX hook notification: 'OrderId' and 'State' are required.")
+    if not isinstance(order_id, str) or not order_id or not isinstance(state, str | None):
+        return error(400, "Expected a VTEX hook notification: 'OrderId' (text) and 'State' are required.")
     current_change = payload.get("CurrentChange")
     # Duplicates are possible (§1.9); one status change is (OrderId, State, CurrentChange).
     dedup_key = f"vtex-hook:{order_id}:{state}:{current_change}"[:200] if current_change else None
-    try:
-        stored, created = inbox_event_store(
-            source=InboxEvent.Source.VTEX_HOOK,
-            event=state or "(no status)",
-            entity_id=order_id,
-            payload=payload,
-            channel=channel,
-            dedup_key=dedup_key,
-            ignored_reason="" if state else "hook notification without a status",
-        )
-    except DatabaseError:
-        logger.exception("VTEX hook notification not stored: database unavailable")
-        return error(503, "Database unavailable; please retry.")
+    result, answer = store_or_answer(
+        source=InboxEvent.Source.VTEX_HOOK,
+        event=state or "(no status)",
+        entity_id=order_id,
+        payload=payload,
+        channel=channel,
+        dedup_key=dedup_key,
+        # An order without status (incomplete) is answered 200: VTEX would retry a refusal 100 times.
+        ignored_reason="" if state else "hook notification without a status",
+    )
+    if answer:
+        return answer
+    stored, created = result
     return JsonResponse({"accepted": True, "eventId": stored.pk, "duplicate": not created})

@@ -56,6 +56,10 @@ VARIO_EVENTS: dict[str, str] = {
 DISSOLVE_EVENTS = frozenset({"document.customer_order.dissolve"})
 
 
+class InboxEventInvalid(ValueError):
+    """An event that cannot be stored as given; the message says why."""
+
+
 def inbox_event_store(
     *,
     source: str,
@@ -70,6 +74,10 @@ def inbox_event_store(
 
     A repeated ``dedup_key`` (an event id VTEX sent twice) returns the stored event unchanged.
     """
+    for label, value, field in (("event name", event, "event"), ("entity id", entity_id, "entity_id")):
+        limit = InboxEvent._meta.get_field(field).max_length
+        if len(value) > limit:
+            raise InboxEventInvalid(f"The {label} is longer than {limit} characters.")
     status = InboxEvent.Status.IGNORED if ignored_reason else InboxEvent.Status.PENDING
     fields = {
         "source": source,
@@ -90,7 +98,10 @@ def inbox_event_store(
             with transaction.atomic():
                 stored = InboxEvent.objects.create(**fields)
         except IntegrityError:
-            return InboxEvent.objects.get(dedup_key=dedup_key), False
+            existing = InboxEvent.objects.filter(dedup_key=dedup_key).first()
+            if existing is None:  # refused for another reason than the duplicate
+                raise
+            return existing, False
     if status == InboxEvent.Status.PENDING:
         transaction.on_commit(lambda: inbox_events_hand_off(event_ids=[stored.pk]))
     return stored, True

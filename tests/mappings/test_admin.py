@@ -125,6 +125,23 @@ def test_a_rejected_form_does_not_echo_the_new_token(admin_client, populated):
     assert "TYPED-BUT-INVALID-FORM-TOKEN" not in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("vtex_app_token", "PASTED-ACROSS\nTWO-LINES"), ("vtex_hook_secret", "WITH SPACE"), ("vtex_app_key", "KEY\tTAB")],
+)
+def test_a_credential_no_http_header_can_carry_is_refused_without_echoing_it(admin_client, populated, field, value):
+    data = admin_post_data(admin_client.get(change_url(populated)))
+    data[field] = value
+    response = admin_client.post(change_url(populated), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "a line break or another character a credential cannot have" in page
+    if field != "vtex_app_key":  # the key is an identifier, shown in the form; secrets never are
+        assert value.split()[0] not in page
+    populated.refresh_from_db()
+    assert populated.vtex_app_token == TOKEN
+
+
 def test_the_token_never_reaches_the_logs(admin_client, populated, caplog):
     caplog.set_level(logging.DEBUG)
     data = admin_post_data(admin_client.get(change_url(populated)))

@@ -79,3 +79,16 @@ def test_text_with_accents_but_no_secret_name_skips_the_patterns(monkeypatch):
     body = '{"customer": "Jiří Nováček", "street": "Hauptstraße 1", "city": "Plzeň"}'
 
     assert redact_text(body) is body
+
+
+def test_the_logging_filter_masks_the_traceback_attached_to_a_record():
+    try:
+        raise ValueError("POST https://auth/token refresh_token=s3cr3t-value Authorization: Bearer b3arer-value")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "call failed", (), sys.exc_info())
+    RedactSecretsFilter().filter(record)
+    printed = logging.Formatter().format(record)
+    assert "ValueError" in printed and "call failed" in printed
+    assert "s3cr3t-value" not in printed and "b3arer-value" not in printed

@@ -113,3 +113,20 @@ def test_a_channel_without_an_app_key_refuses_every_notification(client, hook_ch
 def test_unknown_channel_is_404_and_bad_body_400(client, hook_channel):
     assert post(client, notification(), code="nope").status_code == 404
     assert post(client, {"OrderId": 5, "Origin": {"Account": "demostore", "Key": APP_KEY}}).status_code == 400
+
+
+def test_an_order_without_status_is_answered_200_and_stored_as_ignored(client, hook_channel, redis_conn):
+    # A refusal would make VTEX send it again and again; there is nothing to import until it has a status.
+    response = post(client, notification(State=None))
+
+    assert response.status_code == 200
+    event = InboxEvent.objects.get()
+    assert (event.status, event.last_error) == (InboxEvent.Status.IGNORED, "hook notification without a status")
+
+
+def test_an_order_id_too_long_to_store_is_a_400_not_a_database_outage(client, hook_channel, redis_conn):
+    response = post(client, notification(OrderId="1" * 101))
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "The entity id is longer than 100 characters."
+    assert not InboxEvent.objects.exists()

@@ -42,9 +42,9 @@ def queue(redis_conn):
     return django_rq.get_queue(jobs.QUEUE)
 
 
-def app_token(*, secret=SECRET, audience=APP, expires_in: int | None = 60, algorithm="HS256") -> str:
+def app_token(*, secret=SECRET, audience=APP, expires_in: int | None = 60, algorithm="HS256", issued_in=0) -> str:
     now = int(time.time())
-    claims: dict[str, object] = {"aud": audience, "iat": now}
+    claims: dict[str, object] = {"aud": audience, "iat": now + issued_in}
     if expires_in is not None:
         claims["exp"] = now + expires_in
     return jwt.encode(claims, secret, algorithm=algorithm)
@@ -88,6 +88,8 @@ REFUSED_AUTHORIZATIONS = {
     "signed with another secret": lambda: f"Bearer {app_token(secret='another-secret-of-at-least-32-bytes!!')}",
     "for another app": lambda: f"Bearer {app_token(audience='someone-elses-app')}",
     "expired": lambda: f"Bearer {app_token(expires_in=-120)}",
+    "expired a moment ago (no leeway for exp)": lambda: f"Bearer {app_token(expires_in=-2)}",
+    "issued further ahead than the clock leeway": lambda: f"Bearer {app_token(issued_in=600, expires_in=900)}",
     "without exp": lambda: f"Bearer {app_token(expires_in=None)}",
     "unsigned (alg none)": lambda: f"Bearer {app_token(secret=None, algorithm='none')}",
     "not a JWT": lambda: "Bearer not-a-jwt",
@@ -113,6 +115,17 @@ def test_an_expired_token_is_named_as_the_reason(client):
     response = post(client, GENERIC, {"entityId": 1}, authorization=f"Bearer {app_token(expires_in=-120)}")
 
     assert "expired" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [lambda: f"bearer {app_token()}", lambda: f"Bearer {app_token(issued_in=20)}"],
+    ids=["lower-case scheme", "issued by a clock 20 s ahead"],
+)
+def test_tokens_a_strict_reading_would_refuse_are_accepted(client, authorization):
+    response = post(client, GENERIC, {"entityId": 1042}, authorization=authorization())
+
+    assert response.status_code == 200
 
 
 def test_the_generic_endpoint_refuses_a_call_without_a_token(client):
@@ -208,7 +221,26 @@ BAD_BODIES = {
     "no id": (vario_url(DELIVERY_NOTE), "{}"),
     "parcel without shipmentId": (vario_url(PARCEL), '{"parcelId": 4401}'),
     "over the size limit": (GENERIC, json.dumps({"entityId": 1, "padding": "x" * 200})),
+    "NaN": (GENERIC, '{"entityId": 1, "weight": NaN}'),
+    "a NUL character": (GENERIC, '{"entityId": 1, "note": "a\\u0000b"}'),
+    "an id over 100 characters": (GENERIC, json.dumps({"entityId": "9" * 101})),
+    "an event name over 200 characters": (vario_url("x" * 201), '{"id": 1}'),
 }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"entityId": 1, "weight": Infinity}', "Infinity is not a JSON number"),
+        ('{"entityId": 1, "note": "a\\u0000b"}', "NUL character"),
+        (json.dumps({"entityId": "9" * 101}), "entity id is longer than 100 characters"),
+    ],
+)
+def test_input_the_database_cannot_store_is_a_400_that_says_why_not_a_503(client, body, message):
+    response = post(client, GENERIC, body)
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]
 
 
 @pytest.mark.parametrize(("url", "body"), BAD_BODIES.values(), ids=BAD_BODIES.keys())
@@ -243,6 +275,12 @@ def test_the_entity_id_is_read_from_the_keys_vario_uses(client, url, body, expec
 
 def test_a_parcel_event_reads_its_shipment_id_even_when_the_body_names_a_document(client):
     post(client, vario_url(PARCEL), {"documentId": 2044, "shipmentId": 3301, "parcelId": 4401})
+
+    assert InboxEvent.objects.get().entity_id == "3301"
+
+
+def test_a_parcel_event_prefers_its_shipment_id_to_a_generic_id(client):
+    post(client, vario_url(PARCEL), {"id": 4401, "shipmentId": 3301, "parcelId": 4401})
 
     assert InboxEvent.objects.get().entity_id == "3301"
 
