@@ -47,6 +47,28 @@ class ChoiceWidget(widgets.CharWidget):
         raise ValueError(f"'{text}' is not one of: {allowed}.")
 
 
+class StrictBooleanWidget(widgets.BooleanWidget):
+    """true/false, yes/no, 1/0 in any case; an empty cell is false. Anything else is a row error:
+    the library's own widget reads every value it does not know ("Y", "x", "ja") as false, silently."""
+
+    TRUE_TEXTS = frozenset({"1", "true", "yes"})
+    FALSE_TEXTS = frozenset({"0", "false", "no", ""})
+
+    def clean(self, value, row=None, **kwargs):
+        if isinstance(value, bool):
+            return value
+        text = "" if value is None else str(value).strip().lower()
+        if text in self.TRUE_TEXTS:
+            return True
+        if text in self.FALSE_TEXTS:
+            return False
+        raise ValueError(f"'{value}' is not a yes/no value: use true or false (also yes/no, 1/0).")
+
+
+def boolean_field(name: str) -> fields.Field:
+    return fields.Field(attribute=name, column_name=name, widget=StrictBooleanWidget())
+
+
 def channel_field() -> fields.Field:
     return fields.Field(attribute="channel", column_name="channel", widget=ChannelCodeWidget())
 
@@ -64,6 +86,19 @@ class PortalResource(resources.ModelResource):
         # One bad row fails the whole file: a half-applied mapping table is worse than none.
         kwargs.setdefault("rollback_on_validation_errors", True)
         return super().import_data(dataset, **kwargs)
+
+    def before_import(self, dataset, **kwargs):
+        # Two rows for one key would both apply, the last one winning unnoticed.
+        key_columns = [self.fields[name].column_name for name in self._meta.import_id_fields]
+        if all(column in (dataset.headers or ()) for column in key_columns):
+            seen: dict[tuple, int] = {}
+            for number, row in enumerate(dataset.dict, start=1):
+                key = tuple(str(row[column] or "").strip().lower() for column in key_columns)
+                if key in seen:
+                    shown = ", ".join(f"{column}={row[column]}" for column in key_columns)
+                    raise ValueError(f"Rows {seen[key]} and {number} are both for {shown}: keep one of them.")
+                seen[key] = number
+        return super().before_import(dataset, **kwargs)
 
     def get_instance(self, instance_loader, row):
         try:
@@ -90,6 +125,8 @@ class StatusMappingResource(PortalResource):
 
 class CarrierCodeResource(PortalResource):
     channel = channel_field()
+    accepted_by_marketplace = boolean_field("accepted_by_marketplace")
+    integrated_with_vtex_tracking = boolean_field("integrated_with_vtex_tracking")
 
     class Meta(PortalResource.Meta):
         model = CarrierCode

@@ -103,6 +103,50 @@ def test_bad_rows_are_reported_with_row_number_and_reason_and_nothing_is_saved(c
     assert not CarrierCode.objects.filter(erp_carrier_key__in=["GLS", "DPD", "HERMES"]).exists()
 
 
+CARRIER_HEADERS = [
+    "channel",
+    "erp_carrier_key",
+    "vtex_courier_name",
+    "tracking_url_template",
+    "accepted_by_marketplace",
+    "integrated_with_vtex_tracking",
+]
+
+
+@pytest.mark.parametrize(("cell", "expected"), [("yes", True), ("TRUE", True), ("1", True), ("No", False), ("", False)])
+def test_yes_no_cells_read_as_people_write_them(configured, cell, expected):
+    dataset = tablib.Dataset(headers=CARRIER_HEADERS)
+    dataset.append(["shop", "GLS", "GLS", "https://gls.example/{tracking_number}", "0", cell])
+
+    result = CarrierCodeResource().import_data(dataset, dry_run=False)
+
+    assert not result.has_validation_errors() and not result.has_errors()
+    assert CarrierCode.objects.get(erp_carrier_key="GLS").integrated_with_vtex_tracking is expected
+
+
+def test_a_yes_no_cell_the_portal_cannot_read_is_a_row_error_not_false(configured):
+    dataset = tablib.Dataset(headers=CARRIER_HEADERS)
+    dataset.append(["shop", "GLS", "GLS", "https://gls.example/{tracking_number}", "0", "ja"])
+
+    result = CarrierCodeResource().import_data(dataset, dry_run=False)
+
+    assert result.has_validation_errors()
+    assert "'ja' is not a yes/no value" in str(result.invalid_rows[0].error_dict)
+    assert not CarrierCode.objects.filter(erp_carrier_key="GLS").exists()
+
+
+def test_two_rows_for_one_key_fail_the_file_naming_both(configured):
+    dataset = tablib.Dataset(headers=["channel", "erp_state", "platform_status", "marketplace_status"])
+    dataset.append(["shop", "returned", "refunded", ""])
+    dataset.append(["shop", "returned", "cancelled", ""])
+
+    result = StatusMappingResource().import_data(dataset, dry_run=False, raise_errors=False)
+
+    assert result.has_errors()
+    assert "Rows 1 and 2 are both for channel=shop, erp_state=returned" in str(result.base_errors[0].error)
+    assert not StatusMapping.objects.filter(erp_state="returned").exists()
+
+
 def test_an_unknown_status_value_names_the_allowed_values(configured):
     dataset = tablib.Dataset(headers=["channel", "erp_state", "platform_status", "marketplace_status"])
     dataset.append(["shop", "shipped-ish", "fulfilled", ""])
