@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.decorators import method_decorator
 from django.utils.translation import ngettext
+from django.views.decorators.debug import sensitive_post_parameters
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
@@ -147,6 +149,11 @@ class CarrierCodeInline(admin.TabularInline):
 @admin.register(SalesChannel)
 class SalesChannelAdmin(admin.ModelAdmin):
     form = SalesChannelForm
+
+    # A crash while saving must not print the typed secrets on the DEBUG error page.
+    @method_decorator(sensitive_post_parameters("vtex_app_token", "vtex_hook_secret"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
     list_display = (
         "code",
         "name",

@@ -22,6 +22,8 @@ env = environ.Env()
 environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
+# The technical error page of DEBUG runs hides secrets inside URL settings too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.debug.PortalExceptionReporterFilter"
 # The VTEX and VARIO simulators: demo and tests only. `check --deploy` fails while they are enabled.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 
