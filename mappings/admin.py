@@ -53,6 +53,11 @@ class SalesChannelForm(forms.ModelForm):
         assume_scheme="https",
         help_text=SalesChannel._meta.get_field("vtex_hook_url").help_text,
     )
+    vtex_trade_policies = CommaSeparatedListField(
+        label="VTEX trade policies",
+        required=False,
+        help_text=SalesChannel._meta.get_field("vtex_trade_policies").help_text + " Separate ids by commas.",
+    )
     erp_cancelled_state_keys = CommaSeparatedListField(
         label="ERP 'cancelled' state keys",
         initial=default_cancelled_state_keys,
@@ -72,6 +77,7 @@ class SalesChannelForm(forms.ModelForm):
             "vtex_app_key",
             "vtex_app_token",
             "vtex_rate_limits",
+            "vtex_trade_policies",
             "connector_name",
             "connector_endpoint",
             "vario_sales_channel_id",
@@ -154,6 +160,7 @@ class SalesChannelAdmin(admin.ModelAdmin):
     @method_decorator(sensitive_post_parameters("vtex_app_token", "vtex_hook_secret"))
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         return super().changeform_view(request, object_id, form_url, extra_context)
+
     list_display = (
         "code",
         "name",
@@ -183,6 +190,7 @@ class SalesChannelAdmin(admin.ModelAdmin):
                     "vtex_app_token",
                     "clear_vtex_app_token",
                     "vtex_rate_limits",
+                    "vtex_trade_policies",
                 )
             },
         ),

@@ -67,6 +67,17 @@ def validate_cancelled_state_keys(value) -> None:
         )
 
 
+VTEX_TRADE_POLICY_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
+
+
+def validate_trade_policies(value) -> None:
+    if not isinstance(value, list):
+        raise ValidationError("Give a list of VTEX trade policy ids (e.g. 1, 2).")
+    bad = [policy for policy in value if not isinstance(policy, str) or not VTEX_TRADE_POLICY_RE.match(policy)]
+    if bad:
+        raise ValidationError("These are not VTEX trade policy ids: %(ids)s", params={"ids": ", ".join(map(str, bad))})
+
+
 VTEX_ROUTES = frozenset(
     {"get_order", "start_handling", "cancel", "invoice", "tracking", "changes", "notes", "feed", "channel_order"}
 )
@@ -172,6 +183,15 @@ class SalesChannel(TimestampedModel):
         help_text="External marketplace connectors only: the connector's base URL for Channel Order API callbacks.",
     )
 
+    vtex_trade_policies = models.JSONField(
+        "VTEX trade policies",
+        default=list,
+        blank=True,
+        validators=[validate_trade_policies],
+        help_text="Ids of the VTEX trade policies (an order's salesChannel) whose orders this channel imports; "
+        "empty: every order of the account. Required when channels share a VTEX account, since each app key's "
+        "feed and hook report every order of the account.",
+    )
     vario_sales_channel_id = models.CharField(
         "VARIO sales channel id", max_length=50, blank=True, help_text="The id of this channel in VARIO ERP."
     )
@@ -277,6 +297,9 @@ class SalesChannel(TimestampedModel):
             if not self.connector_endpoint:
                 errors["connector_endpoint"] = "An external marketplace connector needs its endpoint URL."
         sharing = self._channel_sharing_the_app_key()
+        overlap = self._channel_overlapping_the_account() if sharing is None else None
+        if overlap is not None:
+            errors["vtex_trade_policies"] = overlap
         if sharing is not None:
             errors["vtex_app_key"] = (
                 f"Sales channel '{sharing.code}' already uses this app key for VTEX account "
@@ -286,6 +309,39 @@ class SalesChannel(TimestampedModel):
             )
         if errors:
             raise ValidationError(errors)
+
+    def _channel_overlapping_the_account(self) -> str | None:
+        """Why this channel and another on the same VTEX account could both import one order, or None.
+
+        Every app key's feed and hook report every order of the account (reference/vtex.md §1): two
+        channels on one account must each name their trade policies, and no policy twice.
+        """
+        if not self.vtex_app_key:
+            return None  # no key, no feed or hook: it imports nothing
+        others = (
+            SalesChannel.objects.filter(vtex_account_name=self.vtex_account_name)
+            .exclude(pk=self.pk)
+            .exclude(vtex_app_key="")
+        )
+        mine = set(self.vtex_trade_policies or [])
+        for other in others.order_by("code"):
+            theirs = set(other.vtex_trade_policies or [])
+            if not mine or not theirs:
+                unscoped = other.code if not theirs else "this channel"
+                return (
+                    f"Sales channel '{other.code}' reads the same VTEX account '{self.vtex_account_name}'; each app "
+                    f"key's feed reports every order of the account, so both channels need trade policies, and "
+                    f"{unscoped} has none. Set them on both (first on '{other.code}' if it has none)."
+                )
+            if mine & theirs:
+                return (
+                    f"Trade policies {', '.join(sorted(mine & theirs))} are also imported by sales channel "
+                    f"'{other.code}' of the same VTEX account: each order would reach the ERP twice."
+                )
+        return None
+
+    def imports_trade_policy(self, trade_policy: str) -> bool:
+        return not self.vtex_trade_policies or trade_policy in self.vtex_trade_policies
 
     def _channel_sharing_the_app_key(self) -> SalesChannel | None:
         """Another channel with the same VTEX account and app key (reference/vtex.md §1: one feed per appKey).

@@ -39,5 +39,15 @@ def order_link_get(*, channel: SalesChannel, vtex_order_id: str) -> OrderLink | 
     return OrderLink.objects.filter(channel=channel, vtex_order_id=vtex_order_id).first()
 
 
+def order_link_of_another_channel(*, channel: SalesChannel, vtex_order_id: str) -> OrderLink | None:
+    """The order's link kept by another channel of the same VTEX account, if one imported it already."""
+    return (
+        OrderLink.objects.filter(channel__vtex_account_name=channel.vtex_account_name, vtex_order_id=vtex_order_id)
+        .exclude(channel=channel)
+        .select_related("channel")
+        .first()
+    )
+
+
 def carrier_codes_for(*, channel: SalesChannel) -> list[CarrierCode]:
     return list(CarrierCode.objects.filter(channel=channel))

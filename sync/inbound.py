@@ -210,6 +210,13 @@ def _import(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOr
     if ref is None and sync.erp_create_sent_at is not None:
         return _unclear_create(sync, order.order_id)
     if ref is None:
+        other = selectors.order_link_of_another_channel(channel=channel, vtex_order_id=order.order_id)
+        if other is not None:
+            return Conflict(
+                f"VTEX order {order.order_id} is already in the ERP as {other.erp_order_number or other.erp_order_id}, "
+                f"imported by sales channel {other.channel.code} of the same VTEX account. Give the channels "
+                "disjoint VTEX trade policies so that one of them imports each order."
+            )
         article_ids = _article_ids(vario, order)
         if isinstance(article_ids, Parked):
             return article_ids
@@ -321,6 +328,12 @@ def order_import_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
     vtex = vtex_client_for(channel, recorder=recorder)
     order = vtex.get_order(sync.key)
     sync.vtex_order_id = order.order_id
+    if not channel.imports_trade_policy(order.sales_channel):
+        # Every app key's feed reports every order of the account: another channel imports this one.
+        return Skipped(
+            f"VTEX order {order.order_id} is of trade policy '{order.sales_channel}'; sales channel {channel.code} "
+            f"imports {', '.join(channel.vtex_trade_policies)}"
+        )
     if order.status in CANCEL_STATUSES:
         return _cancel(vtex, vario_client(recorder=recorder), sync, order)
     if order.status in TOO_LATE_STATUSES:

@@ -117,8 +117,39 @@ def test_a_channel_does_not_conflict_with_itself_and_other_keys_or_accounts_are_
     channel = SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_app_key="K")
     channel.name = "Renamed"
     channel.full_clean()
-    SalesChannelFactory.build(code="b", vtex_account_name="demostore", vtex_app_key="K2").full_clean()
     SalesChannelFactory.build(code="c", vtex_account_name="otherstore", vtex_app_key="K").full_clean()
+    channel.vtex_trade_policies = ["1"]
+    channel.save()
+    SalesChannelFactory.build(
+        code="b", vtex_account_name="demostore", vtex_app_key="K2", vtex_trade_policies=["2"]
+    ).full_clean()
+
+
+# Every app key's feed and hook report every order of the account (reference/vtex.md §1).
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        ([], ["2"], "'shop' reads the same VTEX account 'demostore'"),
+        (["1"], [], "this channel has none"),
+        (["1", "2"], ["2", "3"], "Trade policies 2 are also imported by sales channel 'shop'"),
+    ],
+)
+def test_channels_sharing_a_vtex_account_need_disjoint_trade_policies(first, second, message):
+    SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_app_key="K1", vtex_trade_policies=first)
+    other = SalesChannelFactory.build(
+        code="b2b", vtex_account_name="demostore", vtex_app_key="K2", vtex_trade_policies=second
+    )
+
+    with pytest.raises(ValidationError) as exc_info:
+        other.full_clean()
+
+    [text] = exc_info.value.message_dict["vtex_trade_policies"]
+    assert message in text
+
+
+def test_trade_policies_are_ids():
+    with pytest.raises(ValidationError):
+        SalesChannelFactory.build(vtex_trade_policies=["1", "two words"]).full_clean()
 
 
 def test_channels_without_an_app_key_do_not_conflict():

@@ -1,0 +1,68 @@
+"""The import's guards before it creates anything in the ERP (sync/inbound.py order_import_work)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from sync import inbound
+from sync.models import OrderSync
+from sync.runner import Conflict, Skipped
+from tests.factories import OrderLinkFactory, SalesChannelFactory
+from tests.sync.builders import vtex_item, vtex_order
+
+pytestmark = pytest.mark.django_db
+
+
+class OneOrderVtex:
+    def __init__(self, order):
+        self.order = order
+
+    def get_order(self, order_id):
+        return self.order
+
+
+class EmptyVario:
+    """VARIO without the order; creating one fails the test."""
+
+    def find_order_ref_by_external_id(self, **kwargs):
+        return None
+
+    def create_document(self, request):
+        pytest.fail("no ERP order may be created")
+
+
+@pytest.fixture
+def ready_order():
+    return replace(
+        vtex_order([vtex_item(0, quantity=1, price=1999)], status="ready-for-handling", order_id="1510-01"),
+        sales_channel="2",
+    )
+
+
+def run_import(channel, order, monkeypatch):
+    monkeypatch.setattr(inbound, "vtex_client_for", lambda *a, **k: OneOrderVtex(order))
+    monkeypatch.setattr(inbound, "vario_client", lambda recorder=None: EmptyVario())
+    sync = OrderSync.objects.create(kind=OrderSync.Kind.IMPORT, channel=channel, key=order.order_id)
+    return inbound.order_import_work(sync, recorder=None, lock=None)
+
+
+def test_an_order_of_a_trade_policy_the_channel_does_not_import_is_skipped(ready_order, monkeypatch):
+    channel = SalesChannelFactory(code="b2b", vtex_trade_policies=["1"])
+    monkeypatch.setattr(inbound, "vario_client", lambda recorder=None: pytest.fail("VARIO must not be called"))
+
+    outcome = run_import(channel, ready_order, monkeypatch)
+
+    assert outcome == Skipped("VTEX order 1510-01 is of trade policy '2'; sales channel b2b imports 1")
+
+
+def test_an_order_another_channel_of_the_account_imported_is_a_conflict_not_a_twin(ready_order, monkeypatch):
+    shop = SalesChannelFactory(code="shop", vtex_account_name="demostore")
+    OrderLinkFactory(channel=shop, vtex_order_id="1510-01", erp_order_number="AU-10042")
+    b2b = SalesChannelFactory(code="b2b", vtex_account_name="demostore")
+
+    outcome = run_import(b2b, ready_order, monkeypatch)
+
+    assert isinstance(outcome, Conflict)
+    assert "already in the ERP as AU-10042, imported by sales channel shop" in outcome.message
