@@ -9,10 +9,10 @@ Each client (VTEX, VARIO) owns one ``HttpClient``. Every call:
    NotFoundError; other 4xx → RejectedError with the remote's own message.
 
 A 429 is tried again in place, up to ``max_429_tries`` calls in all, when the wait fits the limiter's
-``max_wait``. The wait is the remote's ``Retry-After``; without one it is either the flat
-``retry_after_default`` (VTEX: its feed guide's minute, longer than ``max_wait``, so the job is
-rescheduled) or, with ``backoff_429_base``, ``base``, ``2 × base``, ``4 × base``, … per try (VARIO:
-reference/vario-erp.md §4.1, which documents no Retry-After).
+``max_wait``. VTEX: the wait is max(``Retry-After``, ``retry_after_default`` × 1, 2, 4, …), its feed
+guide's minute doubling per repeat (reference/vtex.md §9), longer than ``max_wait`` in production,
+so the job is rescheduled. VARIO (``backoff_429_base``): its ``Retry-After`` when it sends one, else
+``base``, ``2 × base``, ``4 × base``, … per try (reference/vario-erp.md §4.1 documents none).
 """
 
 from __future__ import annotations
@@ -177,11 +177,12 @@ class HttpClient:
     def _wait_after_429(self, response: requests.Response, attempt: int) -> float:
         """Seconds to wait after the ``attempt``-th call (1-based) was answered 429."""
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-        if retry_after is not None:
-            return retry_after
         if self.backoff_429_base is not None:
-            return self.backoff_429_base * 2 ** (attempt - 1)
-        return self.retry_after_default
+            return retry_after if retry_after is not None else self.backoff_429_base * 2 ** (attempt - 1)
+        # reference/vtex.md §9: wait max(Retry-After, back-off), the back-off starting from the feed
+        # guide's minute and doubling per repeat. A short Retry-After is no invitation to hammer a
+        # route: heavy 429s can take the store's admin down.
+        return max(retry_after or 0.0, self.retry_after_default * 2 ** (attempt - 1))
 
     def _send(self, method, path, *, route, params, json_body, form, headers, url) -> requests.Response:
         if self.limiter is not None:

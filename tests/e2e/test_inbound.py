@@ -287,11 +287,14 @@ def test_sigterm_mid_batch_finishes_the_batch_and_loses_nothing(sim, channel, fe
     assert all(len(erp_orders(sim, i)) == 1 for i in ids)
 
 
+FINAL = [s for s in OrderSync.Status.values if s not in OrderSync.OPEN]
+
+
 def test_an_erp_create_whose_answer_is_lost_is_looked_up_not_sent_again(
     sim, channel, feed, live_sandbox, stack_settings, redis_conn, tmp_path
 ):
-    # VARIO creates the order 3 s after the request arrives; the worker stops waiting after 1 s. The
-    # order exists, the portal never heard so, and VQL does not show it for another 2 s.
+    # VARIO creates the order 6 s after the request arrives; the worker stops waiting after 2 s. The
+    # order exists, the portal never heard so, and VQL does not show it for another 4 s.
     sim.post(
         "faults",
         {
@@ -299,7 +302,7 @@ def test_an_erp_create_whose_answer_is_lost_is_looked_up_not_sent_again(
             "method": "POST",
             "pathPattern": "/erp/documents$",
             "kind": "latency",
-            "latencyMs": 3000,
+            "latencyMs": 6000,
             "remaining": 1,
         },
     )
@@ -307,7 +310,7 @@ def test_an_erp_create_whose_answer_is_lost_is_looked_up_not_sent_again(
         **os.environ,
         **vario_settings(live_sandbox.url),
         **FAST_SYNC,
-        "REMOTE_READ_TIMEOUT": "1",
+        "REMOTE_READ_TIMEOUT": "2",
         "DATABASE_URL": database_url(),
         "REDIS_URL": stack_settings.REDIS_URL,
     }
@@ -315,9 +318,10 @@ def test_an_erp_create_whose_answer_is_lost_is_looked_up_not_sent_again(
     try:
         vtex = place_order(sim)
         with poller_thread():
-            sync = wait_until(lambda: import_settled(vtex["orderId"]), timeout=60, message="imported")
+            sync = wait_until(lambda: import_settled(vtex["orderId"], *FINAL), timeout=90, message="settled")
     finally:
         worker.stop()
+    assert sync.status == OrderSync.Status.DONE, sync.message
 
     assert len(erp_orders(sim, vtex["orderId"])) == 1
     assert len(sim.requests_to("POST", "/erp/documents")) == 1  # never sent twice

@@ -10,7 +10,9 @@ from sync.clients.vtex import vtex_error
 BASE = "https://shop.vtexcommercestable.com.br"
 
 
-def client(recorded=None, limiter=None) -> HttpClient:
+def client(recorded=None, limiter=None, *, minute: float = 0.1) -> HttpClient:
+    """A VTEX-like client; ``minute`` is its 429 back-off base (60 s in production), short here so
+    that the remote's own Retry-After decides."""
     return HttpClient(
         remote="vtex",
         base_url=BASE,
@@ -19,6 +21,7 @@ def client(recorded=None, limiter=None) -> HttpClient:
         error_reader=vtex_error,
         recorder=(recorded.append if recorded is not None else None),
         limiter=limiter,
+        retry_after_default=minute,
     )
 
 
@@ -254,7 +257,7 @@ def test_vtex_429_without_retry_after_still_waits_its_flat_minute_as_a_reschedul
     responses.get(f"{BASE}/x", json={"ok": True})
 
     with pytest.raises(RetryableError) as exc_info:
-        client(limiter=limiter).request("GET", "/x")
+        client(limiter=limiter, minute=60).request("GET", "/x")
 
     assert len(responses.calls) == 1
     assert limiter.blocks == [60]
@@ -262,18 +265,41 @@ def test_vtex_429_without_retry_after_still_waits_its_flat_minute_as_a_reschedul
 
 
 @responses.activate
-def test_vtex_waits_out_a_short_retry_after_three_times_then_fails():
+def test_vtex_429_waits_its_minute_even_when_retry_after_is_shorter():
+    # reference/vtex.md §9: max(Retry-After, back-off), the feed guide recommending a minute.
     limiter = RecordingLimiter(max_wait=10)
-    for _ in range(4):
-        responses.get(f"{BASE}/x", status=429, headers={"Retry-After": "2"}, json={})
+    responses.get(f"{BASE}/x", status=429, headers={"Retry-After": "2"}, json={})
     responses.get(f"{BASE}/x", json={"ok": True})
 
     with pytest.raises(RetryableError) as exc_info:
-        client(limiter=limiter).request("GET", "/x")
+        client(limiter=limiter, minute=60).request("GET", "/x")
+
+    assert len(responses.calls) == 1
+    assert limiter.blocks == [60] and exc_info.value.retry_after == 60
+
+
+@responses.activate
+def test_vtex_429s_in_a_row_double_the_wait_and_a_longer_retry_after_wins():
+    limiter = RecordingLimiter(max_wait=10)
+    for retry_after in ("1", "1", "9", "1"):
+        responses.get(f"{BASE}/x", status=429, headers={"Retry-After": retry_after}, json={})
+    responses.get(f"{BASE}/x", json={"ok": True})
+    vtex = HttpClient(
+        remote="vtex",
+        base_url=BASE,
+        headers={},
+        timeout=(1, 1),
+        error_reader=vtex_error,
+        limiter=limiter,
+        retry_after_default=1,  # a test's minute
+    )
+
+    with pytest.raises(RetryableError) as exc_info:
+        vtex.request("GET", "/x")
 
     assert len(responses.calls) == 4
-    assert limiter.blocks == [2, 2, 2, 2]
-    assert exc_info.value.retry_after == 2
+    assert limiter.blocks == [1, 2, 9, 8]
+    assert exc_info.value.retry_after == 8
 
 
 class _SentRequests:
