@@ -43,7 +43,7 @@ from sync.transforms import (
     missing_carriers,
     outbound_plan,
     removal_state,
-    tracking_digest,
+    tracking_sent_after,
 )
 from sync.transforms import Conflict as ConflictAction
 
@@ -105,7 +105,8 @@ def _pending_facts(sync: OrderSync) -> dict:
         "cancel_sent_at": parse_datetime(pending["cancel_at"]) if pending.get("cancel_at") else None,
         "removal_sent_at": parse_datetime(removal["at"]) if removal.get("at") else None,
         "removal_targets": dict(removal.get("targets") or {}),
-        "tracking_sent": dict(pending.get("tracking") or {}),
+        # What an older version kept there (a digest of the whole body) says nothing usable.
+        "tracking_sent": {k: v for k, v in (pending.get("tracking") or {}).items() if isinstance(v, dict)},
     }
 
 
@@ -180,8 +181,7 @@ def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
         title = f"Tracking {action.tracking_number} ({action.courier}) added to invoice {action.invoice_number}"
     elif isinstance(action, PutTrackingEvents):
         vtex.update_tracking_status(order_id, action.invoice_number, action.status)
-        sent = {**(sync.vtex_pending or {}).get("tracking", {}), action.invoice_number: tracking_digest(action.status)}
-        _pending_save(sync, tracking=sent)
+        _pending_save(sync, tracking=tracking_sent_after(sync.vtex_pending, action))
         delivered = " — delivered" if action.status["isDelivered"] else ""
         title = f"{len(action.status['events'])} tracking event(s) sent for invoice {action.invoice_number}{delivered}"
     elif isinstance(action, CancelOrder):

@@ -9,9 +9,8 @@ never pushes anything twice.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -312,7 +311,9 @@ class OutboundFacts:
     removal_sent_at: datetime | None = None
     removal_targets: Mapping[str, int] = field(default_factory=dict)
     confirm_seconds: float = 900.0
-    tracking_sent: Mapping[str, str] = field(default_factory=dict)  # invoice number → digest of the last PUT
+    # Invoice number → what the portal's PUTs carried so far: {"events": [[city, state, description], …],
+    # "delivered": bool}, for a VTEX that does not echo them.
+    tracking_sent: Mapping[str, Mapping] = field(default_factory=dict)
 
 
 def tracking_of(note: ErpDocument, shipments: Mapping[str, Sequence[ErpShipment]]) -> tuple[str, str] | None:
@@ -504,23 +505,68 @@ def _tracking_plan(facts: OutboundFacts) -> list[Action]:
     return actions
 
 
-def vtex_tracking_status_from(parcel) -> dict:
-    """Body of PUT …/invoice/{n}/tracking from an ERP parcel (dates as VTEX wants them, §5.2)."""
-    delivered = ""
-    if parcel.delivered_at:
-        delivered = parcel.delivered_at[:16].replace("T", " ")  # yyyy-mm-dd hh:mm
+def delivered_date_from(delivered_at: str) -> str | None:
+    """VTEX's ``deliveredDate`` (``yyyy-mm-dd hh:mm``, §5.2) from the ERP's ISO 8601 value: the carrier's
+    wall-clock time as reported (an offset is dropped, not converted); a bare date is midnight."""
+    if not delivered_at:
+        return None
+    try:
+        moment = datetime.fromisoformat(delivered_at.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def tracking_event_content(event) -> tuple[str, str, str]:
+    """An event's identity as VTEX stores it (the description as sent, cut at VTEX's 5000 characters)."""
+    return (event.city, event.state, event.description[:5000])
+
+
+def vtex_tracking_status_from(parcel, events=None) -> dict:
+    """Body of PUT …/invoice/{n}/tracking from an ERP parcel: ``events`` (default: all the parcel's),
+    dates as VTEX wants them (§5.2)."""
+    delivered = delivered_date_from(parcel.delivered_at)
     return {
-        "isDelivered": bool(parcel.delivered_at),
-        "deliveredDate": delivered or None,
+        "isDelivered": delivered is not None,
+        "deliveredDate": delivered,
         "events": [
             {"city": e.city, "state": e.state, "description": e.description[:5000], "date": e.date}
-            for e in parcel.events
+            for e in (parcel.events if events is None else events)
         ],
     }
 
 
-def tracking_digest(status: dict) -> str:
-    return hashlib.sha256(json.dumps(status, sort_keys=True).encode()).hexdigest()[:16]
+def tracking_events_missing(parcel, *, shown: Sequence[tuple], sent: Sequence[Sequence]) -> list:
+    """The parcel's events VTEX does not have yet, oldest first.
+
+    VTEX appends what a PUT carries (reference §8.3), so only these may be sent. Told by content and
+    count: an event is known when VTEX shows, or the portal already sent, as many events with its city,
+    state and description as the parcel has up to it (a carrier may repeat a scan on another day).
+    """
+    known = Counter(shown)
+    for key, count in Counter(tuple(item) for item in sent).items():
+        known[key] = max(known[key], count)
+    seen: Counter = Counter()
+    missing = []
+    for event in parcel.events:
+        key = tracking_event_content(event)
+        seen[key] += 1
+        if seen[key] > known[key]:
+            missing.append(event)
+    return missing
+
+
+def tracking_sent_after(pending: dict | None, action: PutTrackingEvents) -> dict:
+    """``vtex_pending["tracking"]`` once ``action`` was accepted: its events added to what the invoice's
+    earlier PUTs carried (VTEX appends, so that is what it should show)."""
+    tracking = {k: v for k, v in ((pending or {}).get("tracking") or {}).items() if isinstance(v, dict)}
+    before = tracking.get(action.invoice_number) or {}
+    events = [
+        *(before.get("events") or []),
+        *([e["city"], e["state"], e["description"]] for e in action.status["events"]),
+    ]
+    delivered = bool(before.get("delivered")) or bool(action.status["isDelivered"])
+    return {**tracking, action.invoice_number: {"events": events, "delivered": delivered}}
 
 
 def _tracking_events_plan(facts: OutboundFacts) -> list[Action]:
@@ -537,13 +583,13 @@ def _tracking_events_plan(facts: OutboundFacts) -> list[Action]:
             parcel = next((p for p in shipment.parcels if p.tracking_number == package.tracking_number), None)
             if parcel is None or not (parcel.events or parcel.delivered_at):
                 continue
-            # Compare events by content, not count: carriers repeat identical scans and VTEX keeps one.
-            erp_keys = {(e.date[:10], e.city, e.state, e.description) for e in parcel.events}
-            news = bool(erp_keys - package.tracking_event_keys) or (bool(parcel.delivered_at) and not package.delivered)
-            status = vtex_tracking_status_from(parcel)
-            # VTEX's fields of a stored event are not specified (its createDate may be when VTEX stored
-            # it), so what was sent is remembered too: the same body is never sent twice.
-            if news and facts.tracking_sent.get(package.invoice_number) != tracking_digest(status):
+            sent = facts.tracking_sent.get(package.invoice_number) or {}
+            missing = tracking_events_missing(
+                parcel, shown=package.tracking_event_contents, sent=sent.get("events") or ()
+            )
+            status = vtex_tracking_status_from(parcel, events=missing)
+            newly_delivered = status["isDelivered"] and not package.delivered and not sent.get("delivered")
+            if missing or newly_delivered:
                 actions.append(PutTrackingEvents(package.invoice_number, status))
     return actions
 

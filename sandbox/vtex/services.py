@@ -490,14 +490,10 @@ def invoice_tracking_events(*, order: Order, number: str, data) -> dict:
         raise bad_request("SBX-TRACKING-DELIVERED", "deliveredDate is required when isDelivered is true")
     new_events = _tracking_events(data["events"])
     status = package.courier_status or {"status": None, "finished": False, "data": []}
-    known = {(e["createDate"], e["city"], e["state"], e["description"]) for e in status["data"]}
     stamp = clock.now().isoformat(timespec="microseconds")
     for event in new_events:
-        # Clients often resend the whole history: identical events are kept once.
-        key = (event["date"], event["city"], event["state"], event["description"])
-        if key in known:
-            continue
-        known.add(key)
+        # Appended, a resent event too (reference/vtex.md §8.3): a client sending its whole history
+        # again shows the shopper every scan twice, here as in VTEX.
         status["data"].append(
             {
                 "lastChange": stamp,

@@ -102,8 +102,9 @@ class VtexPackage:
     issuance_date: str = ""
     delivered: bool = False
     tracking_events: int = 0
-    # (date, city, state, description) of the tracking events VTEX shows, to tell what it lacks.
-    tracking_event_keys: frozenset = frozenset()
+    # (city, state, description) of each tracking event VTEX shows, in its order: what it lacks is
+    # told by content, since what its stored createDate holds is not specified.
+    tracking_event_contents: tuple = ()
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VtexPackage:
@@ -119,13 +120,8 @@ class VtexPackage:
             issuance_date=_str(data.get("issuanceDate")),
             delivered=bool(courier_status.get("finished")),
             tracking_events=len(courier_status.get("data") or []),
-            tracking_event_keys=frozenset(
-                (
-                    _str(e.get("createDate"))[:10],
-                    _str(e.get("city")),
-                    _str(e.get("state")),
-                    _str(e.get("description")),
-                )
+            tracking_event_contents=tuple(
+                (_str(e.get("city")), _str(e.get("state")), _str(e.get("description")))
                 for e in courier_status.get("data") or []
             ),
         )

@@ -332,13 +332,14 @@ def test_put_tracking_delivered_finishes_the_courier_status(sim):
     assert current["status"] == st.INVOICED
 
 
-def test_put_tracking_keeps_a_resent_event_once(sim):
+def test_put_tracking_appends_a_resent_event_again(sim):
+    # reference/vtex.md §8.3: "events appended" — a client must send only what is new.
     order = handling_order(sim)
     invoice(sim, order["orderId"], invoice_body(trackingNumber="TN1"))
     call(sim, "PUT", _path(order, "/VF2026000123/tracking"), _events())
     call(sim, "PUT", _path(order, "/VF2026000123/tracking"), _events())
     status = get_order(sim, order["orderId"])["packageAttachment"]["packages"][0]["courierStatus"]
-    assert len(status["data"]) == 1
+    assert len(status["data"]) == 2 * len(_events()["events"])
 
 
 def test_put_tracking_without_a_tracking_number_is_refused(sim):

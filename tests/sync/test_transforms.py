@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -488,10 +489,76 @@ def test_tracking_events_vtex_lacks_are_put():
     assert [a.status["events"][0]["city"] for a in actions] == ["Ostrava"]
 
 
-def test_the_same_tracking_events_are_not_put_again_when_vtex_does_not_echo_them():
-    [put] = [
-        a for a in outbound_plan(tracked_delivery(), platform_status="fulfilled") if isinstance(a, t.PutTrackingEvents)
-    ]
-    again = tracked_delivery(tracking_sent={"LS-1": t.tracking_digest(put.status)})
+def tracking_puts(facts_):
+    return [a for a in outbound_plan(facts_, platform_status="fulfilled") if isinstance(a, t.PutTrackingEvents)]
 
-    assert not [a for a in outbound_plan(again, platform_status="fulfilled") if isinstance(a, t.PutTrackingEvents)]
+
+def test_the_same_tracking_events_are_not_put_again_when_vtex_does_not_echo_them():
+    [put] = tracking_puts(tracked_delivery())
+    sent = t.tracking_sent_after({}, put)["LS-1"]
+
+    assert tracking_puts(tracked_delivery(tracking_sent={"LS-1": sent})) == []
+
+
+def with_parcel(facts_, *, events, delivered_at="", shown=()):
+    """``facts_`` with its one parcel's events replaced, and VTEX showing ``shown`` on the invoice."""
+    from sync.clients.dtos import ErpTrackingEvent
+
+    [shipment] = facts_.shipments["1"]
+    [parcel] = shipment.parcels
+    parcel = replace(parcel, events=tuple(ErpTrackingEvent(*e) for e in events), delivered_at=delivered_at)
+    [invoice] = facts_.vtex_order.packages
+    invoice = replace(invoice, tracking_event_contents=tuple(shown))
+    return replace(
+        facts_,
+        shipments={"1": [replace(shipment, parcels=(parcel,))]},
+        vtex_order=replace(facts_.vtex_order, packages=(invoice,)),
+    )
+
+
+PICKED = ("2026-03-02", "Ostrava", "MSK", "Picked up")
+HUB = ("2026-03-03", "Brno", "JHM", "At the hub")
+HUB_AGAIN = ("2026-03-04", "Brno", "JHM", "At the hub")  # the same scan on another day
+
+
+def test_only_the_events_vtex_lacks_are_put_because_vtex_appends_them():
+    facts_ = with_parcel(tracked_delivery(), events=[PICKED, HUB], shown=[("Ostrava", "MSK", "Picked up")])
+
+    [put] = tracking_puts(facts_)
+
+    assert [e["city"] for e in put.status["events"]] == ["Brno"]
+    assert put.status["isDelivered"] is False
+
+
+def test_a_repeated_scan_is_sent_once_more_not_taken_for_the_first():
+    shown = [("Ostrava", "MSK", "Picked up"), ("Brno", "JHM", "At the hub")]
+    facts_ = with_parcel(tracked_delivery(), events=[PICKED, HUB, HUB_AGAIN], shown=shown)
+
+    [put] = tracking_puts(facts_)
+
+    assert [e["date"] for e in put.status["events"]] == ["2026-03-04"]
+
+
+def test_delivery_alone_is_put_with_no_event_and_never_again():
+    shown = [("Ostrava", "MSK", "Picked up")]
+    facts_ = with_parcel(tracked_delivery(), events=[PICKED], delivered_at="2026-03-05T11:20:00+01:00", shown=shown)
+
+    [put] = tracking_puts(facts_)
+    assert put.status == {"isDelivered": True, "deliveredDate": "2026-03-05 11:20", "events": []}
+
+    sent = t.tracking_sent_after({}, put)
+    assert tracking_puts(replace(facts_, tracking_sent=sent)) == []
+
+
+@pytest.mark.parametrize(
+    ("delivered_at", "expected"),
+    [
+        ("2026-03-05T11:20:59Z", "2026-03-05 11:20"),
+        ("2026-03-05T11:20:00+02:00", "2026-03-05 11:20"),  # the carrier's wall-clock time
+        ("2026-03-05", "2026-03-05 00:00"),
+        ("", None),
+        ("yesterday", None),
+    ],
+)
+def test_the_delivered_date_is_what_vtex_accepts(delivered_at, expected):
+    assert t.delivered_date_from(delivered_at) == expected
