@@ -355,6 +355,8 @@ def _process_vario_event(event: InboxEvent, erp_orders: ErpOrders) -> None:
             "which no portal sales channel is linked to",
         )
         return
+    is_shipment = VARIO_EVENTS.get(event.event) == "shipment"
+    document_id = erp_orders.shipment(event.entity_id).document_id if is_shipment else event.entity_id
     sync = order_sync_request(
         kind=OrderSync.Kind.STATUS,
         channel=channel,
@@ -363,6 +365,9 @@ def _process_vario_event(event: InboxEvent, erp_orders: ErpOrders) -> None:
         erp_order_number=order.number,
         vtex_order_id=order.external_order_id,
         erp_dissolved=event.event in DISSOLVE_EVENTS,
+        # The run reads these even when VARIO's queries do not show them (yet).
+        erp_document_id=document_id if document_id != order.id else "",
+        erp_shipment_id=event.entity_id if is_shipment else "",
     )
     _mark(event, InboxEvent.Status.PROCESSED, order_sync=sync, channel=channel)
     timeline_add(order_sync=sync, kind=TimelineEntry.Kind.EVENT, title=f"VARIO: {event.event} ({event.entity_id})")

@@ -92,6 +92,13 @@ class OrderSync(models.Model):
         help_text="what was sent to VTEX that its order may not show back yet or at all (a cancel or item "
         "removal in flight, the last tracking events per invoice), so that a re-run does not send it again",
     )
+    erp_refs = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="ids of the ERP documents and shipments VARIO's events named for this order: every run "
+        "reads them next to what VARIO's queries find (a query index may lag behind an event, and shipments "
+        "have no confirmed query)",
+    )
     erp_create_sent_at = models.DateTimeField(
         null=True,
         blank=True,

@@ -20,7 +20,7 @@ from mappings import selectors
 from mappings.models import SyncType
 from mappings.services import order_link_record
 from sync.clients.dtos import ChannelOrderResult, ErpDocument, VtexOrder
-from sync.clients.errors import RejectedError, RemoteError, RetryableError
+from sync.clients.errors import AuthError, NotFoundError, RejectedError, RemoteError, RetryableError
 from sync.clients.vario import VarioClient
 from sync.clients.vtex import VtexClient
 from sync.models import OrderSync, TimelineEntry
@@ -59,10 +59,26 @@ def order_status_sync(*, order_sync_id: int) -> None:
 # --- fetching ------------------------------------------------------------------------------------------
 
 
-def _follow_up_documents(vario: VarioClient, order: ErpDocument) -> tuple[list[ErpDocument], list[ErpDocument]]:
-    """The order's delivery notes and goods returns."""
+def _known(fetch, ids) -> list:
+    """Each id fetched; one VARIO no longer knows is left out."""
+    found = []
+    for known_id in ids:
+        try:
+            found.append(fetch(known_id))
+        except NotFoundError:
+            continue
+    return found
+
+
+def _follow_up_documents(
+    vario: VarioClient, order: ErpDocument, known_ids: list[str]
+) -> tuple[list[ErpDocument], list[ErpDocument]]:
+    """The order's delivery notes and goods returns: what VARIO's query finds, and the documents its
+    events named, which a query index may not show yet."""
     ids = vario.find_follow_up_ids(order_number=order.number, categories=(DELIVERY_NOTE, GOODS_RETURN))
     documents = [vario.get_document(document_id) for document_id in ids]
+    extra = [i for i in dict.fromkeys(known_ids) if i not in ids and i != order.id]
+    documents += [d for d in _known(vario.get_document, extra) if d.category in (DELIVERY_NOTE, GOODS_RETURN)]
     # Only documents whose lines point at this order (or that carry no line references at all).
     ours = [
         d
@@ -73,13 +89,26 @@ def _follow_up_documents(vario: VarioClient, order: ErpDocument) -> tuple[list[E
     return [d for d in ours if d.category == DELIVERY_NOTE], [d for d in ours if d.category == GOODS_RETURN]
 
 
-def _shipments(vario: VarioClient, notes: list[ErpDocument]) -> dict:
+def _shipments(vario: VarioClient, notes: list[ErpDocument], known_ids: list[str]) -> dict:
+    """The delivery notes' shipments: those VARIO's events named, and those a shipment query finds.
+
+    The query source (``vds.queryShipments``) is not confirmed (reference/vario-erp.md §1.7, §4.5: for
+    reconciliation; the live path is the parcel event): a tenant refusing it costs nothing but the
+    shipments no event named.
+    """
     shipments: dict[str, list] = {note.id: [] for note in notes}
     if not notes:
         return shipments
-    for shipment_id in vario.find_shipment_ids(document_ids=[note.id for note in notes]):
-        shipment = vario.get_shipment(shipment_id)
-        shipments.setdefault(shipment.document_id, []).append(shipment)
+    try:
+        ids = vario.find_shipment_ids(document_ids=[note.id for note in notes])
+    except AuthError:
+        raise
+    except RejectedError:
+        ids = []
+    ids += [i for i in dict.fromkeys(known_ids) if i not in ids]
+    for shipment in _known(vario.get_shipment, ids):
+        if shipment.document_id in shipments:
+            shipments[shipment.document_id].append(shipment)
     return shipments
 
 
@@ -288,8 +317,9 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
     if not vtex_order_id:
         return Failed(f"ERP order {order.number} carries no VTEX order id (custom.vtexportal.externalOrderId)")
     sync.vtex_order_id = vtex_order_id
-    notes, returns = _follow_up_documents(vario, order)
-    shipments = _shipments(vario, notes)
+    refs = sync.erp_refs or {}
+    notes, returns = _follow_up_documents(vario, order, refs.get("documents") or [])
+    shipments = _shipments(vario, notes, refs.get("shipments") or [])
 
     erp_state = erp_fulfilment_state_from(
         order, cancelled_state_keys=channel.erp_cancelled_state_keys, returns=returns, dissolved=sync.erp_dissolved

@@ -83,8 +83,14 @@ def order_sync_request(
     erp_order_number: str = "",
     vtex_order_id: str = "",
     erp_dissolved: bool = False,
+    erp_document_id: str = "",
+    erp_shipment_id: str = "",
 ) -> OrderSync:
-    """Ask for the order to be brought up to date. Many requests while one is pending make one run."""
+    """Ask for the order to be brought up to date. Many requests while one is pending make one run.
+
+    ``erp_document_id`` / ``erp_shipment_id``: a follow-up document or shipment the event named, kept
+    for every later run (``OrderSync.erp_refs``).
+    """
     with transaction.atomic():
         sync, _ = OrderSync.objects.select_for_update().get_or_create(
             kind=kind, channel=channel, key=key, defaults={"status": OrderSync.Status.DONE}
@@ -96,6 +102,7 @@ def order_sync_request(
         sync.erp_order_number = erp_order_number or sync.erp_order_number
         sync.vtex_order_id = vtex_order_id or sync.vtex_order_id
         sync.erp_dissolved = sync.erp_dissolved or erp_dissolved
+        sync.erp_refs = erp_refs_with(sync.erp_refs, documents=erp_document_id, shipments=erp_shipment_id)
         if sync.status != OrderSync.Status.RUNNING:
             sync.status = OrderSync.Status.PENDING
             sync.waits = 0  # new facts: waiting starts over
@@ -103,6 +110,18 @@ def order_sync_request(
         if not was_queued:
             transaction.on_commit(lambda: order_sync_enqueue(order_sync_id=sync.pk, kind=sync.kind))
     return sync
+
+
+ERP_REFS_MAX = 100  # per kind: an order has a handful of delivery notes, returns and parcels
+
+
+def erp_refs_with(refs: dict | None, **new_ids: str) -> dict:
+    """``refs`` with the non-empty ids added to their lists, each id once, the newest kept."""
+    merged = {kind: list(ids) for kind, ids in (refs or {}).items()}
+    for kind, new_id in new_ids.items():
+        if new_id and new_id not in merged.get(kind, []):
+            merged[kind] = [*merged.get(kind, []), new_id][-ERP_REFS_MAX:]
+    return merged
 
 
 def order_sync_retry(*, order_sync: OrderSync, actor: str) -> OrderSync:

@@ -43,6 +43,32 @@ def line_ids(sim, erp_id: str) -> list[str]:
     return [line["id"] for line in sim.get(f"vario/orders/{erp_id}")["order"]["lines"]]
 
 
+def test_documents_and_shipments_the_events_named_are_read_when_varios_queries_do_not_show_them(sim, channel, worker):
+    # Every VQL query answers "nothing" (an index lagging behind the events, or a tenant without the
+    # unconfirmed shipment source): the webhooks' own ids must carry the delivery note and its parcel.
+    sim.post(
+        "faults",
+        {
+            "remote": "vario",
+            "method": "POST",
+            "pathPattern": "/computed-queries/execute$",
+            "kind": "status",
+            "statusCode": 200,
+            "body": {"data": []},
+        },
+    )
+    vtex, erp = order_pair(sim, TWO_ITEMS)
+
+    sim.post(f"vario/orders/{erp['id']}/deliver", {"carrier": "DHL", "trackingNumber": "00340434169999999999"})
+
+    [invoice] = wait_invoiced(sim, vtex["orderId"])["invoices"]
+    assert invoice["trackingNumber"] == "00340434169999999999"
+    wait_until(lambda: settled(erp["id"]), message="order sync done")
+    assert len(accepted(sim, "POST", "/invoice")) == 1
+    refs = sync_of(erp["id"]).erp_refs
+    assert len(refs["documents"]) == 1 and len(refs["shipments"]) == 1
+
+
 def test_full_shipment_with_tracking_invoices_the_whole_order(sim, channel, worker):
     vtex, erp = order_pair(sim, TWO_ITEMS)
 
