@@ -345,7 +345,17 @@ def _process_vario_event(event: InboxEvent, erp_orders: ErpOrders) -> None:
     if order is None:
         _mark(event, InboxEvent.Status.FAILED, error=f"No customer order found for document {event.entity_id}")
         return
-    channel = SalesChannel.objects.filter(vario_sales_channel_id=order.sales_channel_id).first()
+    channels = list(SalesChannel.objects.filter(vario_sales_channel_id=order.sales_channel_id).order_by("code")[:3])
+    if len(channels) > 1:
+        _mark(
+            event,
+            InboxEvent.Status.FAILED,
+            error=f"ERP order {order.number or order.id} belongs to VARIO sales channel "
+            f"{order.sales_channel_id or '(none)'}, which several portal sales channels are linked to "
+            f"({', '.join(c.code for c in channels)}): give each its own VARIO sales channel id",
+        )
+        return
+    channel = channels[0] if channels else None
     if channel is None:
         _mark(
             event,

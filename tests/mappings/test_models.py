@@ -42,29 +42,31 @@ def test_channel_code_is_unique():
 
 
 def test_vtex_base_url_is_derived_from_account_and_environment():
-    channel = SalesChannelFactory.build(vtex_account_name="mystore", vtex_environment="vtexcommercestable")
+    channel = SalesChannelFactory.build(
+        vario_sales_channel_id="8", vtex_account_name="mystore", vtex_environment="vtexcommercestable"
+    )
     assert channel.vtex_base_url == "https://mystore.vtexcommercestable.com.br"
 
 
 def test_vtex_base_url_override_wins_without_trailing_slash():
-    channel = SalesChannelFactory.build(vtex_base_url_override="http://127.0.0.1:8001/")
+    channel = SalesChannelFactory.build(vario_sales_channel_id="8", vtex_base_url_override="http://127.0.0.1:8001/")
     assert channel.vtex_base_url == "http://127.0.0.1:8001"
 
 
 @pytest.mark.parametrize("url", ["https://proxy.example.com", "http://127.0.0.1:8001", "http://localhost:9000"])
 def test_base_url_override_accepts_https_and_local_http(url):
-    SalesChannelFactory.build(code="ok", vtex_base_url_override=url).full_clean()
+    SalesChannelFactory.build(vario_sales_channel_id="8", code="ok", vtex_base_url_override=url).full_clean()
 
 
 @pytest.mark.parametrize("url", ["http://proxy.example.com", "ftp://127.0.0.1", "proxy.example.com", "https://"])
 def test_base_url_override_rejects_remote_plain_http_and_non_urls(url):
     with pytest.raises(ValidationError) as exc_info:
-        SalesChannelFactory.build(code="bad", vtex_base_url_override=url).full_clean()
+        SalesChannelFactory.build(vario_sales_channel_id="8", code="bad", vtex_base_url_override=url).full_clean()
     assert "https://" in messages_of(exc_info)
 
 
 def test_external_marketplace_needs_connector_name_and_endpoint():
-    channel = SalesChannelFactory.build(code="mkt", kind=ChannelKind.EXTERNAL_MARKETPLACE)
+    channel = SalesChannelFactory.build(vario_sales_channel_id="8", code="mkt", kind=ChannelKind.EXTERNAL_MARKETPLACE)
     with pytest.raises(ValidationError) as exc_info:
         channel.full_clean()
     assert set(exc_info.value.message_dict) >= {"connector_name", "connector_endpoint"}
@@ -79,6 +81,7 @@ def test_database_refuses_external_marketplace_without_connector():
 
 def test_external_marketplace_with_connector_is_valid():
     SalesChannelFactory.build(
+        vario_sales_channel_id="8",
         code="mkt",
         kind=ChannelKind.EXTERNAL_MARKETPLACE,
         connector_name="amazon",
@@ -89,7 +92,7 @@ def test_external_marketplace_with_connector_is_valid():
 @pytest.mark.parametrize("keys", [[], ["CANCELLED", "has space"], "CANCELLED"])
 def test_cancelled_state_keys_must_be_a_non_empty_list_of_keys(keys):
     with pytest.raises(ValidationError) as exc_info:
-        SalesChannelFactory.build(code="c", erp_cancelled_state_keys=keys).full_clean()
+        SalesChannelFactory.build(vario_sales_channel_id="8", code="c", erp_cancelled_state_keys=keys).full_clean()
     assert "erp_cancelled_state_keys" in exc_info.value.message_dict
 
 
@@ -97,7 +100,10 @@ def test_cancelled_state_keys_must_be_a_non_empty_list_of_keys(keys):
 def test_a_second_channel_on_the_same_account_and_app_key_is_refused():
     SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_app_key="vtexappkey-demostore-PORTAL")
     second = SalesChannelFactory.build(
-        code="shop-b2b", vtex_account_name="demostore", vtex_app_key="vtexappkey-demostore-PORTAL"
+        vario_sales_channel_id="8",
+        code="shop-b2b",
+        vtex_account_name="demostore",
+        vtex_app_key="vtexappkey-demostore-PORTAL",
     )
 
     with pytest.raises(ValidationError) as exc_info:
@@ -110,18 +116,26 @@ def test_a_second_channel_on_the_same_account_and_app_key_is_refused():
 def test_an_inactive_channel_on_the_same_app_key_counts_too():
     SalesChannelFactory(code="old", active=False, vtex_account_name="demostore", vtex_app_key="K")
     with pytest.raises(ValidationError):
-        SalesChannelFactory.build(code="new", vtex_account_name="demostore", vtex_app_key="K").full_clean()
+        SalesChannelFactory.build(
+            vario_sales_channel_id="8", code="new", vtex_account_name="demostore", vtex_app_key="K"
+        ).full_clean()
 
 
 def test_a_channel_does_not_conflict_with_itself_and_other_keys_or_accounts_are_fine():
     channel = SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_app_key="K")
     channel.name = "Renamed"
     channel.full_clean()
-    SalesChannelFactory.build(code="c", vtex_account_name="otherstore", vtex_app_key="K").full_clean()
+    SalesChannelFactory.build(
+        vario_sales_channel_id="8", code="c", vtex_account_name="otherstore", vtex_app_key="K"
+    ).full_clean()
     channel.vtex_trade_policies = ["1"]
     channel.save()
     SalesChannelFactory.build(
-        code="b", vtex_account_name="demostore", vtex_app_key="K2", vtex_trade_policies=["2"]
+        vario_sales_channel_id="8",
+        code="b",
+        vtex_account_name="demostore",
+        vtex_app_key="K2",
+        vtex_trade_policies=["2"],
     ).full_clean()
 
 
@@ -137,7 +151,11 @@ def test_a_channel_does_not_conflict_with_itself_and_other_keys_or_accounts_are_
 def test_channels_sharing_a_vtex_account_need_disjoint_trade_policies(first, second, message):
     SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_app_key="K1", vtex_trade_policies=first)
     other = SalesChannelFactory.build(
-        code="b2b", vtex_account_name="demostore", vtex_app_key="K2", vtex_trade_policies=second
+        vario_sales_channel_id="8",
+        code="b2b",
+        vtex_account_name="demostore",
+        vtex_app_key="K2",
+        vtex_trade_policies=second,
     )
 
     with pytest.raises(ValidationError) as exc_info:
@@ -149,13 +167,13 @@ def test_channels_sharing_a_vtex_account_need_disjoint_trade_policies(first, sec
 
 def test_trade_policies_are_ids():
     with pytest.raises(ValidationError):
-        SalesChannelFactory.build(vtex_trade_policies=["1", "two words"]).full_clean()
+        SalesChannelFactory.build(vario_sales_channel_id="8", vtex_trade_policies=["1", "two words"]).full_clean()
 
 
 def test_channels_without_an_app_key_do_not_conflict():
     SalesChannelFactory(code="draft-a", vtex_account_name="demostore", vtex_app_key="", vtex_app_token="")
     SalesChannelFactory.build(
-        code="draft-b", vtex_account_name="demostore", vtex_app_key="", vtex_app_token=""
+        vario_sales_channel_id="8", code="draft-b", vtex_account_name="demostore", vtex_app_key="", vtex_app_token=""
     ).full_clean()
 
 
@@ -177,7 +195,9 @@ def test_database_lets_channels_without_an_app_key_and_other_accounts_share_a_ke
 def test_a_shared_app_key_gives_one_message_naming_the_other_channel_not_two():
     SalesChannelFactory(code="shop", vtex_account_name="demostore", vtex_app_key="K")
     with pytest.raises(ValidationError) as exc_info:
-        SalesChannelFactory.build(code="shop-b2b", vtex_account_name="demostore", vtex_app_key="K").full_clean()
+        SalesChannelFactory.build(
+            vario_sales_channel_id="8", code="shop-b2b", vtex_account_name="demostore", vtex_app_key="K"
+        ).full_clean()
     # clean() has flagged vtex_app_key, so full_clean() leaves the database constraint's copy out.
     assert exc_info.value.message_dict == {"vtex_app_key": [exc_info.value.message_dict["vtex_app_key"][0]]}
     assert "'shop'" in messages_of(exc_info)
@@ -185,7 +205,9 @@ def test_a_shared_app_key_gives_one_message_naming_the_other_channel_not_two():
 
 def test_vtex_account_name_rejects_a_url():
     with pytest.raises(ValidationError) as exc_info:
-        SalesChannelFactory.build(code="c", vtex_account_name="https://mystore.vtex.com").full_clean()
+        SalesChannelFactory.build(
+            vario_sales_channel_id="8", code="c", vtex_account_name="https://mystore.vtex.com"
+        ).full_clean()
     assert "vtex_account_name" in exc_info.value.message_dict
 
 
@@ -337,3 +359,11 @@ def test_the_marketplace_status_is_what_the_channel_order_api_takes(status, vali
     else:
         with pytest.raises(ValidationError):
             mapping.full_clean()
+
+
+def test_two_channels_cannot_share_a_vario_sales_channel():
+    SalesChannelFactory(code="shop", vario_sales_channel_id="7")
+    with pytest.raises(ValidationError) as exc_info:
+        SalesChannelFactory.build(code="b2b", vario_sales_channel_id="7").full_clean()
+    [text] = exc_info.value.message_dict["vario_sales_channel_id"]
+    assert "'shop' is already linked to VARIO sales channel 7" in text

@@ -146,3 +146,42 @@ def test_an_unknown_document_fails_only_its_event(fake, channel, redis_conn):
 
     statuses = dict(InboxEvent.objects.values_list("entity_id", "status"))
     assert statuses == {"9999": InboxEvent.Status.FAILED, "2044": InboxEvent.Status.PROCESSED}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_two_portal_channels_could_claim_fails_naming_both(fake, channel, redis_conn):
+    from tests.factories import SalesChannelFactory
+
+    fake(ORDER, NOTE)
+    channel.vario_sales_channel_id = "7"
+    channel.save()
+    SalesChannelFactory(code="zz-second", vario_sales_channel_id="7")  # saved without the admin's check
+    inbox_event_store(
+        source=InboxEvent.Source.VARIO_WEBHOOK,
+        event="document.customer_delivery_document.order_to_delivery",
+        entity_id="2044",
+        payload={},
+    )
+    jobs.inbox_handoff_wait()
+
+    inbox_events_drain(batch_size=10)
+
+    event = InboxEvent.objects.get()
+    assert event.status == InboxEvent.Status.FAILED
+    assert f"several portal sales channels are linked to ({channel.code}, zz-second)" in event.last_error
+    assert not OrderSync.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ids_an_event_named_are_kept_for_the_sync(fake, channel, redis_conn):
+    fake(ORDER, NOTE, shipments=[shipment("2044", "DHL", "0034")])
+    channel.vario_sales_channel_id = "7"
+    channel.save()
+    inbox_event_store(
+        source=InboxEvent.Source.VARIO_WEBHOOK, event="shipment.parcel.completed", entity_id="3301", payload={}
+    )
+    jobs.inbox_handoff_wait()
+
+    inbox_events_drain(batch_size=10)
+
+    assert OrderSync.objects.get().erp_refs == {"documents": ["2044"], "shipments": ["3301"]}
