@@ -386,7 +386,8 @@ def _removals(facts: OutboundFacts) -> tuple[list[dict], dict[str, int]]:
                     "id": item.sku_id,
                     "quantity": item.quantity - target,
                     "price": item.selling_price,
-                    "uniqueId": item.unique_id,
+                    # The line's id, when VTEX gave one (an empty one would name no line).
+                    **({"uniqueId": item.unique_id} if item.unique_id else {}),
                 }
             )
             targets[item_key(item)] = target
@@ -447,11 +448,11 @@ def _invoice_plan(facts: OutboundFacts) -> list[Action]:
         number = invoice_number_from(note.number)
         if number in known:
             continue
-        if vtex.status not in INVOICEABLE:
-            return [*actions, Wait(f"VTEX order {vtex.order_id} is {vtex.status}: it cannot be invoiced yet")]
         lines, _warnings = invoice_lines_from(note, order=facts.order, vtex_order=vtex, remaining=remaining)
         if not lines:
-            continue
+            continue  # nothing of it left to invoice: no reason to wait for VTEX, nor to hold tracking back
+        if vtex.status not in INVOICEABLE:
+            return [*actions, Wait(f"VTEX order {vtex.order_id} is {vtex.status}: it cannot be invoiced yet")]
         for line in lines:
             remaining[line.item.index] -= line.quantity
         value = sum(line.item.selling_price * line.quantity for line in lines)
@@ -460,6 +461,8 @@ def _invoice_plan(facts: OutboundFacts) -> list[Action]:
         if all(left <= 0 for left in remaining.values()) and vtex.value > output_sum:
             # The last invoice brings the sum to the order total exactly (taxes, order discounts, rounding).
             value = vtex.value - output_sum
+        if value <= 0:
+            continue  # free items only: VTEX refuses an invoice value of 0 (it must be greater than 0)
         courier = tracking_number = tracking_url = ""
         tracked = tracking_of(note, facts.shipments) if facts.push_tracking else None
         if tracked is not None:
@@ -605,20 +608,23 @@ def _return_plan(facts: OutboundFacts) -> list[Action]:
         number = invoice_number_from(document.number)
         if number in known:
             continue
-        if vtex.status != "invoiced":
-            return [*actions, Wait(f"return {document.number}: VTEX order {vtex.order_id} is not invoiced yet")]
         lines, _warnings = invoice_lines_from(document, order=facts.order, vtex_order=vtex, remaining=returnable)
         if not lines:
             continue
+        if vtex.status != "invoiced":
+            return [*actions, Wait(f"return {document.number}: VTEX order {vtex.order_id} is not invoiced yet")]
         for line in lines:
             returnable[line.item.index] -= line.quantity
+        value = sum(line.item.selling_price * line.quantity for line in lines)
+        if value <= 0:
+            continue  # free items only: nothing to refund, and VTEX refuses an invoice value of 0
         actions.append(
             PostInvoice(
                 invoice=vtex_invoice_from_lines(
                     type_="Input",
                     number=number,
                     issuance_date=issuance_date_from(document.document_date, fallback=facts.now),
-                    value=sum(line.item.selling_price * line.quantity for line in lines),
+                    value=value,
                     lines=lines,
                 ),
                 source_document=document.id,
@@ -675,7 +681,23 @@ def outbound_plan(facts: OutboundFacts, *, platform_status: str) -> list[Action]
         actions += _tracking_events_plan(facts)
     if facts.push_returns and platform_status == "refunded":
         actions += _return_plan(facts)
+    if not actions and vtex.status == "invoice" and _nothing_left_to_invoice(facts):
+        # Everything the ERP ships is invoiced, yet VTEX still verifies the invoices ("invoice"): it
+        # may be on its way to "invoiced", or the invoices do not add up to the order's total (after an
+        # item removal, with taxes or discounts). Bounded waits, then visible, not "done".
+        return [
+            Wait(
+                f"VTEX order {vtex.order_id} stays in 'invoice' although everything VARIO ERP ships is invoiced "
+                f"(invoices {sum(p.invoice_value for p in vtex.invoices('Output'))}, order value {vtex.value})"
+            )
+        ]
     return actions
+
+
+def _nothing_left_to_invoice(facts: OutboundFacts) -> bool:
+    invoiced = invoiced_quantities(facts.vtex_order)
+    to_ship = erp_quantities_to_ship(facts)
+    return all(invoiced.get(index, 0) >= quantity for index, quantity in to_ship.items())
 
 
 # --- Order import, VTEX → ERP (reference/vario-erp.md §4.6) -----------------------------------------

@@ -562,3 +562,69 @@ def test_delivery_alone_is_put_with_no_event_and_never_again():
 )
 def test_the_delivered_date_is_what_vtex_accepts(delivered_at, expected):
     assert t.delivered_date_from(delivered_at) == expected
+
+
+# --- edges the reference points at ------------------------------------------------------------------
+
+
+def test_a_delivery_note_with_nothing_left_to_invoice_does_not_hold_tracking_back():
+    # A note VTEX does not know (a replacement shipment of goods already invoiced) on an invoiced order.
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2, committed=1)], state="DELIVERED")
+    vtex = two_item_order("invoiced", packages=[package("LS-1", [(0, 2, 2950), (1, 1, 4000)], value=11600)])
+    notes = [follow_up("1", "LS-1", {1: 2, 2: 1}), follow_up("2", "LS-1B", {1: 1})]
+
+    plan = outbound_plan(
+        facts(vtex, order, delivery_notes=notes, shipments={"1": [shipment("1", "DHL", "0034")]}),
+        platform_status="fulfilled",
+    )
+
+    assert [type(a) for a in plan] == [PatchTracking]
+
+
+def test_a_delivery_of_free_items_only_is_not_invoiced_with_a_value_of_0():
+    items = [vtex_item(0, quantity=1, price=2950), vtex_item(1, quantity=1, price=0)]  # a gift
+    vtex = vtex_order(items, status="invoice", shipping=500, packages=[package("LS-1", [(0, 1, 2950)], value=3450)])
+    order = erp_order([order_line(1, committed=1), order_line(2)], state="PARTIALLY_DELIVERED")
+
+    plan = outbound_plan(
+        facts(vtex, order, delivery_notes=[follow_up("1", "LS-1", {1: 1}), follow_up("2", "LS-2", {2: 1})]),
+        platform_status="partially_fulfilled",
+    )
+
+    assert not [a for a in plan if isinstance(a, PostInvoice)]
+
+
+def test_a_line_without_unique_id_is_removed_without_an_empty_one():
+    items = [replace(vtex_item(0, quantity=2, price=2950), unique_id=""), vtex_item(1, quantity=1, price=4000)]
+    order = erp_order([order_line(1, quantity=2, cancelled=1), order_line(2)], state="SAVED")
+
+    [action] = outbound_plan(facts(vtex_order(items, shipping=1700), order), platform_status="partially_fulfilled")
+
+    assert action.changes["remove"] == {"items": [{"id": "100", "quantity": 1, "price": 2950}]}
+
+
+def test_vtex_still_verifying_invoices_that_cover_everything_shipped_is_waited_for_not_done():
+    # After the rest was removed, every shipped unit is invoiced, yet VTEX stays in "invoice".
+    order = erp_order(
+        [order_line(1, quantity=2, committed=2, complete=True), order_line(2, committed=0, complete=True)],
+        state="DELIVERED",
+    )
+    items = [vtex_item(0, quantity=2, price=2950), vtex_item(1, quantity=0, price=4000)]
+    vtex = vtex_order(items, status="invoice", shipping=1700, packages=[package("LS-1", [(0, 2, 2950)], value=7600)])
+
+    [action] = outbound_plan(
+        facts(vtex, order, delivery_notes=[follow_up("1", "LS-1", {1: 2})]), platform_status="fulfilled"
+    )
+
+    assert isinstance(action, Wait) and "stays in 'invoice'" in action.message
+
+
+def test_a_partly_shipped_order_still_open_in_the_erp_waits_for_nothing():
+    order = erp_order([order_line(1, quantity=2, committed=2), order_line(2)], state="PARTIALLY_DELIVERED")
+    vtex = two_item_order("invoice", packages=[package("LS-1", [(0, 2, 2950)], value=7600)])
+
+    plan = outbound_plan(
+        facts(vtex, order, delivery_notes=[follow_up("1", "LS-1", {1: 2})]), platform_status="partially_fulfilled"
+    )
+
+    assert plan == []
