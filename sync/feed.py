@@ -384,6 +384,9 @@ def feed_poll(
     locks = _AccountLocks()
     clients = _Clients()
     channels, read_at, burst = [], 0.0, False
+    # Channel → when it may be polled again (monotonic): a channel told to wait (429, refused
+    # credentials, a VTEX outage) waits alone; the others go on at their own pace.
+    paused: dict[int, float] = {}
     try:
         while not stop.is_set():
             # Re-read every round, so toggles apply without a restart; during a burst (no sleep between
@@ -391,10 +394,13 @@ def feed_poll(
             # than storing them.
             if not burst or time.monotonic() - read_at >= settings.FEED_CHANNELS_REFRESH_SECONDS:
                 channels, read_at = feed_channels(channel_code=channel_code), time.monotonic()
-            any_full, wait = False, 0.0
+            any_full = False
             for channel in channels:
                 if stop.is_set():
                     break
+                if paused.get(channel.pk, 0.0) > time.monotonic():
+                    continue
+                paused.pop(channel.pk, None)
                 account = channel.vtex_account_name
                 if not locks.acquire(account):
                     report.standby_rounds += 1
@@ -409,18 +415,21 @@ def feed_poll(
                 report.retrieved += result.retrieved
                 report.new += result.new
                 any_full = any_full or result.full
-                wait = max(wait, result.wait)
+                if result.wait:
+                    paused[channel.pk] = time.monotonic() + result.wait
                 if on_batch:
                     on_batch(channel, result)
-            burst = any_full and not wait
-            if wait:
-                locks.wait(stop, wait)
-                continue
+            burst = any_full
             if any_full:
                 continue  # more is waiting: no sleep
-            if once:
+            resume_in = min(paused.values(), default=0.0) - time.monotonic() if paused else None
+            if once and resume_in is None:
                 break
-            locks.wait(stop, sleep_seconds)
+            # --once still reads a paused channel to its end, after its wait.
+            nap = sleep_seconds if resume_in is None else max(min(resume_in, sleep_seconds), 0.0)
+            if once:
+                nap = max(resume_in, 0.0)
+            locks.wait(stop, nap)
     finally:
         _success_log.flush()
         clients.close_all()
