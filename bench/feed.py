@@ -40,6 +40,8 @@ def channel_create(sandbox_url: str):
         vtex_app_key=VTEX_APP_KEY,
         vtex_app_token=VTEX_APP_TOKEN,
         vario_sales_channel_id="7",
+        vario_order_type_id="12",
+        vario_account_id="501",
         # VTEX_DEFAULT_RATE (50/1 per route) would cap retrieve + commit at 25 batches/s for both sides.
         vtex_rate_limits={"feed": NO_LIMIT},
     )

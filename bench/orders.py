@@ -63,6 +63,8 @@ def channel_create(sandbox_url: str, *, web_url: str, vtex_rate_limits: dict | N
         vtex_app_key=VTEX_APP_KEY,
         vtex_app_token=VTEX_APP_TOKEN,
         vario_sales_channel_id="7",
+        vario_order_type_id="12",
+        vario_account_id="501",
         vtex_rate_limits=vtex_rate_limits or {},
     )
     status_mappings_load_defaults(channel=channel)

@@ -210,19 +210,22 @@ class SalesChannel(TimestampedModel):
         "Routes: " + ", ".join(sorted(VTEX_ROUTES)) + ". Unlisted routes use the portal's default.",
     )
     # --- Order import, VTEX → ERP (issue 5) ---
+    # No defaults: ids are the tenant's own, and a guess (the sandbox's 12 and 501) could book orders as
+    # another document type or on a real customer's account.
     vario_order_type_id = models.CharField(
         "VARIO order document type id",
         max_length=20,
-        default="12",
+        blank=True,
         validators=[RegexValidator(r"^[0-9]+$", "A VARIO id is a number.")],
-        help_text="Imported VTEX orders are created as this CUSTOMER_ORDER document type.",
+        help_text="Imported VTEX orders are created as this CUSTOMER_ORDER document type of the tenant. "
+        "Required for order import.",
     )
     vario_account_id = models.CharField(
         "VARIO collective customer account id",
         max_length=20,
-        default="501",
+        blank=True,
         validators=[RegexValidator(r"^[0-9]+$", "A VARIO id is a number.")],
-        help_text="The marketplace collective account imported orders are booked on.",
+        help_text="The marketplace collective account imported orders are booked on. Required for order import.",
     )
     vario_delivery_method_id = models.CharField(
         "VARIO delivery method id",

@@ -50,6 +50,8 @@ def demo_environment_setup(
             "vtex_app_key": vtex_app_key,
             "vtex_app_token": vtex_app_token,
             "vario_sales_channel_id": "7",
+            "vario_order_type_id": "12",  # the sandbox seed's CUSTOMER_ORDER type and collective account
+            "vario_account_id": "501",
         },
     )
     if created:

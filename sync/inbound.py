@@ -34,7 +34,17 @@ from sync.clients.vtex import VtexClient
 from sync.locks import lock_confirm
 from sync.models import OrderSync, TimelineEntry
 from sync.remotes import vario_client, vtex_client_for
-from sync.runner import Conflict, Done, NotYet, Outcome, Parked, Skipped, order_sync_request, order_sync_run
+from sync.runner import (
+    Conflict,
+    Done,
+    Failed,
+    NotYet,
+    Outcome,
+    Parked,
+    Skipped,
+    order_sync_request,
+    order_sync_run,
+)
 from sync.timeline import TimelineRecorder, timeline_add
 from sync.transforms import ErpImportConfig, OrderImportError, erp_order_request_from_vtex_order
 
@@ -209,6 +219,12 @@ def _import(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOr
     ref = _erp_order_ref(vario, sync, order.order_id)
     if ref is None and sync.erp_create_sent_at is not None:
         return _unclear_create(sync, order.order_id)
+    if ref is None and not (channel.vario_order_type_id and channel.vario_account_id):
+        return Failed(
+            f"Sales channel {channel.code} has no VARIO order document type id or collective account id: set "
+            "both (the tenant's CUSTOMER_ORDER type and its marketplace account) in the channel's order import "
+            "settings, then retry"
+        )
     if ref is None:
         other = selectors.order_link_of_another_channel(channel=channel, vtex_order_id=order.order_id)
         if other is not None:
@@ -231,6 +247,13 @@ def _import(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOr
             if exc.status != DUPLICATE_STATUS:
                 raise
             return NotYet(f"VARIO refused the ERP order create as a conflict ({exc.message}); looking for the order")
+        if document.category and document.category != "CUSTOMER_ORDER":
+            _create_sent(sync, None)
+            return Conflict(
+                f"VARIO created document {document.number or document.id} as a {document.category}, not a customer "
+                f"order: document type {channel.vario_order_type_id} of sales channel {channel.code} is not a "
+                "CUSTOMER_ORDER type. Fix the channel, settle that document in VARIO, then retry."
+            )
         ref = (document.id, document.number)
         lines = sum(1 for line in request["document"]["lines"] if line["lineType"] == "ARTICLE_LINE")
         timeline_add(

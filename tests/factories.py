@@ -21,6 +21,8 @@ class SalesChannelFactory(factory.django.DjangoModelFactory):
     vtex_app_key = factory.Sequence(lambda n: f"vtexappkey-store{n}-ABCDEF")
     vtex_app_token = factory.Sequence(lambda n: f"TOKEN-SECRET-{n:04d}-do-not-leak")
     vario_sales_channel_id = "7"
+    vario_order_type_id = "12"  # the sandbox's CUSTOMER_ORDER type and collective account
+    vario_account_id = "501"
 
 
 class StatusMappingFactory(factory.django.DjangoModelFactory):

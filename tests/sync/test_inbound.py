@@ -8,7 +8,7 @@ import pytest
 
 from sync import inbound
 from sync.models import OrderSync
-from sync.runner import Conflict, Skipped
+from sync.runner import Conflict, Failed, Skipped
 from tests.factories import OrderLinkFactory, SalesChannelFactory
 from tests.sync.builders import vtex_item, vtex_order
 
@@ -66,3 +66,37 @@ def test_an_order_another_channel_of_the_account_imported_is_a_conflict_not_a_tw
 
     assert isinstance(outcome, Conflict)
     assert "already in the ERP as AU-10042, imported by sales channel shop" in outcome.message
+
+
+def test_a_channel_without_its_vario_ids_fails_naming_them_before_anything_is_created(ready_order, monkeypatch):
+    channel = SalesChannelFactory(code="shop", vario_order_type_id="", vario_account_id="")
+
+    outcome = run_import(channel, replace(ready_order, sales_channel=""), monkeypatch)
+
+    assert isinstance(outcome, Failed)
+    assert "no VARIO order document type id or collective account id" in outcome.message
+
+
+def test_a_document_vario_creates_as_another_category_is_a_conflict(ready_order, monkeypatch, redis_conn):
+    from sync.clients.dtos import ErpDocument
+
+    class WrongTypeVario(EmptyVario):
+        def find_article_id(self, sku):
+            return "5001"
+
+        find_article_id_by_ean = find_article_id
+
+        def create_document(self, request):
+            return ErpDocument(id="77", number="AN-77", category="CUSTOMER_OFFER", state_key="SAVED", lines=())
+
+    channel = SalesChannelFactory(code="shop", vario_order_type_id="13")
+    monkeypatch.setattr(inbound, "vtex_client_for", lambda *a, **k: OneOrderVtex(ready_order))
+    monkeypatch.setattr(inbound, "vario_client", lambda recorder=None: WrongTypeVario())
+    sync = OrderSync.objects.create(kind=OrderSync.Kind.IMPORT, channel=channel, key=ready_order.order_id)
+
+    outcome = inbound.order_import_work(sync, recorder=None, lock=None)
+
+    assert isinstance(outcome, Conflict)
+    assert "AN-77 as a CUSTOMER_OFFER" in outcome.message and "document type 13" in outcome.message
+    sync.refresh_from_db()
+    assert sync.erp_order_id == "" and sync.erp_create_sent_at is None
