@@ -177,7 +177,11 @@ class VarioClient:
         data = self._call(
             "PUT", path, route="documents", json_body={"transitionId": transition_id}, headers=SUPPRESS_OWN_WEBHOOKS
         )
-        return self.http.parse(lambda d: ErpDocument.from_json(d["document"]), data, "PUT", path)
+        if isinstance(data, Mapping) and isinstance(data.get("document"), Mapping):
+            return self.http.parse(lambda d: ErpDocument.from_json(d["document"]), data, "PUT", path)
+        # The answer's body is not documented (reference §1.4): the transition was applied, so read the
+        # document as it is now rather than fail a done transition on an unexpected shape.
+        return self.get_document(str(document_id))
 
     # --- VQL -----------------------------------------------------------------------------------------
 
@@ -284,8 +288,8 @@ class VarioClient:
         while True:
             page = self.execute_vql(statement, limit=page_size, offset=offset)
             rows.extend(page.rows)
-            if not page.more or page.next_offset is None:
-                return rows
+            if not page.more or page.next_offset is None or page.next_offset <= offset or not page.rows:
+                return rows  # also when VARIO's paging would not move on: never loop on one page
             offset = page.next_offset
 
     # --- Webhooks ------------------------------------------------------------------------------------

@@ -36,3 +36,12 @@ def test_a_channel_told_to_wait_does_not_hold_back_the_others(redis_conn, monkey
 
     assert not poller.is_alive(), f"the healthy channel waited for the broken one: {polled}"
     assert polled.count("healthy") == 3 and polled.count("broken") == 1
+
+
+@pytest.mark.parametrize("active", [True, False], ids=["unknown code", "inactive channel"])
+def test_poll_feed_for_a_channel_it_cannot_poll_says_so_instead_of_waiting_forever(active):
+    from django.core.management import CommandError, call_command
+
+    SalesChannelFactory(code="shop", active=active)
+    with pytest.raises(CommandError, match="does not exist, is inactive or has order download switched off"):
+        call_command("poll_feed", "--channel", "nowhere" if active else "shop")

@@ -1,9 +1,9 @@
 import signal
 import threading
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from sync.feed import feed_poll
+from sync.feed import feed_channels, feed_poll
 
 
 class Command(BaseCommand):
@@ -14,6 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="read until no batch is full, then exit")
 
     def handle(self, *args, **options):
+        code = options.get("channel")
+        if code and code not in {channel.code for channel in feed_channels(channel_code=code)}:
+            raise CommandError(
+                f"Sales channel '{code}' does not exist, is inactive or has order download switched off: "
+                "nothing to poll."
+            )
         stop = threading.Event()
 
         def _stop(signum, frame):

@@ -143,6 +143,28 @@ def test_query_all_follows_the_pages(vario):
 
 
 @responses.activate
+def test_query_all_stops_when_the_paging_would_not_move_on(vario):
+    token_response()
+    url = f"{API}/cmn/computed-queries/execute"
+    stuck = {"x-query-more-elements": "true", "x-query-next-offset": "0"}
+    responses.post(url, json={"data": [{"id": "1"}]}, headers=stuck)
+    responses.post(url, json={"data": [{"id": "1"}]}, headers=stuck)
+
+    assert vario.query_all("SELECT id FROM article.queryArticles", page_size=1) == [{"id": "1"}]
+    assert len(responses.calls) == 2  # the token and one page
+
+
+@responses.activate
+@pytest.mark.parametrize("answer", [{"body": b""}, {"json": {"ok": True}}], ids=["empty", "another shape"])
+def test_a_transition_whose_answer_has_no_document_reads_the_document_again(vario, answer):
+    token_response()
+    responses.put(f"{API}/erp/documents/2044/states", status=200, **answer)
+    responses.get(f"{API}/erp/documents/2044", json=load_fixture("vario/document__delivery_note"))
+
+    assert vario.run_transition("2044", "dissolve").id == "2044"
+
+
+@responses.activate
 def test_find_order_by_external_id_queries_then_reads_the_document(vario):
     token_response()
     responses.post(f"{API}/cmn/computed-queries/execute", json={"data": [{"id": "1042"}]})
