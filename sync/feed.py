@@ -20,10 +20,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from redis.exceptions import LockError, RedisError
 
@@ -64,12 +67,26 @@ def feed_configure(*, channel: SalesChannel, client: VtexClient | None = None) -
     return config
 
 
+def hook_url_check(*, channel: SalesChannel, url: str) -> None:
+    """Refuse, before VTEX is called, a URL the channel could not keep or that is not its own receiver
+    (another channel's receiver answers VTEX's ping, then refuses every notification with 401)."""
+    url_field = SalesChannel._meta.get_field("vtex_hook_url")
+    try:
+        url_field.clean(url, channel)
+    except ValidationError as exc:
+        raise NotConfigured(f"Hook URL {url!r} refused: {' '.join(exc.messages)}") from None
+    own_path = reverse("webhook-vtex-orders", args=[channel.code])
+    if urlsplit(url).path.rstrip("/") != own_path.rstrip("/"):
+        raise NotConfigured(f"Hook URL {url!r} refused: sales channel {channel.code}'s receiver is <portal>{own_path}")
+
+
 def hook_configure(*, channel: SalesChannel, url: str, client: VtexClient | None = None) -> dict:
     """Create or update the channel's hook (VTEX pings ``url`` first; it must answer 200) and remember
     ``url`` on the channel, so the periodic hook check (``sync.monitoring``) can recreate it once VTEX
     deletes it for being idle (reference §1.9)."""
     if not channel.vtex_hook_secret:
         raise NotConfigured(f"Sales channel {channel.code} has no VTEX hook secret: set one in the admin first.")
+    hook_url_check(channel=channel, url=url)
     vtex = client or vtex_client_for(channel)
     vtex.set_hook_config(
         statuses=feed_statuses_for(channel=channel),

@@ -69,8 +69,29 @@ def test_a_refused_hook_is_not_recorded(sim, channel):
     channel.save()
 
     with pytest.raises(CommandError, match="Unable to check address"):
-        run(channel.code, "--hook", "http://127.0.0.1:9/nobody-listens")  # VTEX's ping fails
+        run(channel.code, "--hook", f"http://127.0.0.1:9/webhooks/vtex/{channel.code}/orders")  # the ping fails
     sim.session.delete(f"{sim.url}/_sim/requests", timeout=10)  # the hook body is kept out of the spec check
 
+    channel.refresh_from_db()
+    assert channel.vtex_hook_url == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://portal.example.com/webhooks/vtex/other-shop/orders", "receiver is <portal>/webhooks/vtex/"),
+        ("http://portal.example.com/webhooks/vtex/{code}/orders", "https"),
+    ],
+    ids=["another channel's receiver", "plain http to a remote host"],
+)
+def test_a_hook_url_the_channel_cannot_use_is_refused_before_vtex_is_called(sim, channel, url, reason):
+    channel.vtex_hook_secret = "s3cret"
+    channel.save()
+    sim.session.delete(f"{sim.url}/_sim/requests", timeout=10)
+
+    with pytest.raises(CommandError, match=reason):
+        run(channel.code, "--hook", url.format(code=channel.code))
+
+    assert sim.get("requests", remote="vtex") == []
     channel.refresh_from_db()
     assert channel.vtex_hook_url == ""
