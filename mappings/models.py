@@ -299,17 +299,20 @@ class SalesChannel(TimestampedModel):
                 errors["connector_name"] = "An external marketplace connector needs its connector name."
             if not self.connector_endpoint:
                 errors["connector_endpoint"] = "An external marketplace connector needs its endpoint URL."
-        if self.vario_sales_channel_id:
-            twin = (
-                SalesChannel.objects.filter(vario_sales_channel_id=self.vario_sales_channel_id)
-                .exclude(pk=self.pk)
-                .first()
+        # The inbox routes an ERP order by the VARIO sales channel it names (none: the one channel
+        # without an id): two channels with one id, or two without, could not tell whose it is.
+        twin = (
+            SalesChannel.objects.filter(vario_sales_channel_id=self.vario_sales_channel_id).exclude(pk=self.pk).first()
+        )
+        if twin is not None:
+            linked = (
+                f"is already linked to VARIO sales channel {self.vario_sales_channel_id}"
+                if self.vario_sales_channel_id
+                else "already has no VARIO sales channel id (orders without one go to it)"
             )
-            if twin is not None:
-                errors["vario_sales_channel_id"] = (
-                    f"Sales channel '{twin.code}' is already linked to VARIO sales channel "
-                    f"{self.vario_sales_channel_id}: the portal could not tell whose an ERP order is."
-                )
+            errors["vario_sales_channel_id"] = (
+                f"Sales channel '{twin.code}' {linked}: the portal could not tell whose an ERP order is."
+            )
         sharing = self._channel_sharing_the_app_key()
         overlap = self._channel_overlapping_the_account() if sharing is None else None
         if overlap is not None:

@@ -6,6 +6,7 @@ Rows are keyed by natural keys, never database ids: the channel's code plus the 
 
 from __future__ import annotations
 
+from django.core.exceptions import ObjectDoesNotExist
 from import_export import fields, resources, widgets
 
 from mappings.models import (
@@ -88,14 +89,19 @@ class PortalResource(resources.ModelResource):
         return super().import_data(dataset, **kwargs)
 
     def before_import(self, dataset, **kwargs):
-        # Two rows for one key would both apply, the last one winning unnoticed.
-        key_columns = [self.fields[name].column_name for name in self._meta.import_id_fields]
-        if all(column in (dataset.headers or ()) for column in key_columns):
+        # Two rows for one key would both apply, the last one winning unnoticed. Keys are compared as
+        # the widgets read them (a choice's value or its label is one key); a row whose key cannot be
+        # read is left to the row errors.
+        key_fields = [self.fields[name] for name in self._meta.import_id_fields]
+        if all(f.column_name in (dataset.headers or ()) for f in key_fields):
             seen: dict[tuple, int] = {}
             for number, row in enumerate(dataset.dict, start=1):
-                key = tuple(str(row[column] or "").strip().lower() for column in key_columns)
+                try:
+                    key = tuple(f.clean(row) for f in key_fields)
+                except (ValueError, ObjectDoesNotExist):
+                    continue
                 if key in seen:
-                    shown = ", ".join(f"{column}={row[column]}" for column in key_columns)
+                    shown = ", ".join(f"{f.column_name}={row[f.column_name]}" for f in key_fields)
                     raise ValueError(f"Rows {seen[key]} and {number} are both for {shown}: keep one of them.")
                 seen[key] = number
         return super().before_import(dataset, **kwargs)

@@ -222,9 +222,9 @@ LIMITER_MAX_WAIT_SECONDS = env.float("LIMITER_MAX_WAIT_SECONDS", default=10.0)
 LIMITER_MARGIN_SECONDS = env.float("LIMITER_MARGIN_SECONDS", default=0.075)
 # Default VTEX budget per route and account (calls/seconds); channels can override per route.
 VTEX_DEFAULT_RATE = env.str("VTEX_DEFAULT_RATE", default="50/1")
-# Least wait after a VTEX 429, doubled per 429 in a row; a longer Retry-After wins (reference/vtex.md
-# §9: max(Retry-After, back-off), the feed guide recommending a minute). VARIO backs off on its own:
-# VARIO_429_BACKOFF_SECONDS.
+# Least wait after a VTEX 429; a longer Retry-After wins (reference/vtex.md §9: max(Retry-After,
+# back-off), the feed guide recommending a minute). Repeats back off further (the job's retry
+# back-off, the poller's doubling pause). VARIO backs off on its own: VARIO_429_BACKOFF_SECONDS.
 RETRY_AFTER_DEFAULT_SECONDS = env.float("RETRY_AFTER_DEFAULT_SECONDS", default=60.0)
 
 # --- Sync behaviour (small values in tests keep them fast) ------------------------------------------------

@@ -76,7 +76,8 @@ def hook_url_check(*, channel: SalesChannel, url: str) -> None:
     except ValidationError as exc:
         raise NotConfigured(f"Hook URL {url!r} refused: {' '.join(exc.messages)}") from None
     own_path = reverse("webhook-vtex-orders", args=[channel.code])
-    if urlsplit(url).path.rstrip("/") != own_path.rstrip("/"):
+    # A URL the channel already keeps was accepted when it was set (a proxy may rewrite its path).
+    if url != channel.vtex_hook_url and urlsplit(url).path.rstrip("/") != own_path.rstrip("/"):
         raise NotConfigured(f"Hook URL {url!r} refused: sales channel {channel.code}'s receiver is <portal>{own_path}")
 
 
@@ -281,6 +282,21 @@ def feed_channels(*, channel_code: str | None = None) -> list[SalesChannel]:
     return [c for c in channels if selectors.transfer_enabled(channel=c, sync_type=SyncType.ORDER_DOWNLOAD)]
 
 
+ONCE_RETRIES = 3  # waits --once sits out per channel before it leaves that channel for the next run
+
+
+@dataclass(frozen=True)
+class _Pause:
+    until: float  # time.monotonic() before which the channel is not polled
+    streak: int  # waits in a row
+
+    @classmethod
+    def after(cls, previous: _Pause | None, *, wait: float) -> _Pause:
+        streak = previous.streak + 1 if previous is not None else 1
+        seconds = min(wait * 2 ** (streak - 1), max(wait, settings.SYNC_RETRY_MAX_SECONDS))
+        return cls(until=time.monotonic() + seconds, streak=streak)
+
+
 @dataclass
 class PollReport:
     batches: int = 0
@@ -401,9 +417,9 @@ def feed_poll(
     locks = _AccountLocks()
     clients = _Clients()
     channels, read_at, burst = [], 0.0, False
-    # Channel → when it may be polled again (monotonic): a channel told to wait (429, refused
-    # credentials, a VTEX outage) waits alone; the others go on at their own pace.
-    paused: dict[int, float] = {}
+    # A channel told to wait (429, refused credentials, a VTEX outage) waits alone; the others go on at
+    # their own pace. Waits in a row double (reference/vtex.md §9: exponential back-off for repeats).
+    pauses: dict[int, _Pause] = {}
     try:
         while not stop.is_set():
             # Re-read every round, so toggles apply without a restart; during a burst (no sleep between
@@ -411,13 +427,15 @@ def feed_poll(
             # than storing them.
             if not burst or time.monotonic() - read_at >= settings.FEED_CHANNELS_REFRESH_SECONDS:
                 channels, read_at = feed_channels(channel_code=channel_code), time.monotonic()
+                listed = {channel.pk for channel in channels}
+                pauses = {pk: pause for pk, pause in pauses.items() if pk in listed}  # removed or switched off
             any_full = False
             for channel in channels:
                 if stop.is_set():
                     break
-                if paused.get(channel.pk, 0.0) > time.monotonic():
+                pause = pauses.get(channel.pk)
+                if pause is not None and pause.until > time.monotonic():
                     continue
-                paused.pop(channel.pk, None)
                 account = channel.vtex_account_name
                 if not locks.acquire(account):
                     report.standby_rounds += 1
@@ -433,20 +451,23 @@ def feed_poll(
                 report.new += result.new
                 any_full = any_full or result.full
                 if result.wait:
-                    paused[channel.pk] = time.monotonic() + result.wait
+                    pauses[channel.pk] = _Pause.after(pause, wait=result.wait)
+                else:
+                    pauses.pop(channel.pk, None)
                 if on_batch:
                     on_batch(channel, result)
             burst = any_full
             if any_full:
+                for account in list(locks.held):  # at most once a second each: a paused account's lease
+                    locks.acquire(account)  # too, or a standby takes it over and ignores its wait
                 continue  # more is waiting: no sleep
-            resume_in = min(paused.values(), default=0.0) - time.monotonic() if paused else None
-            if once and resume_in is None:
+            now = time.monotonic()
+            # --once reads a paused channel to its end after its wait, but gives up on one that keeps failing.
+            waiting = [p.until for p in pauses.values() if p.until > now and not (once and p.streak > ONCE_RETRIES)]
+            if once and not waiting:
                 break
-            # --once still reads a paused channel to its end, after its wait.
-            nap = sleep_seconds if resume_in is None else max(min(resume_in, sleep_seconds), 0.0)
-            if once:
-                nap = max(resume_in, 0.0)
-            locks.wait(stop, nap)
+            nap = sleep_seconds if not waiting else min(waiting) - now
+            locks.wait(stop, nap if once else min(nap, sleep_seconds))
     finally:
         _success_log.flush()
         clients.close_all()

@@ -64,7 +64,7 @@ def vtex_order_hook(request, channel_code: str):
             401, "Unauthorized: Origin.Key must be the channel's VTEX app key (the appKey that owns the hook)."
         )
     order_id, state = payload.get("OrderId"), payload.get("State")
-    if not isinstance(order_id, str) or not order_id or not isinstance(state, str | None):
+    if not isinstance(order_id, str) or not order_id or "State" not in payload or not isinstance(state, str | None):
         return error(400, "Expected a VTEX hook notification: 'OrderId' (text) and 'State' are required.")
     current_change = payload.get("CurrentChange")
     # Duplicates are possible (§1.9); one status change is (OrderId, State, CurrentChange).

@@ -28,7 +28,7 @@ from mappings.models import SalesChannel, SyncType
 from mappings.services import order_link_record
 from portal.redis import redis_connection
 from sync.clients.dtos import ErpDocument, VtexItem, VtexOrder
-from sync.clients.errors import RejectedError, RetryableError
+from sync.clients.errors import PayloadError, RejectedError, RetryableError
 from sync.clients.vario import EXTERNAL_ID_FIELDS, VarioClient
 from sync.clients.vtex import VtexClient
 from sync.locks import lock_confirm
@@ -50,14 +50,14 @@ from sync.transforms import ErpImportConfig, OrderImportError, erp_order_request
 
 # VTEX statuses in which an order belongs in the ERP (reference/vtex.md §8.2). Earlier statuses are
 # not paid/approved yet; the feed reports ready-for-handling when they are.
-# VARIO's answer to a create that conflicts with an existing document, e.g. the same external id if
-# the tenant enforces it (reference §4.6 leaves that open): the order may exist, so it is looked up.
-DUPLICATE_STATUS = 409
 IMPORT_STATUSES = frozenset({"ready-for-handling", "start-handling", "handling"})
 # Invoiced orders were fulfilled elsewhere: importing them would ship them twice.
 TOO_LATE_STATUSES = frozenset({"invoice", "invoiced"})
 CANCEL_STATUSES = frozenset({"cancellation-requested", "cancel", "canceled"})
 ALREADY_HANDLED_CODES = frozenset({"OMS003"})
+# VARIO's answer to a create that conflicts with an existing document, e.g. the same external id if
+# the tenant enforces it (reference §4.6 leaves that open): the order may exist, so it is looked up.
+DUPLICATE_STATUS = 409
 ARTICLE_CACHE_KEY = "portal:vario:article:{kind}:{key}"
 
 
@@ -247,8 +247,11 @@ def _import(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOr
             if exc.status != DUPLICATE_STATUS:
                 raise
             return NotYet(f"VARIO refused the ERP order create as a conflict ({exc.message}); looking for the order")
+        except PayloadError as exc:  # a 2xx: the order exists, its answer is unreadable
+            return NotYet(f"VARIO created the ERP order but its answer is unreadable ({exc.message}); looking for it")
         if document.category and document.category != "CUSTOMER_ORDER":
-            _create_sent(sync, None)
+            # The record of the create stays: later runs must not make one more such document, and the
+            # lookup (customer orders only) will not find this one. A person's retry clears it.
             return Conflict(
                 f"VARIO created document {document.number or document.id} as a {document.category}, not a customer "
                 f"order: document type {channel.vario_order_type_id} of sales channel {channel.code} is not a "
@@ -287,6 +290,9 @@ def _cancel(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOr
     """VTEX cancelled, or the customer asked to: dissolve the ERP order unless something is shipped."""
     channel = sync.channel
     ref = _erp_order_ref(vario, sync, order.order_id)
+    if ref is None and sync.erp_create_sent_at is not None:
+        # The order may be in the ERP already: telling VTEX it never was could let a cancelled order ship.
+        return _unclear_create(sync, order.order_id)
     if ref is None:
         if order.status == "cancellation-requested":
             # Nothing to undo in the ERP: accepting the request is cancelling it in VTEX.

@@ -23,6 +23,7 @@ from sync.clients.dtos import ChannelOrderResult, ErpDocument, VtexOrder
 from sync.clients.errors import AuthError, NotFoundError, RejectedError, RemoteError, RetryableError
 from sync.clients.vario import VarioClient
 from sync.clients.vtex import VtexClient
+from sync.locks import lock_confirm
 from sync.models import OrderSync, TimelineEntry
 from sync.remotes import vario_client, vtex_client_for
 from sync.runner import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipped, order_sync_run
@@ -134,8 +135,7 @@ def _pending_facts(sync: OrderSync) -> dict:
         "cancel_sent_at": parse_datetime(pending["cancel_at"]) if pending.get("cancel_at") else None,
         "removal_sent_at": parse_datetime(removal["at"]) if removal.get("at") else None,
         "removal_targets": dict(removal.get("targets") or {}),
-        # What an older version kept there (a digest of the whole body) says nothing usable.
-        "tracking_sent": {k: v for k, v in (pending.get("tracking") or {}).items() if isinstance(v, dict)},
+        "tracking_sent": dict(pending.get("tracking") or {}),
     }
 
 
@@ -148,14 +148,16 @@ def _pending_save(sync: OrderSync, **changes) -> None:
 @contextmanager
 def _written_down_first(sync: OrderSync, **pending):
     """Record a request as sent before sending it. An answer that never came (read timeout, 5xx) may
-    hide a request VTEX accepted, and a second item removal would take away units the ERP still ships:
-    the next run waits for it to show instead. Forgotten again when VTEX certainly did not act on it."""
+    hide a request VTEX accepted, and a second item removal would take away units the ERP still ships,
+    a second tracking PUT would show every event twice: the next run takes it as sent. The record goes
+    back to what it was when VTEX certainly did not act on it (a 4xx, a 429, nothing sent)."""
+    before = {key: (sync.vtex_pending or {}).get(key) for key in pending}
     _pending_save(sync, **pending)
     try:
         yield
-    except (RejectedError, RetryableError) as exc:
-        if isinstance(exc, RejectedError) or not exc.may_have_applied:
-            _pending_save(sync, **dict.fromkeys(pending))
+    except RemoteError as exc:
+        if not isinstance(exc, RetryableError) or not exc.may_have_applied:
+            _pending_save(sync, **before)
         raise
 
 
@@ -209,8 +211,8 @@ def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
         )
         title = f"Tracking {action.tracking_number} ({action.courier}) added to invoice {action.invoice_number}"
     elif isinstance(action, PutTrackingEvents):
-        vtex.update_tracking_status(order_id, action.invoice_number, action.status)
-        _pending_save(sync, tracking=tracking_sent_after(sync.vtex_pending, action))
+        with _written_down_first(sync, tracking=tracking_sent_after(sync.vtex_pending, action)):
+            vtex.update_tracking_status(order_id, action.invoice_number, action.status)
         delivered = " — delivered" if action.status["isDelivered"] else ""
         title = f"{len(action.status['events'])} tracking event(s) sent for invoice {action.invoice_number}{delivered}"
     elif isinstance(action, CancelOrder):
@@ -377,6 +379,8 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
         if not plan:
             break
         for action in plan:
+            if isinstance(action, RemoveItems | CancelOrder):
+                lock_confirm(lock)  # a second writer holding the order now could send it too
             outcome = _execute(action, vtex=vtex, sync=sync)
             if outcome is not None:
                 order_link_record(channel=channel, vtex_order_id=vtex_order_id, vtex_status=vtex_order.status)

@@ -25,7 +25,7 @@ from sync.locks import LockLost, order_lock
 from sync.models import OrderSync, TimelineEntry
 from sync.remotes import NotConfigured
 from sync.timeline import TimelineRecorder, timeline_add
-from sync.transforms import UnmatchedLineError
+from sync.transforms import UnmatchedLineError, erp_refs_with
 
 logger = logging.getLogger(__name__)
 
@@ -112,29 +112,19 @@ def order_sync_request(
     return sync
 
 
-ERP_REFS_MAX = 100  # per kind: an order has a handful of delivery notes, returns and parcels
-
-
-def erp_refs_with(refs: dict | None, **new_ids: str) -> dict:
-    """``refs`` with the non-empty ids added to their lists, each id once, the newest kept."""
-    merged = {kind: list(ids) for kind, ids in (refs or {}).items()}
-    for kind, new_id in new_ids.items():
-        if new_id and new_id not in merged.get(kind, []):
-            merged[kind] = [*merged.get(kind, []), new_id][-ERP_REFS_MAX:]
-    return merged
-
-
 def order_sync_retry(*, order_sync: OrderSync, actor: str) -> OrderSync:
     """An operator's retry: the same request a new event makes, noted on the timeline."""
     timeline_add(order_sync=order_sync, kind=TimelineEntry.Kind.OPERATOR, title=f"Retry requested by {actor}")
     with transaction.atomic():
         current = OrderSync.objects.select_for_update().get(pk=order_sync.pk)
-        # A person looked at a cancel or removal VTEX never applied: the retry may send it again.
-        pending = {k: v for k, v in (current.vtex_pending or {}).items() if k not in ("cancel_at", "removal")}
-        # Likewise an ERP create with no clear answer: the person checked VARIO, the order is not there.
-        OrderSync.objects.filter(pk=order_sync.pk).update(
-            retries=0, waits=0, vtex_pending=pending, erp_create_sent_at=None
-        )
+        changes = {"retries": 0, "waits": 0}
+        if current.status == OrderSync.Status.CONFLICT:
+            # The conflict asked a person to check: a cancel or removal VTEX never applied, or an ERP create
+            # with no clear answer, may now be sent again. Retrying work that is only waiting or failed
+            # keeps them, so the retry still looks for them first instead of sending them twice.
+            pending = {k: v for k, v in (current.vtex_pending or {}).items() if k not in ("cancel_at", "removal")}
+            changes.update(vtex_pending=pending, erp_create_sent_at=None)
+        OrderSync.objects.filter(pk=order_sync.pk).update(**changes)
     return order_sync_request(kind=order_sync.kind, channel=order_sync.channel, key=order_sync.key)
 
 

@@ -9,6 +9,7 @@ never pushes anything twice.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -312,8 +313,8 @@ class OutboundFacts:
     removal_targets: Mapping[str, int] = field(default_factory=dict)
     confirm_seconds: float = 900.0
     # Invoice number → what the portal's PUTs carried so far: {"events": [[city, state, description], …],
-    # "delivered": bool}, for a VTEX that does not echo them.
-    tracking_sent: Mapping[str, Mapping] = field(default_factory=dict)
+    # "delivered": bool}, for a VTEX that does not echo them (a digest string as kept before 2026-11-23).
+    tracking_sent: Mapping[str, Mapping | str] = field(default_factory=dict)
 
 
 def tracking_of(note: ErpDocument, shipments: Mapping[str, Sequence[ErpShipment]]) -> tuple[str, str] | None:
@@ -559,17 +560,57 @@ def tracking_events_missing(parcel, *, shown: Sequence[tuple], sent: Sequence[Se
     return missing
 
 
+ERP_REFS_MAX = 100  # per kind: an order has a handful of delivery notes, returns and parcels
+
+
+def erp_refs_with(refs: Mapping | None, **new_ids: str) -> dict:
+    """``refs`` with the non-empty ids added to their lists, each id once, the newest kept."""
+    merged = {kind: list(ids) for kind, ids in (refs or {}).items()}
+    for kind, new_id in new_ids.items():
+        if new_id and new_id not in merged.get(kind, []):
+            merged[kind] = [*merged.get(kind, []), new_id][-ERP_REFS_MAX:]
+    return merged
+
+
 def tracking_sent_after(pending: dict | None, action: PutTrackingEvents) -> dict:
     """``vtex_pending["tracking"]`` once ``action`` was accepted: its events added to what the invoice's
     earlier PUTs carried (VTEX appends, so that is what it should show)."""
-    tracking = {k: v for k, v in ((pending or {}).get("tracking") or {}).items() if isinstance(v, dict)}
-    before = tracking.get(action.invoice_number) or {}
+    tracking = dict((pending or {}).get("tracking") or {})
+    before = tracking.get(action.invoice_number)
+    before = before if isinstance(before, dict) else {}
     events = [
         *(before.get("events") or []),
         *([e["city"], e["state"], e["description"]] for e in action.status["events"]),
     ]
     delivered = bool(before.get("delivered")) or bool(action.status["isDelivered"])
     return {**tracking, action.invoice_number: {"events": events, "delivered": delivered}}
+
+
+def _tracking_sent_record(stored, parcel) -> Mapping:
+    """What ``vtex_pending["tracking"]`` says was sent for an invoice. Before 2026-11-23 it held a digest
+    of the whole body last sent (all of the parcel's events then): when it matches the parcel as it is,
+    every event and the delivery were sent already."""
+    if isinstance(stored, Mapping):
+        return stored
+    if isinstance(stored, str) and stored == _legacy_tracking_digest(parcel):
+        return {
+            "events": [list(tracking_event_content(e)) for e in parcel.events],
+            "delivered": bool(parcel.delivered_at),
+        }
+    return {}
+
+
+def _legacy_tracking_digest(parcel) -> str:
+    delivered = parcel.delivered_at[:16].replace("T", " ") if parcel.delivered_at else ""
+    body = {
+        "isDelivered": bool(parcel.delivered_at),
+        "deliveredDate": delivered or None,
+        "events": [
+            {"city": e.city, "state": e.state, "description": e.description[:5000], "date": e.date}
+            for e in parcel.events
+        ],
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _tracking_events_plan(facts: OutboundFacts) -> list[Action]:
@@ -586,7 +627,7 @@ def _tracking_events_plan(facts: OutboundFacts) -> list[Action]:
             parcel = next((p for p in shipment.parcels if p.tracking_number == package.tracking_number), None)
             if parcel is None or not (parcel.events or parcel.delivered_at):
                 continue
-            sent = facts.tracking_sent.get(package.invoice_number) or {}
+            sent = _tracking_sent_record(facts.tracking_sent.get(package.invoice_number), parcel)
             missing = tracking_events_missing(
                 parcel, shown=package.tracking_event_contents, sent=sent.get("events") or ()
             )

@@ -53,6 +53,11 @@ class RejectedError(RemoteError):
     pass
 
 
+class NotSentError(RemoteError):
+    """The HTTP library refused to send the request (an invalid URL or header value): the remote
+    cannot have seen it, and sending it again the same way fails the same way."""
+
+
 class NotFoundError(RejectedError):
     pass
 

@@ -35,6 +35,7 @@ from sync.clients.dtos import RemoteCall
 from sync.clients.errors import (
     AuthError,
     NotFoundError,
+    NotSentError,
     PayloadError,
     RejectedError,
     RemoteError,
@@ -221,7 +222,7 @@ class HttpClient:
         except requests.RequestException as exc:
             # Not sent (an invalid URL or header): requests quotes the offending value in its message,
             # and a header value is a credential here, so only the kind of error is kept.
-            error = RemoteError(
+            error = NotSentError(
                 f"request not sent: {type(exc).__name__} (check the configured URL and credentials)",
                 remote=self.remote,
                 method=method,

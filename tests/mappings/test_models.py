@@ -367,3 +367,11 @@ def test_two_channels_cannot_share_a_vario_sales_channel():
         SalesChannelFactory.build(code="b2b", vario_sales_channel_id="7").full_clean()
     [text] = exc_info.value.message_dict["vario_sales_channel_id"]
     assert "'shop' is already linked to VARIO sales channel 7" in text
+
+
+def test_only_one_channel_may_leave_the_vario_sales_channel_empty():
+    SalesChannelFactory(code="shop", vario_sales_channel_id="")
+    with pytest.raises(ValidationError) as exc_info:
+        SalesChannelFactory.build(code="b2b", vario_sales_channel_id="").full_clean()
+    [text] = exc_info.value.message_dict["vario_sales_channel_id"]
+    assert "'shop' already has no VARIO sales channel id" in text

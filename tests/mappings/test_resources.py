@@ -138,12 +138,12 @@ def test_a_yes_no_cell_the_portal_cannot_read_is_a_row_error_not_false(configure
 def test_two_rows_for_one_key_fail_the_file_naming_both(configured):
     dataset = tablib.Dataset(headers=["channel", "erp_state", "platform_status", "marketplace_status"])
     dataset.append(["shop", "returned", "refunded", ""])
-    dataset.append(["shop", "returned", "cancelled", ""])
+    dataset.append(["shop", "Returned", "cancelled", ""])  # the label of the same state
 
     result = StatusMappingResource().import_data(dataset, dry_run=False, raise_errors=False)
 
     assert result.has_errors()
-    assert "Rows 1 and 2 are both for channel=shop, erp_state=returned" in str(result.base_errors[0].error)
+    assert "Rows 1 and 2 are both for channel=shop, erp_state=Returned" in str(result.base_errors[0].error)
     assert not StatusMapping.objects.filter(erp_state="returned").exists()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -45,3 +46,55 @@ def test_poll_feed_for_a_channel_it_cannot_poll_says_so_instead_of_waiting_forev
     SalesChannelFactory(code="shop", active=active)
     with pytest.raises(CommandError, match="does not exist, is inactive or has order download switched off"):
         call_command("poll_feed", "--channel", "nowhere" if active else "shop")
+
+
+def test_a_paused_channel_switched_off_meanwhile_leaves_the_others_their_normal_pace(redis_conn, monkeypatch):
+    broken = SalesChannelFactory(code="broken", vtex_account_name="store-a")
+    healthy = SalesChannelFactory(code="healthy", vtex_account_name="store-b")
+    listed = [broken, healthy]
+    polled: list[str] = []
+    stop = threading.Event()
+
+    def batch(*, channel, client=None):
+        polled.append(channel.code)
+        if channel.code == "broken":
+            listed.remove(broken)  # the operator switches it off
+            return BatchResult(wait=0.01)
+        if polled.count("healthy") >= 4:
+            stop.set()
+        return BatchResult(retrieved=1)
+
+    monkeypatch.setattr(feed, "feed_channels", lambda channel_code=None: list(listed))
+    monkeypatch.setattr(feed, "feed_batch_poll", batch)
+    naps: list[float] = []
+    monkeypatch.setattr(feed._AccountLocks, "wait", lambda self, stop_, seconds: naps.append(seconds))
+
+    feed_poll(stop=stop, sleep_seconds=0.05)
+
+    assert polled.count("healthy") == 4
+    # Never a busy loop without sleep: once the switched-off channel is gone, the normal pace.
+    assert naps and all(nap > 0 for nap in naps) and naps[1:] == [0.05] * (len(naps) - 1), naps
+
+
+def test_waits_in_a_row_double(monkeypatch, settings):
+    settings.SYNC_RETRY_MAX_SECONDS = 600
+    monkeypatch.setattr(feed.time, "monotonic", lambda: 1000.0)
+    first = feed._Pause.after(None, wait=60)
+    second = feed._Pause.after(first, wait=60)
+    third = feed._Pause.after(second, wait=60)
+    assert [p.until - 1000 for p in (first, second, third)] == [60, 120, 240]
+    assert feed._Pause.after(replace(third, streak=9), wait=60).until - 1000 == 600  # capped
+
+
+def test_once_gives_up_on_a_channel_that_keeps_failing(redis_conn, monkeypatch):
+    broken = SalesChannelFactory(code="broken", vtex_account_name="store-a")
+    polled: list[str] = []
+    monkeypatch.setattr(feed, "feed_channels", lambda channel_code=None: [broken])
+    monkeypatch.setattr(
+        feed, "feed_batch_poll", lambda *, channel, client=None: polled.append(1) or BatchResult(wait=0.001)
+    )
+    monkeypatch.setattr(feed._AccountLocks, "wait", lambda self, stop_, seconds: None)
+
+    feed_poll(once=True)
+
+    assert len(polled) == feed.ONCE_RETRIES + 1

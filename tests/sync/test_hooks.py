@@ -130,3 +130,13 @@ def test_an_order_id_too_long_to_store_is_a_400_not_a_database_outage(client, ho
     assert response.status_code == 400
     assert response.json()["error"] == "The entity id is longer than 100 characters."
     assert not InboxEvent.objects.exists()
+
+
+def test_a_notification_without_a_state_key_is_refused(client, hook_channel):
+    body = notification()
+    del body["State"]
+
+    response = post(client, body)
+
+    assert response.status_code == 400 and "'State' are required" in response.json()["error"]
+    assert not InboxEvent.objects.exists()

@@ -41,18 +41,21 @@ def ready_order():
     )
 
 
-def run_import(channel, order, monkeypatch):
+def run_import(channel, order, monkeypatch, vario=None):
     monkeypatch.setattr(inbound, "vtex_client_for", lambda *a, **k: OneOrderVtex(order))
-    monkeypatch.setattr(inbound, "vario_client", lambda recorder=None: EmptyVario())
+    monkeypatch.setattr(inbound, "vario_client", lambda recorder=None: vario or EmptyVario())
     sync = OrderSync.objects.create(kind=OrderSync.Kind.IMPORT, channel=channel, key=order.order_id)
     return inbound.order_import_work(sync, recorder=None, lock=None)
 
 
 def test_an_order_of_a_trade_policy_the_channel_does_not_import_is_skipped(ready_order, monkeypatch):
     channel = SalesChannelFactory(code="b2b", vtex_trade_policies=["1"])
-    monkeypatch.setattr(inbound, "vario_client", lambda recorder=None: pytest.fail("VARIO must not be called"))
 
-    outcome = run_import(channel, ready_order, monkeypatch)
+    class NoVario:
+        def __getattr__(self, name):
+            pytest.fail(f"VARIO must not be called ({name})")
+
+    outcome = run_import(channel, ready_order, monkeypatch, vario=NoVario())
 
     assert outcome == Skipped("VTEX order 1510-01 is of trade policy '2'; sales channel b2b imports 1")
 
@@ -99,4 +102,48 @@ def test_a_document_vario_creates_as_another_category_is_a_conflict(ready_order,
     assert isinstance(outcome, Conflict)
     assert "AN-77 as a CUSTOMER_OFFER" in outcome.message and "document type 13" in outcome.message
     sync.refresh_from_db()
-    assert sync.erp_order_id == "" and sync.erp_create_sent_at is None
+    # Not linked, and the create stays on record: later runs must not make one more such document.
+    assert sync.erp_order_id == "" and sync.erp_create_sent_at is not None
+
+
+def test_a_cancel_while_a_create_has_no_clear_answer_waits_instead_of_accepting_it(ready_order, monkeypatch):
+    from django.utils import timezone
+
+    from sync.runner import NotYet
+
+    channel = SalesChannelFactory(code="shop")
+    cancelling = replace(ready_order, status="cancellation-requested")
+
+    class NoCancelVtex(OneOrderVtex):
+        def cancel_order(self, order_id, reason):
+            pytest.fail("VTEX must not be told the order never reached the ERP")
+
+    monkeypatch.setattr(inbound, "vtex_client_for", lambda *a, **k: NoCancelVtex(cancelling))
+    monkeypatch.setattr(inbound, "vario_client", lambda recorder=None: EmptyVario())
+    sync = OrderSync.objects.create(
+        kind=OrderSync.Kind.IMPORT, channel=channel, key=cancelling.order_id, erp_create_sent_at=timezone.now()
+    )
+
+    outcome = inbound.order_import_work(sync, recorder=None, lock=None)
+
+    assert isinstance(outcome, NotYet) and "got no clear answer" in outcome.message
+
+
+def test_a_create_answered_with_something_unreadable_is_looked_for_not_sent_again(ready_order, monkeypatch, redis_conn):
+    from sync.clients.errors import PayloadError
+    from sync.runner import NotYet
+
+    class UnreadableVario(EmptyVario):
+        def find_article_id(self, sku):
+            return "5001"
+
+        find_article_id_by_ean = find_article_id
+
+        def create_document(self, request):
+            raise PayloadError("unreadable answer", remote="vario", status=201)
+
+    channel = SalesChannelFactory(code="shop")
+    outcome = run_import(channel, ready_order, monkeypatch, vario=UnreadableVario())
+
+    assert isinstance(outcome, NotYet)
+    assert OrderSync.objects.get(channel=channel).erp_create_sent_at is not None

@@ -10,7 +10,8 @@ from django.utils import timezone
 from sync import outbound
 from sync.clients.errors import RejectedError, RetryableError
 from sync.models import OrderSync, TimelineEntry
-from sync.transforms import CancelOrder, OutboundFacts, RemoveItems
+from sync.runner import order_sync_retry
+from sync.transforms import CancelOrder, OutboundFacts, PutTrackingEvents, RemoveItems
 from tests.sync.builders import erp_order, order_line, vtex_item, vtex_order
 
 pytestmark = pytest.mark.django_db
@@ -64,19 +65,27 @@ def test_a_cancel_is_forgotten_once_vtex_is_cancelling(sync):
     assert OrderSync.objects.get(pk=sync.pk).vtex_pending == {}
 
 
-def test_an_operators_retry_forgets_what_vtex_never_applied_but_keeps_the_tracking_digests(sync):
-    from sync.runner import order_sync_retry
-
-    outbound._pending_save(
-        sync,
-        cancel_at=timezone.now().isoformat(),
-        removal={"at": timezone.now().isoformat(), "targets": {"U1": 0}},
-        tracking={"LS-1": "abc"},
-    )
+@pytest.mark.parametrize(
+    ("status", "forgotten"),
+    [(OrderSync.Status.CONFLICT, True), (OrderSync.Status.WAITING, False), (OrderSync.Status.FAILED, False)],
+)
+def test_an_operators_retry_forgets_what_vtex_never_applied_only_after_a_conflict(sync, status, forgotten):
+    # A conflict asked a person to check VTEX; retrying work that only waits must not send it twice.
+    pending = {
+        "cancel_at": timezone.now().isoformat(),
+        "removal": {"at": timezone.now().isoformat(), "targets": {"U1": 0}},
+        "tracking": {"LS-1": {"events": [], "delivered": True}},
+    }
+    outbound._pending_save(sync, **pending)
+    OrderSync.objects.filter(pk=sync.pk).update(status=status, erp_create_sent_at=timezone.now())
 
     order_sync_retry(order_sync=sync, actor="manager")
 
-    assert OrderSync.objects.get(pk=sync.pk).vtex_pending == {"tracking": {"LS-1": "abc"}}
+    after = OrderSync.objects.get(pk=sync.pk)
+    if forgotten:
+        assert after.vtex_pending == {"tracking": pending["tracking"]} and after.erp_create_sent_at is None
+    else:
+        assert after.vtex_pending == pending and after.erp_create_sent_at is not None
 
 
 def test_a_removal_still_in_time_is_kept(sync):
@@ -153,3 +162,47 @@ def test_a_note_that_fails_after_the_cancel_is_a_problem_entry_not_a_failure(syn
     assert "cancel_at" in OrderSync.objects.get(pk=sync.pk).vtex_pending  # not sent again
     problem = TimelineEntry.objects.get(kind=TimelineEntry.Kind.PROBLEM)
     assert problem.title == "Timeline note not added" and "503" in problem.detail
+
+
+def test_a_request_the_http_library_never_sent_is_forgotten(sync):
+    from sync.clients.errors import NotSentError
+
+    with pytest.raises(NotSentError):
+        outbound._execute(REMOVAL, vtex=FailingVtex(NotSentError("request not sent", remote="vtex")), sync=sync)
+
+    assert "removal" not in OrderSync.objects.get(pk=sync.pk).vtex_pending
+
+
+class FailingTrackingVtex:
+    def __init__(self, error):
+        self.error = error
+
+    def update_tracking_status(self, order_id, invoice_number, status):
+        raise self.error
+
+
+EARLIER = {"LS-1": {"events": [["Ostrava", "MSK", "Picked up"]], "delivered": False}}
+PUT = PutTrackingEvents(
+    "LS-1",
+    {
+        "isDelivered": False,
+        "deliveredDate": None,
+        "events": [{"city": "Brno", "state": "JHM", "description": "At the hub", "date": "2026-03-03"}],
+    },
+)
+
+
+@pytest.mark.parametrize(
+    ("error", "events_kept"),
+    [
+        (_timeout(), 2),  # VTEX may have appended them: taken as sent, not sent twice
+        (RejectedError("bad date", remote="vtex", status=400), 1),  # refused: back to what it was
+    ],
+)
+def test_a_tracking_put_is_written_down_first_and_put_back_when_refused(sync, error, events_kept):
+    outbound._pending_save(sync, tracking=EARLIER)
+
+    with pytest.raises(type(error)):
+        outbound._execute(PUT, vtex=FailingTrackingVtex(error), sync=sync)
+
+    assert len(OrderSync.objects.get(pk=sync.pk).vtex_pending["tracking"]["LS-1"]["events"]) == events_kept

@@ -158,12 +158,3 @@ def test_a_status_sent_by_the_run_is_kept(sync):
     runner.order_sync_run(order_sync_id=sync.pk, work=work)
 
     assert OrderSync.objects.get(pk=sync.pk).marketplace_status_sent == "approved"
-
-
-def test_the_erp_ids_events_named_are_kept_once_each_newest_last(monkeypatch):
-    monkeypatch.setattr(runner, "ERP_REFS_MAX", 3)
-    refs = {}
-    for document in ("20", "21", "20", "22", "23"):
-        refs = runner.erp_refs_with(refs, documents=document, shipments="")
-    assert refs == {"documents": ["21", "22", "23"]}
-    assert runner.erp_refs_with(refs, shipments="33") == {"documents": ["21", "22", "23"], "shipments": ["33"]}

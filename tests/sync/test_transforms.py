@@ -628,3 +628,22 @@ def test_a_partly_shipped_order_still_open_in_the_erp_waits_for_nothing():
     )
 
     assert plan == []
+
+
+def test_a_tracking_digest_kept_by_an_older_version_counts_as_everything_sent():
+    from sync.transforms import _legacy_tracking_digest
+
+    base = with_parcel(tracked_delivery(), events=[PICKED, HUB])
+    [parcel] = base.shipments["1"][0].parcels
+
+    assert tracking_puts(replace(base, tracking_sent={"LS-1": _legacy_tracking_digest(parcel)})) == []
+    assert len(tracking_puts(replace(base, tracking_sent={"LS-1": "0000000000000000"}))) == 1
+
+
+def test_the_erp_ids_events_named_are_kept_once_each_newest_last(monkeypatch):
+    monkeypatch.setattr(t, "ERP_REFS_MAX", 3)
+    refs = {}
+    for document in ("20", "21", "20", "22", "23"):
+        refs = t.erp_refs_with(refs, documents=document, shipments="")
+    assert refs == {"documents": ["21", "22", "23"]}
+    assert t.erp_refs_with(refs, shipments="33") == {"documents": ["21", "22", "23"], "shipments": ["33"]}
