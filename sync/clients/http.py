@@ -203,37 +203,26 @@ class HttpClient:
                 headers={**self.headers, **(headers or {})},
                 timeout=self.timeout,
             )
-        except requests.Timeout as exc:
-            error = RetryableError(
-                f"timed out ({type(exc).__name__})",
-                remote=self.remote,
-                method=method,
-                path=path,
-                may_have_applied=not never_connected(exc),
-            )
-        except requests.ConnectionError as exc:
-            error = RetryableError(
-                f"connection failed: {type(exc).__name__}",
-                remote=self.remote,
-                method=method,
-                path=path,
-                may_have_applied=not never_connected(exc),
-            )
         except requests.RequestException as exc:
-            # Not sent (an invalid URL or header): requests quotes the offending value in its message,
-            # and a header value is a credential here, so only the kind of error is kept.
-            error = NotSentError(
-                f"request not sent: {type(exc).__name__} (check the configured URL and credentials)",
-                remote=self.remote,
-                method=method,
-                path=path,
-            )
+            error = self._transport_error(exc, method, path)
         duration_ms = (time.perf_counter() - started) * 1000
         body = json_body if form is None else dict(form.items())
         self._record(method, path, params, body, response, duration_ms, started_at, error)
         if error is not None:
             raise error
         return response
+
+    def _transport_error(self, exc: requests.RequestException, method: str, path: str) -> RemoteError:
+        """No answer: the error class says whether trying again may help and whether the remote may
+        have acted. Only the exception's kind is kept: requests quotes an invalid URL or header value
+        (a credential, here) in its message."""
+        where = {"remote": self.remote, "method": method, "path": path}
+        kind = type(exc).__name__
+        if isinstance(exc, requests.Timeout):
+            return RetryableError(f"timed out ({kind})", may_have_applied=not never_connected(exc), **where)
+        if isinstance(exc, requests.ConnectionError):
+            return RetryableError(f"connection failed: {kind}", may_have_applied=not never_connected(exc), **where)
+        return NotSentError(f"request not sent: {kind} (check the configured URL and credentials)", **where)
 
     def request_json(self, method: str, path: str, **kwargs) -> Any:
         response = self.request(method, path, **kwargs)

@@ -284,18 +284,8 @@ def test_vtex_429s_in_a_row_double_the_wait_and_a_longer_retry_after_wins():
     for retry_after in ("1", "1", "9", "1"):
         responses.get(f"{BASE}/x", status=429, headers={"Retry-After": retry_after}, json={})
     responses.get(f"{BASE}/x", json={"ok": True})
-    vtex = HttpClient(
-        remote="vtex",
-        base_url=BASE,
-        headers={},
-        timeout=(1, 1),
-        error_reader=vtex_error,
-        limiter=limiter,
-        retry_after_default=1,  # a test's minute
-    )
-
     with pytest.raises(RetryableError) as exc_info:
-        vtex.request("GET", "/x")
+        client(limiter=limiter, minute=1).request("GET", "/x")  # a test's minute
 
     assert len(responses.calls) == 4
     assert limiter.blocks == [1, 2, 9, 8]
