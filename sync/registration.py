@@ -1,4 +1,5 @@
-"""Registering the portal's webhooks with VARIO (reference/vario-erp.md §4.4): one URL per event."""
+"""Installing the portal in a VARIO tenant: its custom-field group (reference/vario-erp.md §1.10, §4.2)
+and its webhooks (§4.4: one URL per event)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,70 @@ def vario_webhooks_register(
             f"{exc}. Registered before it stopped: {done}. Running the command again is safe."
         ) from None
     return registered
+
+
+# The custom fields the import writes and every lookup reads (reference §4.2): the VTEX order id,
+# searchable by VQL, on the order; the marketplace order id; the VTEX item id on each line.
+CUSTOM_FIELD_GROUP = {
+    "key": "vtexportal",
+    "label": "VTEX portal",
+    "description": "Ids of the VTEX orders the portal imported (written by the portal, read by its lookups).",
+    "entities": ["document", "documentLine"],
+    "attributes": [
+        {
+            "key": "externalOrderId",
+            "label": "VTEX order id",
+            "type": "TEXT",
+            "viewMode": "READ_ONLY",
+            "searchIndex": True,
+            "active": True,
+            "position": 1,
+        },
+        {
+            "key": "marketplaceOrderId",
+            "label": "Marketplace order id",
+            "type": "TEXT",
+            "viewMode": "READ_ONLY",
+            "searchIndex": False,
+            "active": True,
+            "position": 2,
+        },
+        {
+            "key": "externalItemId",
+            "label": "VTEX item id",
+            "type": "TEXT",
+            "viewMode": "READ_ONLY",
+            "searchIndex": False,
+            "active": True,
+            "position": 3,
+        },
+    ],
+}
+
+
+def vario_custom_fields_install() -> str:
+    """Create the group when the tenant lacks it; check an existing one has what the portal needs.
+    Returns ``"created"`` or ``"present"``."""
+    client = vario_client()
+    key = CUSTOM_FIELD_GROUP["key"]
+    try:
+        existing = client.get_eav_group(key)
+        if existing is None:
+            client.create_eav_group({**CUSTOM_FIELD_GROUP, "appIdentifier": settings.VARIO_APP_IDENTIFIER})
+            return "created"
+    except RemoteError as exc:
+        raise RegistrationError(f"Custom-field group '{key}': {exc}") from None
+    present = {a.get("key") for a in existing.get("attributes") or [] if isinstance(a, dict)}
+    missing = [a["key"] for a in CUSTOM_FIELD_GROUP["attributes"] if a["key"] not in present]
+    if missing:
+        raise RegistrationError(
+            f"VARIO's custom-field group '{key}' lacks {', '.join(missing)}: add them in VARIO (Zusatzfelder) "
+            "or remove the group so the portal creates it whole."
+        )
+    searchable = next((a for a in existing["attributes"] if a.get("key") == "externalOrderId"), {})
+    if searchable.get("searchIndex") is False:
+        raise RegistrationError(
+            f"VARIO's custom field '{key}.externalOrderId' is not search-indexed: the portal finds imported "
+            "orders by it (VQL), so it would import them again. Switch on its search index in VARIO."
+        )
+    return "present"

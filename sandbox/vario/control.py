@@ -10,6 +10,7 @@ from sandbox.http import InvalidJson, json_body, json_response
 from sandbox.models import Delivery
 from sandbox.settings_store import setting_get, setting_set
 from sandbox.vario import services
+from sandbox.vario.eav import eav_group_get, eav_group_remove
 from sandbox.vario.models import AccessToken, AppClient, Document, DocumentCategory, Shipment, WebhookRegistration
 from sandbox.vario.serializers import document_json, number, shipment_json, timestamp
 from sandbox.vario.services import COPY_EXTERNAL_IDS_SETTING, Rejected
@@ -294,6 +295,16 @@ def webhooks(request):
             for r in WebhookRegistration.objects.all()
         ]
     )
+
+
+@_control
+@require_http_methods(["GET", "DELETE"])
+def eav_group(request, key: str):
+    """GET one custom-field group; DELETE it, as on a tenant the portal was never installed on."""
+    if request.method == "DELETE":
+        return json_response({"removed": eav_group_remove(key=key)})
+    group = eav_group_get(key=key)
+    return json_response(group) if group is not None else _error(f"No EAV group with key '{key}'", 404)
 
 
 # --- parcel tracking events and free state keys ----------------------------------------------------

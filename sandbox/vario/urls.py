@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/vario/cmn/computed-queries/execute", views.computed_query),
     path("api/vario/cmn/system/app-message-webhook/register", views.webhook_register_view),
     path("api/vario/cmn/system/app-message-webhook/deregister", views.webhook_deregister_view),
+    path("api/vario/cmn/eav-groups", views.eav_groups),
+    path("api/vario/cmn/eav-groups/by-key/<str:key>", views.eav_group_by_key),
     path("api/vario/<path:rest>", views.not_found),
     # control API (docs/sandbox-vario.md)
     path("_sim/vario/credentials", control.credentials),
@@ -29,6 +31,7 @@ urlpatterns = [
     path("_sim/vario/deliveries/<str:delivery_id>/parcels", control.delivery_parcels),
     path("_sim/vario/webhook-log", control.webhook_log),
     path("_sim/vario/webhooks", control.webhooks),
+    path("_sim/vario/eav-groups/<str:key>", control.eav_group),
     path("_sim/vario/articles", control.articles),
     path("_sim/vario/orders/<str:order_id>/state", control.order_state),
     path("_sim/vario/parcels/<str:parcel_id>/events", control.parcel_events),

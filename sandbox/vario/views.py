@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.http import InvalidJson, json_body, json_response
-from sandbox.vario import vql
+from sandbox.vario import eav, vql
 from sandbox.vario.auth import GrantError, access_token_grant, oauth_error, vario_api, vario_error
 from sandbox.vario.models import AppClient, Article, Document, DocumentType, Shipment
 from sandbox.vario.serializers import article_json, document_json, shipment_json
@@ -204,6 +204,32 @@ def webhook_register_view(request):
 @vario_api
 def webhook_deregister_view(request):
     return _webhook(request, webhook_deregister)
+
+
+@csrf_exempt
+@vario_api
+def eav_group_by_key(request, key: str):
+    """GET /cmn/eav-groups/by-key/{key} (reference §1.4)."""
+    if request.method != "GET":
+        return _method_not_allowed(request, "GET")
+    group = eav.eav_group_get(key=key)
+    return json_response(group) if group is not None else vario_error(404, f"No EAV group with key '{key}'")
+
+
+@csrf_exempt
+@vario_api
+def eav_groups(request):
+    """POST /cmn/eav-groups: an app creates its custom-field group (reference §1.4, §1.10)."""
+    if request.method != "POST":
+        return _method_not_allowed(request, "POST")
+    body, error = _body(request)
+    if error:
+        return error
+    try:
+        group = eav.eav_group_create(data=body, app_identifier=request.vario_client.app_identifier)
+    except eav.EavGroupRejected as exc:
+        return vario_error(exc.status, str(exc))
+    return json_response(group, status=201)
 
 
 @csrf_exempt

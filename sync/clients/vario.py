@@ -17,7 +17,7 @@ import redis
 from django.views.decorators.debug import sensitive_variables
 
 from sync.clients.dtos import ErpDocument, ErpShipment, QueryPage
-from sync.clients.errors import AuthError, PayloadError
+from sync.clients.errors import AuthError, NotFoundError, PayloadError
 from sync.clients.http import HttpClient, Recorder
 from sync.clients.limiter import RemoteLimiter
 
@@ -291,6 +291,20 @@ class VarioClient:
             if not page.more or page.next_offset is None or page.next_offset <= offset or not page.rows:
                 return rows  # also when VARIO's paging would not move on: never loop on one page
             offset = page.next_offset
+
+    # --- Custom fields (EAV) ----------------------------------------------------------------------------
+
+    def get_eav_group(self, key: str) -> Mapping[str, Any] | None:
+        """GET /cmn/eav-groups/by-key/{key} (reference §1.4); None when the tenant has no such group."""
+        path = f"/cmn/eav-groups/by-key/{quote(key, safe='')}"
+        try:
+            return self._call("GET", path, route="eav") or {}
+        except NotFoundError:
+            return None
+
+    def create_eav_group(self, group: Mapping[str, Any]) -> Mapping[str, Any]:
+        """POST /cmn/eav-groups: the custom-field group an app installs (reference §1.10)."""
+        return self._call("POST", "/cmn/eav-groups", route="eav", json_body=dict(group)) or {}
 
     # --- Webhooks ------------------------------------------------------------------------------------
     # Registering changes no ERP entity and no catalogue event reports it, so there is no echo to suppress.
