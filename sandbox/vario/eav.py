@@ -7,6 +7,7 @@ API removes a group to play a fresh tenant.
 from __future__ import annotations
 
 from sandbox.settings_store import setting_get, setting_set
+from sandbox.vario.services import Rejected
 
 EAV_GROUPS_SETTING = "vario.eav_groups"
 ATTRIBUTE_TYPES = frozenset(
@@ -68,12 +69,6 @@ SEEDED = {
 }
 
 
-class EavGroupRejected(ValueError):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def eav_groups() -> dict[str, dict]:
     return dict(setting_get(key=EAV_GROUPS_SETTING, default=SEEDED))
 
@@ -84,22 +79,20 @@ def eav_group_get(*, key: str) -> dict | None:
 
 def eav_group_create(*, data: object, app_identifier: str) -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("key"), str) or not data["key"].strip():
-        raise EavGroupRejected(400, "An EAV group needs a 'key'")
+        raise Rejected(400, "An EAV group needs a 'key'")
     groups = eav_groups()
     if data["key"] in groups:
-        raise EavGroupRejected(409, f"An EAV group with key '{data['key']}' exists already")
+        raise Rejected(409, f"An EAV group with key '{data['key']}' exists already")
     attributes = data.get("attributes") or []
     if not isinstance(attributes, list):
-        raise EavGroupRejected(400, "'attributes' must be a list")
+        raise Rejected(400, "'attributes' must be a list")
     for attribute in attributes:
         if not isinstance(attribute, dict) or not isinstance(attribute.get("key"), str):
-            raise EavGroupRejected(400, "Every attribute needs a 'key'")
+            raise Rejected(400, "Every attribute needs a 'key'")
         if attribute.get("type") not in ATTRIBUTE_TYPES:
-            raise EavGroupRejected(400, f"Attribute '{attribute['key']}': unknown type {attribute.get('type')!r}")
+            raise Rejected(400, f"Attribute '{attribute['key']}': unknown type {attribute.get('type')!r}")
         if attribute.get("viewMode", "EDITABLE") not in VIEW_MODES:
-            raise EavGroupRejected(
-                400, f"Attribute '{attribute['key']}': unknown viewMode {attribute.get('viewMode')!r}"
-            )
+            raise Rejected(400, f"Attribute '{attribute['key']}': unknown viewMode {attribute.get('viewMode')!r}")
     group = {
         **{k: data.get(k) for k in ("key", "label", "description", "entities", "attributes")},
         "id": str(max((int(g["id"]) for g in groups.values()), default=0) + 1),

@@ -227,8 +227,8 @@ def eav_groups(request):
         return error
     try:
         group = eav.eav_group_create(data=body, app_identifier=request.vario_client.app_identifier)
-    except eav.EavGroupRejected as exc:
-        return vario_error(exc.status, str(exc))
+    except Rejected as exc:
+        return vario_error(exc.status, exc.message)
     return json_response(group, status=201)
 
 
