@@ -330,8 +330,8 @@ def _cancel(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOr
         )
         order_link_record(channel=channel, vtex_order_id=order.order_id, erp_state=erp_order.state_key)
     if order.status == "cancellation-requested":
-        # The outbound sync accepts the request by cancelling in VTEX (sync.transforms). VARIO's dissolve
-        # webhook asks for it too; asking here as well means a lost webhook does not leave it hanging.
+        # The outbound sync accepts the request by cancelling in VTEX (sync.transforms). No VARIO webhook
+        # will ask for it: the dissolve went out with x-vario-suppress-own-webhooks.
         order_sync_request(
             kind=OrderSync.Kind.STATUS,
             channel=channel,
