@@ -29,13 +29,20 @@ SECRET_NAMES = frozenset(
     }
 )
 
+# A name ending in one of these is a secret too, whatever its prefix: the hook's own header
+# (X-Portal-Hook-Secret), clientSecret, hook_token.
+SECRET_SUFFIXES = ("secret", "token", "password")
+
 _NAME_ALTERNATION = "|".join(sorted((re.escape(n) for n in SECRET_NAMES), key=len, reverse=True))
+# A secret name, or any name ending in a secret suffix (the prefix bounded, so that a long run of
+# word characters cannot make the search quadratic).
+_NAME = rf"(?:{_NAME_ALTERNATION}|[\w-]{{0,40}}(?:{'|'.join(SECRET_SUFFIXES)}))"
 # "name": "value"  |  name=value  |  name: value   (JSON, form bodies, header dumps, reprs)
 _PATTERNS = [
-    re.compile(rf'(?i)("(?:{_NAME_ALTERNATION})"\s*:\s*")([^"]*)(")'),
-    re.compile(rf"(?i)('(?:{_NAME_ALTERNATION})'\s*:\s*')([^']*)(')"),
-    re.compile(rf"(?i)(\b(?:{_NAME_ALTERNATION})=)([^&\s,;]+)()"),
-    re.compile(rf"(?i)(\b(?:{_NAME_ALTERNATION}):[ \t]*)((?:Bearer[ \t]+)?[^\s,;]+)()"),
+    re.compile(rf'(?i)("{_NAME}"\s*:\s*")([^"]*)(")'),
+    re.compile(rf"(?i)('{_NAME}'\s*:\s*')([^']*)(')"),
+    re.compile(rf"(?i)(\b{_NAME}=)([^&\s,;]+)()"),
+    re.compile(rf"(?i)(\b{_NAME}:[ \t]*)((?:Bearer[ \t]+)?[^\s,;]+)()"),
 ]
 # Bearer tokens and JWTs anywhere in free text.
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-_\.=+/]+")
@@ -52,7 +59,8 @@ _ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212
 
 
 def is_secret_name(name: str) -> bool:
-    return name.lower() in SECRET_NAMES
+    lowered = name.lower()
+    return lowered in SECRET_NAMES or lowered.endswith(SECRET_SUFFIXES)
 
 
 def redact_text(text: str) -> str:

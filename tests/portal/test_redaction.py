@@ -92,3 +92,29 @@ def test_the_logging_filter_masks_the_traceback_attached_to_a_record():
     printed = logging.Formatter().format(record)
     assert "ValueError" in printed and "call failed" in printed
     assert "s3cr3t-value" not in printed and "b3arer-value" not in printed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"headers": {"X-Portal-Hook-Secret": "s3cr3t-value"}}',  # the VTEX hook's own header
+        "X-Portal-Hook-Secret: s3cr3t-value",
+        "clientSecret=s3cr3t-value&grant_type=x",
+        "{'hook_token': 's3cr3t-value'}",
+    ],
+)
+def test_any_name_ending_in_a_secret_word_is_masked(text):
+    assert "s3cr3t-value" not in redact_text(text)
+
+
+def test_a_secret_word_in_a_value_or_in_the_middle_of_a_name_masks_nothing():
+    text = '{"description": "our secret sauce", "tokenizer": "whitespace"}'
+    assert redact_text(text) == text
+
+
+def test_mappings_mask_keys_ending_in_a_secret_word():
+    assert redact_mapping({"X-Portal-Hook-Secret": "v", "hookToken": "t", "tokenizer": "x"}) == {
+        "X-Portal-Hook-Secret": MASK,
+        "hookToken": MASK,
+        "tokenizer": "x",
+    }
