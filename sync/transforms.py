@@ -198,6 +198,7 @@ def vtex_invoice_from_lines(
     courier: str = "",
     tracking_number: str = "",
     tracking_url: str = "",
+    dispatched_date: str | None = None,
 ) -> dict:
     """The body of POST /api/oms/pvt/orders/{orderId}/invoice (reference/vtex.md §4)."""
     return {
@@ -211,7 +212,7 @@ def vtex_invoice_from_lines(
         "courier": courier,
         "trackingNumber": tracking_number,
         "trackingUrl": tracking_url,
-        "dispatchedDate": None,
+        "dispatchedDate": dispatched_date,
         "items": [line.as_json() for line in lines],
     }
 
@@ -465,21 +466,27 @@ def _invoice_plan(facts: OutboundFacts) -> list[Action]:
         if value <= 0:
             continue  # free items only: VTEX refuses an invoice value of 0 (it must be greater than 0)
         courier = tracking_number = tracking_url = ""
+        dispatched_date = None
+        issued = issuance_date_from(note.shipping_date or note.document_date, fallback=facts.now)
         tracked = tracking_of(note, facts.shipments) if facts.push_tracking else None
         if tracked is not None:
             carrier = facts.carriers[tracked[0]]
             courier, tracking_number, tracking_url = carrier.courier, tracked[1], carrier.tracking_url(tracked[1])
+            # What a later PATCH of the tracking sends too (_tracking_plan): the invoice ends the same
+            # whether its tracking number came with it or after it.
+            dispatched_date = issued
         actions.append(
             PostInvoice(
                 invoice=vtex_invoice_from_lines(
                     type_="Output",
                     number=number,
-                    issuance_date=issuance_date_from(note.shipping_date or note.document_date, fallback=facts.now),
+                    issuance_date=issued,
                     value=value,
                     lines=lines,
                     courier=courier,
                     tracking_number=tracking_number,
                     tracking_url=tracking_url,
+                    dispatched_date=dispatched_date,
                 ),
                 source_document=note.id,
             )
