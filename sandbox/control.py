@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from sandbox import clock
 from sandbox.deliveries import deliveries_dispatch_due
 from sandbox.http import InvalidJson, json_body, json_response
-from sandbox.limits import rules, windows
+from sandbox.limits import holds, rules, windows
 from sandbox.models import Delivery, FaultKind, FaultRule, RateLimitRule, Remote, RequestLogEntry
 from sandbox.registry import seeders
 from sandbox.routers import SANDBOX_APP_LABELS, SANDBOX_DB
@@ -30,6 +30,7 @@ def sandbox_reset() -> None:
     clock.forget()
     windows.clear()
     rules.clear()  # also when a test rolled back rules it had created: no signal tells of a rollback
+    holds.release()
     for seed in seeders():
         seed()
 
@@ -110,9 +111,11 @@ def _snake(data: dict) -> dict:
 @require_http_methods(["GET", "POST", "DELETE"])
 def faults(request):
     """POST {"remote": "vtex", "method": "POST", "pathPattern": "/invoice$", "kind": "status",
-    "statusCode": 429, "retryAfter": 2, "remaining": 3}  — or kind "latency"/"timeout" with latencyMs."""
+    "statusCode": 429, "retryAfter": 2, "remaining": 3}  — or kind "latency"/"timeout"/"hang" with latencyMs.
+    DELETE also releases the requests a hang rule holds."""
     if request.method == "DELETE":
         FaultRule.objects.all().delete()
+        holds.release()
         return json_response({"deleted": True})
     if request.method == "POST":
         try:

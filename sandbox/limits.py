@@ -26,6 +26,7 @@ class Verdict:
     retry_after: int | None = None
     body: object = None
     reason: str = ""
+    hang_seconds: float = 0.0  # accept and never answer: hold this long at most, then drop the connection
 
 
 def _matches(rule, remote: str, method: str, path: str) -> bool:
@@ -98,8 +99,37 @@ def fault_for(*, remote: str, method: str, path: str) -> Verdict | None:
             )
         if rule.kind == FaultKind.LATENCY:
             return Verdict(delay_seconds=rule.latency_ms / 1000, reason="fault:latency")
+        if rule.kind == FaultKind.HANG:
+            return Verdict(hang_seconds=rule.latency_ms / 1000 or HANG_DEFAULT_SECONDS, reason="fault:hang")
         return Verdict(delay_seconds=max(rule.latency_ms / 1000, 30.0), reason="fault:timeout")
     return None
+
+
+HANG_DEFAULT_SECONDS = 600.0
+
+
+class _Holds:
+    """Requests a ``hang`` fault holds. Each waits until the faults are released (``DELETE /_sim/faults``
+    or a reset) or its own time is up; a condition variable, so a release frees them at once."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._releases = 0
+
+    def hold(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        with self._condition:
+            releases = self._releases
+            while self._releases == releases and (left := deadline - time.monotonic()) > 0:
+                self._condition.wait(left)
+
+    def release(self) -> None:
+        with self._condition:
+            self._releases += 1
+            self._condition.notify_all()
+
+
+holds = _Holds()
 
 
 class _Windows:

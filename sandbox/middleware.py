@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 import time
+from contextlib import suppress
 
 from django.http import HttpRequest, HttpResponse
 
 from portal.redaction import MASK, is_secret_name, redact_text
 from sandbox import clock
 from sandbox.http import json_response
-from sandbox.limits import fault_for, rate_limit_for
+from sandbox.limits import fault_for, holds, rate_limit_for
 from sandbox.models import Remote, RequestLogEntry
 from sandbox.registry import caller_resolvers
 
@@ -61,6 +63,8 @@ class SandboxMiddleware:
             verdict = fault_for(remote=remote, method=request.method, path=request.path) or rate_limit_for(
                 remote=remote, method=request.method, path=request.path, caller=caller_of(request)
             )
+        if verdict and verdict.hang_seconds:
+            return self._hang(request, request_body, remote, started, verdict)
         if verdict and verdict.delay_seconds:
             time.sleep(verdict.delay_seconds)
         if verdict and verdict.status:
@@ -68,8 +72,33 @@ class SandboxMiddleware:
         else:
             response = self.get_response(request)
         if remote != Remote.CONTROL:  # the log is what the simulators received, not the test's own calls
-            self._log(request, request_body, response, remote, started, verdict.reason if verdict else "")
+            content = b"" if getattr(response, "streaming", False) else response.content
+            self._log(
+                request,
+                request_body,
+                remote,
+                started,
+                verdict.reason if verdict else "",
+                status=response.status_code,
+                headers=dict(response.items()),
+                content=content,
+            )
         return response
+
+    def _hang(self, request, request_body: bytes, remote: str, started: float, verdict) -> HttpResponse:
+        """A remote that accepted the connection and never answers: the view never runs.
+
+        Logged on arrival (status 0: no answer), so a test counts the calls made while it is held.
+        Once released, the connection is dropped without a byte of answer where the server gives
+        the socket (gunicorn, as ``run_sandbox`` serves); elsewhere (Django's test client) a 504 ends it.
+        """
+        self._log(request, request_body, remote, started, verdict.reason, status=0, headers={}, content=b"")
+        holds.hold(verdict.hang_seconds)
+        sock = request.META.get("gunicorn.socket")
+        if sock is not None:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        return json_response({"error": "hang fault: no answer"}, status=504)
 
     @staticmethod
     def _fault_response(remote: str, verdict) -> HttpResponse:
@@ -86,8 +115,9 @@ class SandboxMiddleware:
         return response
 
     @staticmethod
-    def _log(request, request_body: bytes, response, remote: str, started: float, fault: str) -> None:
-        content = b"" if getattr(response, "streaming", False) else response.content
+    def _log(
+        request, request_body: bytes, remote: str, started: float, fault: str, *, status: int, headers, content
+    ) -> None:
         RequestLogEntry.objects.create(
             remote=remote,
             method=request.method,
@@ -95,8 +125,8 @@ class SandboxMiddleware:
             query=redact_text(request.META.get("QUERY_STRING", "")),
             request_headers=_headers_for_log(request.headers),
             request_body=_text(request_body),
-            status=response.status_code,
-            response_headers=_headers_for_log(dict(response.items())),
+            status=status,
+            response_headers=_headers_for_log(headers),
             response_body=_text(content),
             duration_ms=(time.perf_counter() - started) * 1000,
             fault=fault,

@@ -47,6 +47,7 @@ class FaultKind(models.TextChoices):
     STATUS = "status", "Answer with a status code (429 with Retry-After, 5xx, ...)"
     LATENCY = "latency", "Answer normally after a delay"
     TIMEOUT = "timeout", "Hold the request long enough for the client to time out"
+    HANG = "hang", "Accept the request and never answer: held until released, then the connection is dropped"
 
 
 class FaultRule(models.Model):
