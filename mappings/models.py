@@ -7,6 +7,7 @@ selectors (reads) and services (writes) to the rest of the portal.
 from __future__ import annotations
 
 import re
+import secrets
 from urllib.parse import quote, urlsplit
 
 from django.core.exceptions import ValidationError
@@ -54,6 +55,11 @@ def validate_connector_endpoint(value: str) -> None:
             "Enter the connector's base URL without a query string or fragment; VTEX appends its own.",
             code="connector_query",
         )
+
+
+def connector_secret_new() -> str:
+    """A fresh connector secret: 256 random bits, URL-safe, so it can be a path segment."""
+    return secrets.token_urlsafe(32)
 
 
 def validate_cancelled_state_keys(value) -> None:
@@ -183,6 +189,14 @@ class SalesChannel(TimestampedModel):
         help_text="External marketplace connectors only: the connector's base URL for Channel Order API callbacks.",
     )
 
+    # The Channel Order API's connectorEndpoint may carry no query string (reference/vtex.md §7), so the
+    # notification endpoint is authenticated by a path segment: connector_notification_endpoint below.
+    # Generated, never shown nor edited; `manage.py rotate_connector_secret` replaces it and keeps the
+    # previous one valid for VTEX_CONNECTOR_SECRET_GRACE_SECONDS.
+    connector_secret = EncryptedTextField(default=connector_secret_new, editable=False)
+    connector_secret_previous = EncryptedTextField(blank=True, editable=False)
+    connector_secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     vtex_trade_policies = models.JSONField(
         "VTEX trade policies",
         default=list,
@@ -290,6 +304,12 @@ class SalesChannel(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def connector_notification_endpoint(self) -> str:
+        """The ``connectorEndpoint`` the Channel Order API is given: the connector endpoint plus this
+        channel's secret segment, under which VTEX posts its processing results."""
+        return f"{self.connector_endpoint.rstrip('/')}/{self.connector_secret}"
 
     def clean(self) -> None:
         super().clean()

@@ -13,6 +13,7 @@ from mappings.models import (
     StatusMapping,
     SyncType,
     TransferToggle,
+    connector_secret_new,
 )
 
 # The seed table: what a merchant expects without having configured anything.
@@ -82,3 +83,22 @@ def sales_channel_hook_url_set(*, channel: SalesChannel, url: str) -> bool:
     channel.vtex_hook_url = url
     channel.save(update_fields=["vtex_hook_url", "updated_at"])
     return True
+
+
+def sales_channel_connector_secret_rotate(*, channel: SalesChannel) -> SalesChannel:
+    """Give ``channel`` a new connector secret; the current one becomes the previous one, which the
+    notification endpoint accepts for ``VTEX_CONNECTOR_SECRET_GRACE_SECONDS`` after ``rotated_at``.
+
+    VTEX learns the new endpoint with the next Channel Order API status update. A second rotation
+    within the grace period drops the secret before the previous one. Row-locked, so two rotations at
+    once cannot both keep the same previous secret.
+    """
+    with transaction.atomic():
+        locked = SalesChannel.objects.select_for_update().get(pk=channel.pk)
+        locked.connector_secret_previous = locked.connector_secret
+        locked.connector_secret = connector_secret_new()
+        locked.connector_secret_rotated_at = timezone.now()
+        locked.save(
+            update_fields=["connector_secret", "connector_secret_previous", "connector_secret_rotated_at", "updated_at"]
+        )
+    return locked

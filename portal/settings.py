@@ -260,6 +260,15 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 # A VARIO app token issued ("iat") up to this many seconds in the future is accepted: clocks drift.
 # Its expiry ("exp") is checked without it.
 VARIO_TOKEN_CLOCK_LEEWAY_SECONDS = env.int("VARIO_TOKEN_CLOCK_LEEWAY_SECONDS", default=60)
+# A VARIO app token whose "exp" lies further ahead than this is refused: VARIO's real lifetime is
+# unpublished (the simulator issues 60 s, reference/vario-erp.md §4.4), so the cap only stops absurd ones.
+VARIO_TOKEN_MAX_LIFETIME_SECONDS = env.int("VARIO_TOKEN_MAX_LIFETIME_SECONDS", default=24 * 3600)
+# While rotating the client secret in VARIO: the old secret, whose tokens are accepted too. Remove it
+# once VARIO signs with the new one (docs/operations.md "Rotating secrets").
+VARIO_CLIENT_SECRET_PREVIOUS = env.str("VARIO_CLIENT_SECRET_PREVIOUS", default="")
+# After `manage.py rotate_connector_secret`, a channel's previous connector secret (the path segment of
+# its Channel Order API notification URL) stays valid this long, so notifications VTEX queued land.
+VTEX_CONNECTOR_SECRET_GRACE_SECONDS = env.int("VTEX_CONNECTOR_SECRET_GRACE_SECONDS", default=24 * 3600)
 
 # --- Benchmarks ------------------------------------------------------------------------------------
 # Routes /_bench/bare/<event>, the bare JSON view `make bench` compares the webhook with. Never on in production.

@@ -78,6 +78,8 @@ def inbox_event_store(
         limit = InboxEvent._meta.get_field(field).max_length
         if len(value) > limit:
             raise InboxEventInvalid(f"The {label} is longer than {limit} characters.")
+        if "\x00" in value:  # e.g. %00 in a webhook URL: PostgreSQL's text refuses it (SQLite would not)
+            raise InboxEventInvalid(f"The {label} contains a NUL character.")
     status = InboxEvent.Status.IGNORED if ignored_reason else InboxEvent.Status.PENDING
     fields = {
         "source": source,

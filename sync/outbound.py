@@ -270,7 +270,7 @@ def _marketplace_approval(*, vtex: VtexClient, sync: OrderSync, vtex_order: Vtex
             marketplace_order_id=marketplace_order_id,
             status=status,
             connector_name=channel.connector_name,
-            connector_endpoint=channel.connector_endpoint,
+            connector_endpoint=channel.connector_notification_endpoint,
         )
     except RejectedError as exc:
         if exc.code in ChannelOrderResult.NOT_YET_CODES:

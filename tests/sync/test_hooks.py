@@ -1,6 +1,9 @@
 """POST /webhooks/vtex/<channel>/orders: ping, header secret, origin, dedup; stored in the inbox."""
 
+import json
+
 import pytest
+from django.db import OperationalError, connection
 
 from sync.models import InboxEvent
 from tests.factories import SalesChannelFactory
@@ -140,3 +143,73 @@ def test_a_notification_without_a_state_key_is_refused(client, hook_channel):
 
     assert response.status_code == 400 and "'State' are required" in response.json()["error"]
     assert not InboxEvent.objects.exists()
+
+
+# --- authentication before parsing, hostile input (issue #13 §3) -------------------------------------
+
+DEEP = b"[" * 40_000
+
+
+def test_the_ping_with_the_right_secret_is_answered(client, hook_channel):
+    assert post(client, {"hookConfig": "ping"}).json() == {"pong": True}
+
+
+@pytest.mark.parametrize("secret", ["", "wrong"], ids=["empty", "wrong"])
+def test_the_ping_with_a_wrong_secret_header_is_refused_so_vtex_saves_no_hook_that_would_refuse_all(
+    client, hook_channel, secret
+):
+    assert post(client, {"hookConfig": "ping"}, secret=secret).status_code == 401
+
+
+def test_the_ping_of_a_channel_without_a_secret_is_refused(client, db):
+    SalesChannelFactory(code="open", vtex_account_name="demostore", vtex_hook_secret="")
+
+    assert post(client, {"hookConfig": "ping"}, secret=None, code="open").status_code == 401
+
+
+def test_without_the_header_only_a_small_ping_is_parsed(client, hook_channel):
+    padded = {"hookConfig": "ping", "padding": "x" * 300}
+
+    assert post(client, padded, secret=None).status_code == 401
+    assert post(client, DEEP, secret=None).status_code == 401
+    assert post(client, b"[" * 200, secret=None).status_code == 401
+    assert post(client, b"\xef\xbb\xbf" + b'{"hookConfig": "ping"}', secret=None).status_code == 401
+
+
+def test_a_wrong_secret_with_a_hostile_body_is_401_not_parsed(client, hook_channel):
+    assert post(client, DEEP, secret="wrong").status_code == 401
+
+
+HOSTILE = {
+    "nested 40,000 deep": (DEEP, "nests deeper than 32 levels"),
+    "a lone surrogate in the order id": (
+        json.dumps(notification(OrderId="\ud800")).encode(),
+        "lone UTF-16 surrogate",
+    ),
+    "a lone surrogate in Origin.Key": (
+        json.dumps(notification(Origin={"Account": "demostore", "Key": "\udfff"})).encode(),
+        "lone UTF-16 surrogate",
+    ),
+    "UTF-16": (json.dumps(notification()).encode("utf-16"), "not UTF-8"),
+    "a byte order mark": (b"\xef\xbb\xbf" + json.dumps(notification()).encode(), "byte order mark"),
+    "a NUL in a nested value": (json.dumps(notification(Origin={"Account": "a\x00"})).encode(), "NUL character"),
+}
+
+
+@pytest.mark.parametrize(("body", "message"), HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_hostile_notification_is_a_400_naming_the_problem(client, hook_channel, body, message):
+    response = post(client, body)
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert not InboxEvent.objects.exists()
+
+
+def test_a_database_outage_while_reading_the_channel_is_a_503(client, hook_channel):
+    def database_down(execute, sql, params, many, context):
+        raise OperationalError("database is locked")
+
+    with connection.execute_wrapper(database_down):
+        response = post(client, notification())
+
+    assert response.status_code == 503

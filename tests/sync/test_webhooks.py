@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import socket
 import threading
 import time
+from datetime import timedelta
+from urllib.parse import urlsplit
 
 import django_rq
 import jwt
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.urls import reverse
 
+from mappings.models import ChannelKind, SalesChannel
+from mappings.services import sales_channel_connector_secret_rotate
 from sync import jobs
 from sync.inbox import inbox_sweep
 from sync.models import InboxEvent, OrderSync
@@ -233,7 +239,11 @@ BAD_BODIES = {
     [
         ('{"entityId": 1, "weight": Infinity}', "Infinity is not a JSON number"),
         ('{"entityId": 1, "note": "a\\u0000b"}', "NUL character"),
-        (json.dumps({"entityId": "9" * 101}), "entity id is longer than 100 characters"),
+        ('{"entityId": 1, "weight": 1e999}', "1e999 is out of range"),
+        ('{"entityId": 1, "note": "\\ud800"}', "lone UTF-16 surrogate"),
+        ('{"entityId": 1, "\\udfff": 2}', "lone UTF-16 surrogate"),
+        ('{"entityId": 1, "n": {"n": "a\\u0000b"}}', "NUL character"),
+        (json.dumps({"entityId": "9" * 101}), "'entityId' is not a VARIO id"),
     ],
 )
 def test_input_the_database_cannot_store_is_a_400_that_says_why_not_a_503(client, body, message):
@@ -289,6 +299,360 @@ def test_a_document_event_does_not_take_a_shipment_id_for_its_document(client):
     response = post(client, vario_url(DELIVERY_NOTE), {"shipmentId": 3301, "parcelId": 4401})
 
     assert response.status_code == 400
+
+
+# --- hostile input (issue #13 §3) ----------------------------------------------------------------------
+
+DEEP = b"[" * 40_000  # about 40 KB: Python's parser gives up with a RecursionError near 1,000 levels
+HOSTILE_BODIES = {
+    "nested 40,000 deep": (DEEP, "nests deeper than 32 levels"),
+    "nested 33 deep inside an object": (b'{"id": 1, "x": ' + b"[" * 32 + b"]" * 32 + b"}", "nests deeper than 32"),
+    "a lone surrogate in the id": (b'{"id": "\\ud800"}', "lone UTF-16 surrogate"),
+    "a lone surrogate in a key": (b'{"id": 1, "\\uDC00x": 1}', "lone UTF-16 surrogate"),
+    "UTF-16 with its byte order mark": ('{"id": 1}'.encode("utf-16"), "not UTF-8"),
+    "UTF-16 without one": ('{"id": 1}'.encode("utf-16-le"), "not valid JSON"),
+    "UTF-8 with a byte order mark": (b'\xef\xbb\xbf{"id": 1}', "byte order mark"),
+}
+
+
+@pytest.mark.parametrize("url", [vario_url(DELIVERY_NOTE), GENERIC], ids=["vario event", "order-status-change"])
+@pytest.mark.parametrize(("body", "message"), HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_a_hostile_body_is_a_400_naming_the_problem_and_stores_nothing(client, url, body, message):
+    response = post(client, url, body)
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert not InboxEvent.objects.exists()
+
+
+def test_an_event_name_with_a_nul_character_is_a_400_on_every_database(client):
+    response = post(client, "/webhooks/vario/a%00b", {"id": 1})
+
+    assert response.status_code == 400
+    assert "event name contains a NUL character" in response.json()["error"]
+    assert not InboxEvent.objects.exists()
+
+
+def test_a_properly_paired_surrogate_escape_is_accepted(client):
+    response = post(client, GENERIC, b'{"entityId": 1, "note": "\\ud83d\\ude00"}')
+
+    assert response.status_code == 200
+    assert InboxEvent.objects.get().payload["note"] == "\U0001f600"
+
+
+def test_the_token_is_checked_before_the_body_is_parsed(client):
+    response = post(client, GENERIC, DEEP, authorization="Bearer not-a-jwt")
+
+    assert response.status_code == 401
+
+
+NOT_VARIO_IDS = {
+    "letters": "abc",
+    "digits and letters": "12a",
+    "a sign": "-5",
+    "a plus sign": "+5",
+    "spaces": " 5",
+    "a decimal string": "1.5",
+    "a JSON fraction": 1.5,
+    "a negative number": -3,
+    "zero": 0,
+    "one over int64": 2**63,
+    "one over int64 as digits": str(2**63),
+    "other digits than ASCII": "\u0663",
+    "a boolean": True,
+    "an object": {"n": 1},
+    "a list": [1],
+}
+
+
+@pytest.mark.parametrize("value", NOT_VARIO_IDS.values(), ids=NOT_VARIO_IDS.keys())
+@pytest.mark.parametrize("key", ["id", "entityId"])
+def test_an_id_that_is_not_a_vario_id_is_a_400_naming_its_key(client, key, value):
+    response = post(client, GENERIC, {key: value})
+
+    assert response.status_code == 400
+    assert f"'{key}' is not a VARIO id" in response.json()["error"]
+    assert not InboxEvent.objects.exists()
+
+
+def test_a_parcel_event_with_a_shipment_id_that_is_not_a_vario_id_is_a_400(client):
+    response = post(client, vario_url(PARCEL), {"shipmentId": "abc", "parcelId": 4401})
+
+    assert response.status_code == 400
+    assert "'shipmentId' is not a VARIO id" in response.json()["error"]
+
+
+def test_an_unknown_event_with_an_id_that_is_not_a_vario_id_is_a_400(client):
+    assert post(client, vario_url("article.update"), {"id": "abc"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [(2**63 - 1, str(2**63 - 1)), (str(2**63 - 1), str(2**63 - 1)), ("0042", "42"), (1, "1")],
+    ids=["int64 max", "int64 max as digits", "leading zeros", "one"],
+)
+def test_every_vario_id_is_accepted_and_stored_as_its_digits(client, value, stored):
+    assert post(client, GENERIC, {"entityId": value}).status_code == 200
+
+    assert InboxEvent.objects.get().entity_id == stored
+
+
+def signed(claims: dict, *, secret: str = SECRET) -> str:
+    return "Bearer " + jwt.encode({"aud": APP, **claims}, secret, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "exp",
+    [lambda now: str(now + 60), lambda now: [now + 60], lambda now: {"at": now + 60}],
+    ids=["a string of digits", "a list", "an object"],
+)
+def test_a_token_whose_exp_is_not_a_number_is_refused(client, exp):
+    response = post(client, GENERIC, {"entityId": 1}, authorization=signed({"exp": exp(int(time.time()))}))
+
+    assert response.status_code == 401
+    assert InboxEvent.objects.count() == 0
+
+
+def test_a_token_whose_exp_is_true_is_refused(client):
+    assert post(client, GENERIC, {"entityId": 1}, authorization=signed({"exp": True})).status_code == 401
+
+
+@pytest.mark.parametrize("lifetime", [10**300, 10**400], ids=["10^300 s", "10^400 s (beyond a float)"])
+def test_a_token_valid_for_absurdly_long_is_refused(client, lifetime):
+    token = signed({"exp": int(time.time()) + lifetime})
+
+    response = post(client, GENERIC, {"entityId": 1}, authorization=token)
+
+    assert response.status_code == 401
+    assert "VARIO_TOKEN_MAX_LIFETIME_SECONDS" in response.json()["error"]
+
+
+def test_the_token_lifetime_cap_is_a_setting(client, settings):
+    settings.VARIO_TOKEN_MAX_LIFETIME_SECONDS = 300
+
+    within, beyond = f"Bearer {app_token(expires_in=240)}", f"Bearer {app_token(expires_in=400)}"
+
+    assert post(client, GENERIC, {"entityId": 1}, authorization=within).status_code == 200
+    assert post(client, GENERIC, {"entityId": 2}, authorization=beyond).status_code == 401
+
+
+PREVIOUS_SECRET = "the-previous-vario-client-secret-0123456789"
+
+
+def test_a_token_signed_with_the_previous_secret_is_accepted_during_the_overlap(client, settings):
+    settings.VARIO_CLIENT_SECRET_PREVIOUS = PREVIOUS_SECRET
+
+    response = post(client, GENERIC, {"entityId": 1}, authorization=f"Bearer {app_token(secret=PREVIOUS_SECRET)}")
+
+    assert response.status_code == 200
+    assert post(client, GENERIC, {"entityId": 2}).status_code == 200  # and the current one still is
+
+
+def test_a_token_signed_with_the_previous_secret_is_refused_once_the_overlap_ends(client, settings):
+    settings.VARIO_CLIENT_SECRET_PREVIOUS = ""
+
+    response = post(client, GENERIC, {"entityId": 1}, authorization=f"Bearer {app_token(secret=PREVIOUS_SECRET)}")
+
+    assert response.status_code == 401
+    assert "InvalidSignatureError" in response.json()["error"]
+
+
+def test_an_expired_token_signed_with_the_previous_secret_is_named_expired(client, settings):
+    settings.VARIO_CLIENT_SECRET_PREVIOUS = PREVIOUS_SECRET
+    token = f"Bearer {app_token(secret=PREVIOUS_SECRET, expires_in=-120)}"
+
+    assert "expired" in post(client, GENERIC, {"entityId": 1}, authorization=token).json()["error"]
+
+
+# --- the Channel Order API notification ---------------------------------------------------------------
+
+
+@pytest.fixture
+def marketplace(db):
+    return SalesChannelFactory(
+        code="mkp",
+        vtex_account_name="demostore",
+        kind=ChannelKind.EXTERNAL_MARKETPLACE,
+        connector_name="vario-portal",
+        connector_endpoint="https://portal.example.com/webhooks/vtex/mkp",
+    )
+
+
+RESULT = {"marketplaceOrderId": "MKT-1001", "code": "SOI002", "flow": "ApproveOrder", "success": True}
+
+
+def notify(client, channel, body=RESULT, *, secret: str | None = None, account: str = "demostore"):
+    """POST where VTEX posts: the path of the connectorEndpoint the portal sent, plus VTEX's own suffix."""
+    if secret is None:
+        base = urlsplit(channel.connector_notification_endpoint).path
+    else:
+        base = f"/webhooks/vtex/{channel.code}/{secret}"
+    data = body if isinstance(body, bytes) else json.dumps(body)
+    url = f"{base}/order-integration/notification/processing-result?an={account}"
+    return client.post(url, data=data, content_type="application/json")
+
+
+def test_the_connector_endpoint_sent_to_vtex_carries_the_channels_secret(marketplace):
+    endpoint = marketplace.connector_notification_endpoint
+
+    assert endpoint == f"https://portal.example.com/webhooks/vtex/mkp/{marketplace.connector_secret}"
+    assert len(marketplace.connector_secret) >= 43  # 256 random bits, URL-safe
+    assert not urlsplit(endpoint).query  # reference/vtex.md §7: no query string
+
+
+def test_a_trailing_slash_of_the_connector_endpoint_is_not_doubled(marketplace):
+    marketplace.connector_endpoint += "/"
+
+    assert marketplace.connector_notification_endpoint.endswith(f"/mkp/{marketplace.connector_secret}")
+
+
+def test_each_channel_gets_its_own_secret(marketplace):
+    other = SalesChannelFactory(code="mkp2")
+
+    assert other.connector_secret and other.connector_secret != marketplace.connector_secret
+
+
+def test_a_notification_under_the_channels_secret_is_stored(client, marketplace):
+    response = notify(client, marketplace)
+
+    assert response.status_code == 200
+    event = InboxEvent.objects.get()
+    assert (event.source, event.event, event.entity_id, event.channel) == (
+        InboxEvent.Source.MARKETPLACE,
+        "channel-order.SOI002",
+        "MKT-1001",
+        marketplace,
+    )
+
+
+def wrong_secrets(channel) -> dict[str, str]:
+    return {
+        "another": "x" * len(channel.connector_secret),
+        "one character short": channel.connector_secret[:-1],
+        "one character more": channel.connector_secret + "x",
+        "another channel's": SalesChannelFactory(code="mkp2").connector_secret,
+    }
+
+
+def test_a_wrong_secret_is_a_404_that_confirms_nothing_and_stores_nothing(client, marketplace):
+    answers = {name: notify(client, marketplace, secret=s) for name, s in wrong_secrets(marketplace).items()}
+    no_channel = client.post(
+        f"/webhooks/vtex/nope/{marketplace.connector_secret}/order-integration/notification/processing-result",
+        data=json.dumps(RESULT),
+        content_type="application/json",
+    )
+
+    for response in [*answers.values(), no_channel]:
+        assert response.status_code == 404
+        assert response.json() == {"error": "Not found."}  # the same for an unknown channel
+    assert not InboxEvent.objects.exists()
+
+
+def test_the_old_path_without_a_secret_is_not_routed(client, marketplace):
+    response = client.post(
+        "/webhooks/vtex/mkp/order-integration/notification/processing-result?an=demostore",
+        data=json.dumps(RESULT),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 404
+    assert not InboxEvent.objects.exists()
+
+
+def test_a_channel_that_is_no_marketplace_connector_has_no_notification_endpoint(client, db):
+    shop = SalesChannelFactory(code="shop", vtex_account_name="demostore")
+
+    assert notify(client, shop, secret=shop.connector_secret).status_code == 404
+
+
+def test_the_secret_is_checked_before_the_body_is_parsed(client, marketplace):
+    assert notify(client, marketplace, DEEP, secret="wrong").status_code == 404
+
+
+@pytest.mark.parametrize(("body", "message"), HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_a_hostile_notification_is_a_400_naming_the_problem(client, marketplace, body, message):
+    response = notify(client, marketplace, body)
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert not InboxEvent.objects.exists()
+
+
+def test_a_notification_for_another_account_is_a_400(client, marketplace):
+    assert notify(client, marketplace, account="other").status_code == 400
+
+
+def test_after_a_rotation_the_new_secret_and_for_a_grace_period_the_previous_one_are_accepted(
+    client, marketplace, settings
+):
+    settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS = 3600
+    previous = marketplace.connector_secret
+
+    rotated = sales_channel_connector_secret_rotate(channel=marketplace)
+
+    assert rotated.connector_secret != previous
+    assert rotated.connector_notification_endpoint.endswith("/" + rotated.connector_secret)
+    assert notify(client, rotated).status_code == 200
+    assert notify(client, rotated, secret=previous).status_code == 200
+
+
+def test_the_previous_secret_is_refused_once_the_grace_period_is_over(client, marketplace, settings):
+    settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS = 3600
+    previous = marketplace.connector_secret
+    rotated = sales_channel_connector_secret_rotate(channel=marketplace)
+    SalesChannel.objects.filter(pk=rotated.pk).update(
+        connector_secret_rotated_at=rotated.connector_secret_rotated_at - timedelta(seconds=3601)
+    )
+
+    assert notify(client, marketplace, secret=previous).status_code == 404
+    assert notify(client, rotated).status_code == 200
+
+
+def test_a_second_rotation_drops_the_first_secret(client, marketplace, settings):
+    settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS = 3600
+    first = marketplace.connector_secret
+    sales_channel_connector_secret_rotate(channel=marketplace)
+    rotated = sales_channel_connector_secret_rotate(channel=marketplace)
+
+    assert notify(client, rotated, secret=first).status_code == 404
+    assert notify(client, rotated, secret=rotated.connector_secret_previous).status_code == 200
+
+
+def test_the_rotate_command_rotates_and_prints_no_secret(marketplace):
+    previous = marketplace.connector_secret
+    out = io.StringIO()
+
+    call_command("rotate_connector_secret", "mkp", stdout=out)
+
+    marketplace.refresh_from_db()
+    assert marketplace.connector_secret != previous
+    assert marketplace.connector_secret_previous == previous
+    assert previous not in out.getvalue() and marketplace.connector_secret not in out.getvalue()
+    assert "accepted until" in out.getvalue()
+
+
+def test_the_rotate_command_names_an_unknown_channel(db):
+    with pytest.raises(CommandError, match="no sales channel with code 'nope'"):
+        call_command("rotate_connector_secret", "nope")
+
+
+def test_a_database_outage_while_reading_the_channel_is_a_503(client, marketplace):
+    def database_down(execute, sql, params, many, context):
+        raise OperationalError("database is locked")
+
+    with connection.execute_wrapper(database_down):
+        response = notify(client, marketplace)
+
+    assert response.status_code == 503
+    assert "Database unavailable" in response.json()["error"]
+
+
+def test_the_connector_secret_is_encrypted_at_rest(marketplace):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT connector_secret FROM mappings_saleschannel WHERE id = %s", [marketplace.pk])
+        stored = cursor.fetchone()[0]
+
+    assert stored and marketplace.connector_secret not in stored
 
 
 # --- what is stored -------------------------------------------------------------------------------------
