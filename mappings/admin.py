@@ -19,10 +19,20 @@ from mappings.models import (
     default_cancelled_state_keys,
 )
 from mappings.resources import CarrierCodeResource, OrderLinkResource, StatusMappingResource
+from portal.admin_secrets import WriteOnlySecretsMixin
 
 
 class ImportExportAdmin(ImportExportModelAdmin):
     formats = [CSV, XLSX, JSON]
+
+    def has_import_permission(self, request) -> bool:
+        # An import adds rows and changes existing ones: it needs both permissions. The library checks one
+        # permission (IMPORT_EXPORT_IMPORT_PERMISSION_CODE, "change"); export checks "view" on its own.
+        return (
+            super().has_import_permission(request)
+            and self.has_add_permission(request)
+            and self.has_change_permission(request)
+        )
 
 
 class SalesChannelForm(forms.ModelForm):
@@ -153,7 +163,7 @@ class CarrierCodeInline(admin.TabularInline):
 
 
 @admin.register(SalesChannel)
-class SalesChannelAdmin(admin.ModelAdmin):
+class SalesChannelAdmin(WriteOnlySecretsMixin, admin.ModelAdmin):
     form = SalesChannelForm
 
     # A crash while saving must not print the typed secrets on the DEBUG error page.
@@ -233,7 +243,13 @@ class SalesChannelAdmin(admin.ModelAdmin):
     def credentials_set(self, obj: SalesChannel) -> bool:
         return obj.has_vtex_credentials
 
-    @admin.action(description="Load default status mappings (keeps existing ones)")
+    def has_load_status_mappings_permission(self, request) -> bool:
+        # The action adds status mappings to the channels' configuration.
+        return self.has_change_permission(request) and request.user.has_perm("mappings.add_statusmapping")
+
+    @admin.action(
+        description="Load default status mappings (keeps existing ones)", permissions=["load_status_mappings"]
+    )
     def load_default_status_mappings(self, request, queryset) -> None:
         for channel in queryset:
             created = services.status_mappings_load_defaults(channel=channel)
@@ -305,4 +321,11 @@ class OrderLinkAdmin(ImportExportAdmin):
     search_fields = ("vtex_order_id", "marketplace_order_id", "erp_order_id", "erp_order_number")
     list_select_related = ("channel",)
     readonly_fields = ("created_at", "updated_at", "vtex_status_at", "erp_state_at")
+    # Both sides' ids are what the sync finds the order by: typed once when a link is added by hand, then
+    # only the sync writes them (a changed id would sync another order's state onto this one).
+    ids_fixed_after_creation = ("channel", "vtex_order_id", "marketplace_order_id", "erp_order_id", "erp_order_number")
     date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = self.ids_fixed_after_creation if obj is not None else ()
+        return (*fixed, *super().get_readonly_fields(request, obj))

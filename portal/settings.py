@@ -339,6 +339,10 @@ STORAGES = {
 # --- Import/export -------------------------------------------------------------------------------
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Import needs the model's change permission (the admin also requires add: mappings/admin.py), export its
+# view permission; unset, django-import-export lets any staff user import and export.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- Security (production defaults; each can be relaxed through the environment) ------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", True) else None

@@ -303,3 +303,237 @@ def test_a_channel_without_orders_can_be_deleted_with_its_toggles_and_mappings(a
     assert response.status_code == 302
     assert not SalesChannel.objects.filter(code="gone").exists()
     assert not TransferToggle.objects.filter(channel_id=channel.pk).exists()
+
+
+# --- secrets are write-only in every mode ----------------------------------------------------------------
+
+HOOK_SECRET = "HOOK-SECRET-NEVER-SHOWN-0815"
+
+
+@pytest.fixture
+def user_with(django_user_model, settings):
+    """A logged-in staff client holding exactly the given permissions (codenames of the mappings app)."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+    def make(*codenames: str) -> Client:
+        user = django_user_model.objects.create_user(f"staff-{len(codenames)}-{'-'.join(codenames)}", is_staff=True)
+        user.user_permissions.add(
+            *Permission.objects.filter(content_type__app_label="mappings", codename__in=codenames)
+        )
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+def admin_fields(response) -> dict:
+    """The fields the change page shows, by name: read-only lines and inputs alike."""
+    from django.contrib.admin.helpers import AdminReadonlyField
+
+    return {
+        (field.field["name"] if isinstance(field, AdminReadonlyField) else field.field.name): field
+        for fieldset in response.context["adminform"]
+        for line in fieldset
+        for field in line
+    }
+
+
+def stored_secrets(channel: SalesChannel) -> list[str]:
+    """Every secret the channel holds, in plaintext and as stored (each encrypted field of the model)."""
+    from portal.admin_secrets import secret_field_names
+
+    values = [getattr(channel, name) for name in secret_field_names(SalesChannel)]
+    stored = SalesChannel.objects.filter(pk=channel.pk).values_list(*secret_field_names(SalesChannel)).get()
+    return [v for v in (*values, *stored) if v]
+
+
+@pytest.fixture
+def secret_channel(populated):
+    populated.vtex_hook_secret = HOOK_SECRET
+    populated.save()
+    return populated
+
+
+@pytest.mark.parametrize(
+    ("role", "codenames"),
+    [("viewer", ("view_saleschannel",)), ("editor", ("view_saleschannel", "change_saleschannel")), ("superuser", None)],
+)
+@pytest.mark.parametrize("page", ["change", "history", "changelist", "delete"])
+def test_no_page_in_any_mode_renders_a_stored_secret(admin_client, user_with, secret_channel, role, codenames, page):
+    client = admin_client if codenames is None else user_with(*codenames)
+    args = [] if page == "changelist" else [secret_channel.pk]
+    response = client.get(reverse(f"admin:mappings_saleschannel_{page}", args=args))
+
+    if page == "delete" and role != "superuser":
+        assert response.status_code == 403
+        return
+    assert response.status_code == 200
+    html = response.content.decode()
+    secrets = stored_secrets(secret_channel)
+    assert TOKEN in secrets and HOOK_SECRET in secrets
+    for secret in secrets:
+        assert secret not in html
+        assert secret[:12] not in html
+
+
+@pytest.mark.parametrize(
+    ("codenames", "editable"),
+    [(("view_saleschannel",), False), (("view_saleschannel", "change_saleschannel"), True)],
+    ids=["view-only", "change"],
+)
+def test_the_channel_page_says_only_whether_each_secret_is_set(user_with, secret_channel, codenames, editable):
+    secret_channel.vtex_hook_secret = ""
+    secret_channel.save()
+
+    response = user_with(*codenames).get(change_url(secret_channel))
+
+    fields = admin_fields(response)
+    assert fields["vtex_app_token_state"].contents() == "set"
+    assert fields["vtex_hook_secret_state"].contents() == "not set"
+    assert ("vtex_app_token" in fields, "clear_vtex_app_token" in fields) == (editable, editable)
+    if editable:  # the write-only input, rendered empty
+        rendered = str(fields["vtex_app_token"].field)
+        assert 'type="password"' in rendered and "value=" not in rendered
+
+
+def test_the_add_page_has_the_secret_inputs_and_no_state(admin_client):
+    response = admin_client.get(reverse("admin:mappings_saleschannel_add"))
+
+    names = set(admin_fields(response))
+    assert {"vtex_app_token", "vtex_hook_secret"} <= names
+    assert not names & {"vtex_app_token_state", "clear_vtex_app_token"}
+
+
+# --- actions declare their permission --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("codenames", "allowed"),
+    [
+        (("view_saleschannel", "view_statusmapping"), False),
+        (("view_saleschannel", "change_saleschannel"), False),
+        (("view_saleschannel", "change_saleschannel", "add_statusmapping"), True),
+    ],
+    ids=["view-only", "change-without-adding-mappings", "change-and-add-mappings"],
+)
+def test_loading_default_status_mappings_needs_change_and_the_add_permission_of_mappings(
+    user_with, populated, codenames, allowed
+):
+    before = StatusMapping.objects.filter(channel=populated).count()
+
+    response = user_with(*codenames).post(
+        reverse("admin:mappings_saleschannel_changelist"),
+        {"action": "load_default_status_mappings", "_selected_action": [populated.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert StatusMapping.objects.filter(channel=populated).count() == (5 if allowed else before)
+
+
+# --- import and export need the model's permissions -----------------------------------------------------
+
+CARRIER_CSV = (
+    "channel,erp_carrier_key,vtex_courier_name,tracking_url_template,accepted_by_marketplace,"
+    "integrated_with_vtex_tracking\r\nshop,EVIL,Evil,https://evil.example/{tracking_number},true,false\r\n"
+)
+
+
+def import_carriers(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("carriers.csv", CARRIER_CSV.encode(), content_type="text/csv")
+    return client.post(
+        reverse("admin:mappings_carriercode_import"), {"resource": "0", "format": "0", "import_file": upload}
+    )
+
+
+@pytest.mark.parametrize(
+    "codenames",
+    [(), ("view_carriercode",), ("view_carriercode", "change_carriercode"), ("view_carriercode", "add_carriercode")],
+    ids=["none", "view", "change-without-add", "add-without-change"],
+)
+def test_an_import_needs_both_add_and_change_permission(user_with, populated, codenames):
+    client = user_with(*codenames)
+
+    assert client.get(reverse("admin:mappings_carriercode_import")).status_code == 403
+    assert import_carriers(client).status_code == 403
+    assert client.post(reverse("admin:mappings_carriercode_process_import"), {}).status_code == 403
+    assert not CarrierCode.objects.filter(erp_carrier_key="EVIL").exists()
+
+
+def test_a_user_with_add_and_change_permission_imports(user_with, populated):
+    client = user_with("view_carriercode", "add_carriercode", "change_carriercode")
+
+    response = import_carriers(client)
+
+    assert response.status_code == 200
+    assert response.context["confirm_form"] is not None  # the preview, with its "Confirm import"
+
+
+def export_post_data(form) -> dict[str, str]:
+    """The export form submitted as shown: the first format and resource, every column ticked."""
+    from django import forms
+
+    ticked = {name: "on" for name, field in form.fields.items() if isinstance(field, forms.BooleanField)}
+    return {"format": "0", "resource": "0", **ticked}
+
+
+@pytest.mark.parametrize(("codenames", "allowed"), [((), False), (("view_orderlink",), True)], ids=["none", "view"])
+def test_an_export_needs_the_view_permission(admin_client, user_with, populated, codenames, allowed):
+    url = reverse("admin:mappings_orderlink_export")
+    data = export_post_data(admin_client.get(url).context["form"])
+    client = user_with(*codenames)
+
+    page = client.get(url)
+    download = client.post(url, data)
+
+    expected = 200 if allowed else 403
+    assert (page.status_code, download.status_code) == (expected, expected)
+    if allowed:
+        assert download["Content-Disposition"].startswith("attachment;")
+
+
+def test_a_view_only_user_sees_export_but_no_import_button(user_with, populated):
+    html = user_with("view_carriercode").get(reverse("admin:mappings_carriercode_changelist")).content.decode()
+
+    assert reverse("admin:mappings_carriercode_export") in html
+    assert reverse("admin:mappings_carriercode_import") not in html
+
+
+# --- an order link's ids are fixed after creation -------------------------------------------------------
+
+ORDER_LINK_IDS = ("channel", "vtex_order_id", "marketplace_order_id", "erp_order_id", "erp_order_number")
+
+
+def test_an_order_links_ids_cannot_be_changed_in_the_admin(admin_client, populated):
+    link = OrderLink.objects.get(channel=populated)
+    before = {name: getattr(link, name) for name in ORDER_LINK_IDS}
+    other = SalesChannelFactory(code="other")
+    url = reverse("admin:mappings_orderlink_change", args=[link.pk])
+    data = admin_post_data(admin_client.get(url))
+    data.update(
+        channel=other.pk,
+        vtex_order_id="9999999999999-01",
+        marketplace_order_id="MKT-9",
+        erp_order_id="9999",
+        erp_order_number="AU-9999",
+        vtex_status="invoiced",
+    )
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302
+    link.refresh_from_db()
+    assert {name: getattr(link, name) for name in ORDER_LINK_IDS} == before
+    assert link.vtex_status == "invoiced"  # what is not an id stays editable
+
+
+def test_an_order_links_ids_are_typed_when_it_is_added(admin_client):
+    response = admin_client.get(reverse("admin:mappings_orderlink_add"))
+
+    assert set(ORDER_LINK_IDS) <= set(response.context["adminform"].form.fields)
