@@ -192,6 +192,11 @@ RQ_SHOW_ADMIN_LINK = True
 # and the jobs import their modules lazily (sync.jobs must not import them at load: they import it),
 # so without this every job imported and, without .pyc files, compiled them again.
 RQ_PRELOAD_MODULES = ("sync.inbox", "sync.outbound", "sync.inbound")
+# Workers are RQ's with a shorter maintenance interval (portal/worker.py): a worker whose scheduler is not
+# running (the lock was held by a killed worker's, or a Redis outage ended it) tries to start one this
+# often (seconds; RQ's default is 600). Idle workers check when they wake, at least every periodic sweep.
+RQ_MAINTENANCE_INTERVAL_SECONDS = env.int("RQ_MAINTENANCE_INTERVAL_SECONDS", default=30)
+RQ = {"WORKER_CLASS": "portal.worker.PortalWorker"}
 
 # --- VARIO ERP (reference/vario-erp.md §4.1) -------------------------------------------------------
 VARIO_BASE_URL = env.str("VARIO_BASE_URL", default="")

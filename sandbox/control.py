@@ -10,11 +10,14 @@ from django.views.decorators.http import require_http_methods
 
 from sandbox import clock
 from sandbox.deliveries import deliveries_dispatch_due
-from sandbox.http import InvalidJson, json_body, json_response
+from sandbox.http import InvalidJson, QueryParamError, int_query_param, json_body, json_response
 from sandbox.limits import holds, rules, windows
 from sandbox.models import Delivery, FaultKind, FaultRule, RateLimitRule, Remote, RequestLogEntry
 from sandbox.registry import seeders
 from sandbox.routers import SANDBOX_APP_LABELS, SANDBOX_DB
+
+# Ids are SQLite's (and PostgreSQL's bigint) 64-bit integers: a larger sinceId overflowed into a 500.
+REQUEST_LOG_ID_MAX = 2**63 - 1
 
 
 def control_error(message: str, status: int = 400):
@@ -75,11 +78,15 @@ def request_log(request):
         entries = entries.filter(method=params["method"].upper())
     if params.get("path"):
         entries = entries.filter(path__contains=params["path"])
-    if params.get("status"):
-        entries = entries.filter(status=int(params["status"]))
-    if params.get("sinceId"):
-        entries = entries.filter(id__gt=int(params["sinceId"]))
-    limit = min(int(params.get("limit", 1000)), 10000)
+    try:
+        if params.get("status"):
+            entries = entries.filter(status=int_query_param(params, "status", default=0, minimum=100, maximum=599))
+        if params.get("sinceId"):
+            since = int_query_param(params, "sinceId", default=0, minimum=0, maximum=REQUEST_LOG_ID_MAX)
+            entries = entries.filter(id__gt=since)
+        limit = int_query_param(params, "limit", default=1000, minimum=1, maximum=10000)
+    except QueryParamError as exc:
+        return control_error(str(exc))
     return json_response([_entry(e) for e in entries[:limit]])
 
 

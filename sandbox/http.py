@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -14,6 +15,27 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
 class InvalidJson(ValueError):
     pass
+
+
+class QueryParamError(ValueError):
+    """A query parameter outside what the simulator accepts; the message names it and its range."""
+
+
+# Digits (an optional minus, so "-1" gets the range message), short enough that int() is cheap and no
+# value reaches SQLite's 64-bit OFFSET/LIMIT: a page of 10**20 once answered 500 (OverflowError).
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,19}")
+
+
+def int_query_param(query, name: str, *, default: int, minimum: int, maximum: int) -> int:
+    """Query parameter ``name`` as a whole number from ``minimum`` to ``maximum`` (``default`` when it
+    is absent); ``QueryParamError`` otherwise. Stricter than int(): no spaces, signs, '_' or non-ASCII
+    digits."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not _WHOLE_NUMBER.fullmatch(raw) or not minimum <= int(raw) <= maximum:
+        raise QueryParamError(f"{name} must be a whole number from {minimum} to {maximum}, got {raw[:40]!r}")
+    return int(raw)
 
 
 def json_body(request: HttpRequest, *, required: bool = True) -> Any:

@@ -6,7 +6,8 @@ import hashlib
 from datetime import UTC, datetime
 
 from sandbox import clock
-from sandbox.vtex.errors import OmsError, bad_request, order_not_found
+from sandbox.http import QueryParamError, int_query_param
+from sandbox.vtex.errors import bad_request, order_not_found
 from sandbox.vtex.models import Account, Note, Order
 from sandbox.vtex.services import new_hex
 
@@ -85,12 +86,11 @@ def notes_page(*, account: Account, query) -> dict:
     if not target_id:
         raise bad_request("SBX-NOTE-TARGET", "target.id is required")
     try:
-        page = int(query.get("page", 1))
-        per_page = int(query.get("perPage", 15))
-    except ValueError:
-        raise bad_request("SBX-NOTE-PAGING", "page and perPage must be integers") from None
-    if page < 1 or not 1 <= per_page <= PER_PAGE_MAX:
-        raise OmsError(400, "SBX-NOTE-PAGING", f"page must be >= 1 and perPage between 1 and {PER_PAGE_MAX}")
+        # An order has at most NOTES_PER_ORDER notes, so no page beyond that can hold one.
+        page = int_query_param(query, "page", default=1, minimum=1, maximum=NOTES_PER_ORDER)
+        per_page = int_query_param(query, "perPage", default=15, minimum=1, maximum=PER_PAGE_MAX)
+    except QueryParamError as exc:
+        raise bad_request("SBX-NOTE-PAGING", str(exc)) from None
     notes = Note.objects.filter(account=account, target_id=target_id).select_related("account")
     total = notes.count()
     start = (page - 1) * per_page

@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from sandbox.http import READ_ONLY_METHODS, InvalidJson, json_body, json_response
+from sandbox.http import READ_ONLY_METHODS, InvalidJson, QueryParamError, int_query_param, json_body, json_response
 from sandbox.routers import SANDBOX_DB
 from sandbox.vtex import changes, channel, notes, services
 from sandbox.vtex.auth import vtex_auth, vtex_error
@@ -71,21 +71,14 @@ def order_detail(request, order_id: str):
     return json_response(order_json(order))
 
 
-def _int_param(request, name: str, default: int) -> int:
-    try:
-        return int(request.GET.get(name, default))
-    except ValueError:
-        raise bad_request("SBX-INVALID-QUERY", f"{name} must be an integer") from None
-
-
 @oms_view("GET")
 def order_list(request):
-    page = _int_param(request, "page", 1)
-    per_page = _int_param(request, "per_page", 15)
-    if not 1 <= page <= LIST_PAGE_LIMIT:
-        raise bad_request("SBX-LIST-PAGE", f"page must be between 1 and {LIST_PAGE_LIMIT} (List orders stops there)")
-    if not 1 <= per_page <= LIST_PER_PAGE_MAX:
-        raise bad_request("SBX-LIST-PAGE", f"per_page must be between 1 and {LIST_PER_PAGE_MAX}")
+    try:
+        # List orders stops at page 30 (docs/sandbox-vtex.md).
+        page = int_query_param(request.GET, "page", default=1, minimum=1, maximum=LIST_PAGE_LIMIT)
+        per_page = int_query_param(request.GET, "per_page", default=15, minimum=1, maximum=LIST_PER_PAGE_MAX)
+    except QueryParamError as exc:
+        raise bad_request("SBX-LIST-PAGE", str(exc)) from None
     orders = Order.objects.filter(account=request.vtex_account).select_related("account")
     if request.GET.get("f_status"):
         orders = orders.filter(status__in=request.GET["f_status"].split(","))

@@ -23,6 +23,7 @@ from django.db import transaction
 
 from sandbox import clock
 from sandbox.deliveries import delivery_enqueue
+from sandbox.http import QueryParamError, int_query_param
 from sandbox.routers import SANDBOX_DB
 from sandbox.settings_store import setting_get, setting_set
 from sandbox.vtex_feed.models import FeedConfig, FeedItem, FilterType, HookConfig, SingleFireMark
@@ -304,12 +305,13 @@ def feed_config_view(*, feed: FeedConfig) -> dict:
 
 def maxlot_parse(*, raw: str | None) -> int:
     """maxlot is required and at most 10; VTEX's behaviour outside that is unconfirmed, so it is refused."""
-    if raw is None or not raw.strip().isdigit():
-        raise FeedError(400, "SBX-MAXLOT-INVALID", "maxlot is required and must be a whole number from 1 to 10.")
-    maxlot = int(raw)
-    if not 1 <= maxlot <= MAXLOT_MAX:
-        raise FeedError(400, "SBX-MAXLOT-INVALID", f"maxlot must be between 1 and {MAXLOT_MAX}.")
-    return maxlot
+    if raw is None:
+        raise FeedError(400, "SBX-MAXLOT-INVALID", f"maxlot is required: a whole number from 1 to {MAXLOT_MAX}.")
+    try:
+        # Not str.isdigit(), which passes "²" on to int() (a 500).
+        return int_query_param({"maxlot": raw}, "maxlot", default=0, minimum=1, maximum=MAXLOT_MAX)
+    except QueryParamError as exc:
+        raise FeedError(400, "SBX-MAXLOT-INVALID", f"{exc}.") from None
 
 
 def feed_item_view(*, item: FeedItem) -> dict:
