@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -73,6 +74,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_rq",
     "import_export",
+    # Login throttling and lockout (LOGIN_* settings below), and TOTP devices for the admin's optional
+    # second factor (ADMIN_REQUIRE_OTP). Installed always, so devices can be given before it is required.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 if SANDBOX_ENABLED:
     INSTALLED_APPS += ["sandbox", "sandbox.vtex", "sandbox.vtex_feed", "sandbox.vario"]
@@ -84,8 +90,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a TOTP device (read by the OTP admin site).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused (locked-out) login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -321,6 +331,52 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes first, as it requires: it refuses a locked-out login before any backend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Logging in: throttling and lockout (django-axes) -----------------------------------------------
+# After LOGIN_FAILURE_LIMIT failed logins, further logins (even with the right password) are refused with
+# 429 for LOGIN_COOLOFF_SECONDS after the last failure; a failure during the lockout starts it again.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("LOGIN_COOLOFF_SECONDS", default=900))
+# What failures are counted by: comma-separated sets, a set's parts joined with "+". The default locks
+# a user name from one client address only, so nobody can lock a colleague out from elsewhere by
+# typing their name; "ip_address" alone also stops one address spraying many user names, at the price
+# of locking everyone behind one NAT; "username" alone stops a distributed guess, but anyone can lock
+# the account out. docs/operations.md "Logging in".
+AXES_LOCKOUT_PARAMETERS = [
+    part.split("+") if "+" in part else part for part in env.list("LOGIN_LOCKOUT_BY", default=["username+ip_address"])
+]
+if not AXES_LOCKOUT_PARAMETERS or not all(
+    name in ("username", "ip_address", "user_agent")
+    for part in AXES_LOCKOUT_PARAMETERS
+    for name in ([part] if isinstance(part, str) else part)
+):
+    raise ImproperlyConfigured(
+        "LOGIN_LOCKOUT_BY takes comma-separated sets of username, ip_address and user_agent joined with '+', "
+        "e.g. 'username+ip_address' or 'ip_address'."
+    )
+# A successful login forgets that user's earlier failures from that address.
+AXES_RESET_ON_SUCCESS = True
+# The client address: behind the TLS proxy the one it appended to X-Forwarded-For, else the peer's.
+AXES_CLIENT_IP_CALLABLE = "portal.auth.client_ip"
+# No start-up banner in every command's output; failures and lockouts are still logged (WARNING).
+AXES_VERBOSE = False
+# The login form's field, named here: axes' default is a lazy object that the error page's settings
+# filter (portal/debug.py) cannot read as the text it claims to be.
+AXES_USERNAME_FORM_FIELD = "username"
+
+# --- Logging in: TOTP second factor for the admin (django-otp) ----------------------------------------
+# On: the admin (and its login) needs a confirmed TOTP device besides the password; a staff user without
+# one cannot log in. Give devices first: `manage.py add_totp_device <username>` (docs/operations.md).
+ADMIN_REQUIRE_OTP = env.bool("ADMIN_REQUIRE_OTP", default=False)
+# The name authenticator apps show next to the user name.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="VARIO VTEX portal")
+# A device's key is a secret: the admin never shows it or its QR code again (add_totp_device shows it once).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- I18N ----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -350,7 +406,10 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- Security (production defaults; each can be relaxed through the environment) ------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", True) else None
+# On: TLS ends at a proxy that sets X-Forwarded-Proto and appends the client's address to X-Forwarded-For
+# (read by the login lockout, portal/auth.py). Off: neither header is trusted.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # Load balancers and monitors probe /healthz and /healthz/feed over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/feed$"]
@@ -377,5 +436,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # Failed logins and lockouts are WARNINGs; its INFO lines narrate every attempt.
+        "axes": {"level": "WARNING"},
     },
 }

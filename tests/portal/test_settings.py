@@ -12,6 +12,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-XYZ",
     "FIELD_ENCRYPTION_KEY": "dGVzdC1rZXktZm9yLXBvcnRhbC10ZXN0cy0zMmJ5dGU=",
     "ALLOWED_HOSTS": "portal.example.com",
+    "REDIS_URL": "redis://:a-redis-password@127.0.0.1:6379/0",
 }
 
 
@@ -124,3 +125,22 @@ def test_rqworker_command_defaults_to_the_json_serializer():
 
     options = Command().create_parser("manage.py", "rqworker").parse_args([])
     assert options.serializer == settings.RQ_SERIALIZER == "rq.serializers.JSONSerializer"
+
+
+def test_login_lockout_is_configured_from_the_environment():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME.total_seconds(), s.AXES_LOCKOUT_PARAMETERS)"
+    )
+    env = {"DEBUG": "1", "LOGIN_FAILURE_LIMIT": "3", "LOGIN_COOLOFF_SECONDS": "60", "LOGIN_LOCKOUT_BY": "ip_address"}
+    result = run_django(code, env)
+    assert result.stdout.strip() == "3 60.0 ['ip_address']", result.stderr
+
+    result = run_django(code, {"DEBUG": "1"})
+    assert result.stdout.strip() == "5 900.0 [['username', 'ip_address']]", result.stderr
+
+
+def test_an_unknown_lockout_parameter_stops_the_start():
+    result = run_django("import django; django.setup()", {"DEBUG": "1", "LOGIN_LOCKOUT_BY": "username+ip"})
+    assert result.returncode != 0
+    assert "LOGIN_LOCKOUT_BY takes comma-separated sets of username, ip_address and user_agent" in result.stderr
