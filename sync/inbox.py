@@ -33,6 +33,7 @@ from sync.jobs import (
     is_queued,
     order_sync_enqueue,
     order_sync_marker,
+    scheduled_jobs_rescue,
 )
 from sync.models import InboxEvent, OrderSync, TimelineEntry
 from sync.remotes import NotConfigured, vario_client
@@ -390,10 +391,16 @@ def inbox_sweep() -> dict[str, int]:
 
     Work counts as left behind when it is still open after SYNC_SWEEP_AFTER_SECONDS and no queued
     marker says a job for it is waiting in Redis; a run whose worker died is found by its lock lease.
+    Scheduled jobs (back-offs, "not yet" waits) that long overdue have a marker but no scheduler to
+    move them: they are enqueued first, so an order waits for its next try at most that much longer.
     """
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.SYNC_SWEEP_AFTER_SECONDS)
-    counts = {"events": 0, "orders": 0}
+    counts = {
+        "events": 0,
+        "orders": 0,
+        "scheduled": scheduled_jobs_rescue(overdue_seconds=settings.SYNC_SWEEP_AFTER_SECONDS),
+    }
     pending_events = InboxEvent.objects.filter(status=InboxEvent.Status.PENDING, received_at__lt=cutoff)
     pending_ids = list(pending_events.values_list("pk", flat=True)[:1000])
     inbox_taken_prune(lease_seconds=settings.SYNC_LOCK_SECONDS)
@@ -414,7 +421,7 @@ def inbox_sweep() -> dict[str, int]:
         if status == OrderSync.Status.RUNNING or not is_queued(order_sync_marker(pk)):
             counts["orders"] += order_sync_enqueue(order_sync_id=pk, kind=kind)
     if any(counts.values()):
-        logger.info("sweep re-enqueued %(events)d events and %(orders)d orders", counts)
+        logger.info("sweep re-enqueued %(events)d events, %(orders)d orders and %(scheduled)d overdue jobs", counts)
     return counts
 
 

@@ -28,6 +28,8 @@ from functools import lru_cache
 import django_rq
 from django.conf import settings
 from redis.exceptions import RedisError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.utils import current_timestamp
 
 from portal.redis import redis_connection
 
@@ -265,6 +267,32 @@ def inbox_taken_prune(*, lease_seconds: float) -> None:
 
 def inbox_ready_count() -> int:
     return int(redis_connection().zcard(INBOX_READY_KEY))
+
+
+def scheduled_jobs_rescue(*, overdue_seconds: float) -> int:
+    """Enqueue scheduled jobs (back-offs, "not yet" waits) overdue by more than ``overdue_seconds``.
+
+    A worker's RQ scheduler moves due jobs to the queue within a second. Jobs left overdue mean no
+    scheduler runs: the one holding the lock was SIGKILLed (RQ keeps its lock about a minute) or died
+    with a Redis outage, and the other workers try to start theirs only every
+    RQ_MAINTENANCE_INTERVAL_SECONDS. RQ's own requeue takes a job out of the registry only if it is
+    still there, so a scheduler waking at the same moment does not queue it a second time; a run
+    twice would be harmless anyway (level-triggered, one writer per order). Times are this host's clock,
+    as RQ's scheduler reads them. Returns how many moved.
+    """
+    queue = django_rq.get_queue(QUEUE, connection=redis_connection())
+    registry = queue.scheduled_job_registry
+    moved = 0
+    for job_id in registry.get_jobs_to_schedule(int(current_timestamp() - overdue_seconds)):
+        try:
+            registry.requeue(job_id)
+        except (InvalidJobOperation, NoSuchJobError):  # moved meanwhile, or its hash is gone
+            registry.remove(job_id)
+            continue
+        moved += 1
+    if moved:
+        logger.warning("%d scheduled job(s) were overdue with no RQ scheduler running: enqueued now", moved)
+    return moved
 
 
 def _started(marker: str) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
+from datetime import timedelta
 
 import django_rq
 import pytest
 from django.db import OperationalError
+from django.utils import timezone
 
 from sync import inbox, jobs
 from sync.inbox import inbox_event_store, inbox_events_drain
@@ -203,3 +206,54 @@ def test_with_the_thread_off_the_event_is_handed_over_in_the_request(channel, qu
     store_feed_event(channel, "order-1")
 
     assert jobs.inbox_ready_count() == 1
+
+
+# --- the sweep and scheduled jobs no scheduler moves -------------------------------------------------
+
+
+def scheduled_order_sync(channel, queue, redis_conn, *, overdue_seconds: int) -> tuple[OrderSync, str]:
+    """A waiting order whose retry job is in RQ's scheduled registry, due ``overdue_seconds`` ago."""
+    sync = OrderSync.objects.create(
+        kind=OrderSync.Kind.STATUS,
+        channel=channel,
+        key="erp-1",
+        status=OrderSync.Status.WAITING,
+        next_attempt_at=timezone.now() - timedelta(seconds=overdue_seconds),
+    )
+    assert jobs.order_sync_enqueue(order_sync_id=sync.pk, kind=sync.kind, delay=60)
+    registry = queue.scheduled_job_registry
+    [job_id] = registry.get_job_ids()
+    redis_conn.zadd(registry.key, {job_id: int(time.time()) - overdue_seconds})  # as if 60 s had passed
+    return sync, job_id
+
+
+def test_the_sweep_enqueues_a_retry_overdue_because_no_scheduler_runs(channel, queue, redis_conn, settings):
+    settings.SYNC_SWEEP_AFTER_SECONDS = 20
+    _, job_id = scheduled_order_sync(channel, queue, redis_conn, overdue_seconds=25)
+
+    counts = inbox.inbox_sweep()
+
+    assert counts["scheduled"] == 1
+    assert queue.job_ids == [job_id]
+    assert queue.scheduled_job_registry.get_job_ids() == []
+    assert counts["orders"] == 0, "the order's own job was moved: no second one"
+
+
+def test_the_sweep_leaves_a_retry_just_due_to_the_scheduler(channel, queue, redis_conn, settings):
+    settings.SYNC_SWEEP_AFTER_SECONDS = 20
+    _, job_id = scheduled_order_sync(channel, queue, redis_conn, overdue_seconds=5)
+
+    counts = inbox.inbox_sweep()
+
+    assert (counts["scheduled"], counts["orders"]) == (0, 0)
+    assert queue.scheduled_job_registry.get_job_ids() == [job_id]
+    assert queue.job_ids == []
+
+
+def test_an_overdue_scheduled_job_whose_data_is_gone_leaves_the_registry(channel, queue, redis_conn, settings):
+    settings.SYNC_SWEEP_AFTER_SECONDS = 20
+    _, job_id = scheduled_order_sync(channel, queue, redis_conn, overdue_seconds=25)
+    redis_conn.delete(f"rq:job:{job_id}")
+
+    assert jobs.scheduled_jobs_rescue(overdue_seconds=20) == 0
+    assert queue.scheduled_job_registry.get_job_ids() == []
