@@ -52,15 +52,19 @@ class FeedPollHealth:
     last_error: str  # redacted excerpt
     last_error_at: datetime | None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, *, details: bool = False) -> dict[str, Any]:
+        """What a monitor needs (which channel, stale or not, since when); the error only with ``details``:
+        even redacted, a remote's message can name hosts and accounts."""
+        report = {
             "code": self.channel_code,
             "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
             "age_seconds": round(self.age_seconds, 1) if self.age_seconds is not None else None,
             "stale": self.stale,
-            "last_error": self.last_error,
-            "last_error_at": self.last_error_at.isoformat() if self.last_error_at else None,
         }
+        if details:
+            report["last_error"] = self.last_error
+            report["last_error_at"] = self.last_error_at.isoformat() if self.last_error_at else None
+        return report
 
     def describe(self) -> str:
         """One line for the command and the log."""
@@ -79,7 +83,7 @@ class FeedPollHealth:
 
 def _error_excerpt(*, channel: SalesChannel, text: str) -> str:
     # Errors come from the remotes and are redacted by name already; the channel's own secrets are
-    # masked by value too, because /healthz/feed is unauthenticated.
+    # masked by value too, as the excerpt reaches /healthz/feed (staff), the admin and check_feed.
     for secret in (channel.vtex_app_token, channel.vtex_hook_secret):
         if secret:
             text = text.replace(secret, MASK)
@@ -142,17 +146,21 @@ def feed_poll_health_get(*, channel: SalesChannel, now: datetime | None = None) 
     )
 
 
-def feed_health_report(*, now: datetime | None = None) -> dict[str, Any]:
-    """The body of GET /healthz/feed: ``status`` is "ok", "stale" or "unavailable" (database down)."""
+def feed_health_report(*, now: datetime | None = None, details: bool = False) -> dict[str, Any]:
+    """The body of GET /healthz/feed: ``status`` is "ok", "stale" or "unavailable" (database down).
+
+    Each channel's last error (and the database error's class) only with ``details`` (staff); the admin
+    and ``check_feed`` show it too, and a database error is logged."""
     try:
         polls = feed_poll_staleness(now=now)
     except DatabaseError as exc:
-        # The class name only: a driver's message may carry host names or a connection string.
-        return {"status": "unavailable", "error": type(exc).__name__}
+        logger.warning("feed health: the database is unavailable: %s", exc)
+        # The class name at most: a driver's message may carry host names or a connection string.
+        return {"status": "unavailable", **({"error": type(exc).__name__} if details else {})}
     return {
         "status": "stale" if any(p.stale for p in polls) else "ok",
         "stale_after_seconds": settings.FEED_STALE_AFTER_SECONDS,
-        "channels": [p.as_dict() for p in polls],
+        "channels": [p.as_dict(details=details) for p in polls],
     }
 
 

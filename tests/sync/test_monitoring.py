@@ -8,13 +8,15 @@ from datetime import timedelta
 
 import django_rq
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 from django.utils import timezone
 from rq import SimpleWorker
 
 from mappings.models import SalesChannel, SyncType, TransferToggle
 from portal.cron import PortalCronScheduler
-from sync import jobs
+from sync import jobs, monitoring
 from sync.feed import hook_configure
 from sync.models import FeedPollState
 from sync.monitoring import (
@@ -150,7 +152,17 @@ def test_healthz_feed_is_200_with_every_channel_when_none_is_stale(client, shop)
     assert (body["status"], body["stale_after_seconds"]) == ("ok", STALE_AFTER)
     [channel] = body["channels"]
     assert channel["code"] == "shop" and channel["stale"] is False
-    assert set(channel) == {"code", "last_success_at", "age_seconds", "stale", "last_error", "last_error_at"}
+    assert set(channel) == {"code", "last_success_at", "age_seconds", "stale"}
+
+
+def test_healthz_feed_shows_the_last_error_to_staff_only(client, shop):
+    polled(shop, LONG_AGO, last_error="vtex GET /api/orders/feed → 503: down", last_error_at=timezone.now())
+    assert "last_error" not in client.get("/healthz/feed").json()["channels"][0]
+
+    client.force_login(get_user_model().objects.create_user("operator", is_staff=True))
+    [channel] = client.get("/healthz/feed").json()["channels"]
+
+    assert channel["last_error"] == "vtex GET /api/orders/feed → 503: down" and channel["last_error_at"]
 
 
 def test_healthz_feed_is_503_when_a_channel_is_stale(client, shop):
@@ -166,14 +178,29 @@ def test_healthz_feed_is_503_when_a_channel_is_stale(client, shop):
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_healthz_feed_never_shows_a_secret(client, shop):
+def test_healthz_feed_never_shows_a_secret_not_even_to_staff(client, shop):
     error = f'{{"X-VTEX-API-AppToken": "{TOKEN}"}} Authorization: Bearer abc.def {HOOK_SECRET}'
     polled(shop, LONG_AGO, last_error=error, last_error_at=timezone.now(), poller="host-7:4242")
+    client.force_login(get_user_model().objects.create_user("operator", is_staff=True))
 
     body = client.get("/healthz/feed").content.decode()
 
     assert TOKEN not in body and HOOK_SECRET not in body and "abc.def" not in body
     assert shop.vtex_app_key not in body and "host-7" not in body
+
+
+def test_healthz_feed_with_the_database_down_names_no_host_and_logs_why(client, db, monkeypatch, caplog):
+    def down(**kwargs):
+        raise OperationalError('connection to server at "db.internal" (10.0.0.5), port 5432 failed')
+
+    monkeypatch.setattr(monitoring, "feed_poll_staleness", down)
+
+    response = client.get("/healthz/feed")
+
+    assert (response.status_code, response.json()) == (503, {"status": "unavailable"})
+    assert "feed health: the database is unavailable: connection to server at" in caplog.text
+    client.force_login(get_user_model().objects.create_user("operator", is_staff=True))
+    assert client.get("/healthz/feed").json() == {"status": "unavailable", "error": "OperationalError"}
 
 
 def test_healthz_feed_without_polling_channels_is_200(client, db):

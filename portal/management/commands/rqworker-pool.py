@@ -1,11 +1,11 @@
-"""django-rq's rqworker-pool, with the portal's serializer as the default and the job modules
-preloaded (see rqworker)."""
+"""django-rq's rqworker-pool, with the portal's serializer as the default, the job modules preloaded
+and no start on an evicting Redis (see rqworker)."""
 
 import importlib
 
 from django.conf import settings
 
-from portal.management.commands.rqworker import job_modules_preload
+from portal.management.commands.rqworker import job_modules_preload, worker_start_check
 
 _base = importlib.import_module("django_rq.management.commands.rqworker-pool")
 
@@ -16,5 +16,6 @@ class Command(_base.Command):
         parser.set_defaults(serializer=settings.RQ_SERIALIZER)
 
     def handle(self, *args, **options):
+        worker_start_check()
         job_modules_preload()
         return super().handle(*args, **options)

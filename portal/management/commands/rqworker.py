@@ -1,4 +1,5 @@
-"""django-rq's rqworker, with the portal's serializer as the default and the job modules preloaded.
+"""django-rq's rqworker, with the portal's serializer as the default and the job modules preloaded,
+refusing to start on a Redis that may evict keys.
 
 Jobs are enqueued with ``settings.RQ_SERIALIZER`` (JSON); a worker started without
 ``--serializer`` would otherwise try to unpickle them. ``settings.RQ_PRELOAD_MODULES`` are imported
@@ -8,12 +9,27 @@ before the worker starts, so that the process RQ forks for each job inherits the
 from importlib import import_module
 
 from django.conf import settings
+from django.core.management.base import CommandError
 from django_rq.management.commands.rqworker import Command as RqWorkerCommand
+from redis.exceptions import RedisError
+
+from portal.health import RedisEvicts, redis_noeviction_require
 
 
 def job_modules_preload() -> None:
     for name in settings.RQ_PRELOAD_MODULES:
         import_module(name)
+
+
+def worker_start_check() -> None:
+    """Refuse to start on an evicting Redis: the work it took would vanish without a trace. An unreachable
+    Redis is left to RQ, which says so itself (and the supervisor starts the worker again)."""
+    try:
+        redis_noeviction_require()
+    except RedisEvicts as exc:
+        raise CommandError(f"The worker does not start: {exc}") from None
+    except RedisError:
+        pass
 
 
 class Command(RqWorkerCommand):
@@ -22,5 +38,6 @@ class Command(RqWorkerCommand):
         parser.set_defaults(serializer=settings.RQ_SERIALIZER)
 
     def handle(self, *args, **options):
+        worker_start_check()
         job_modules_preload()
         return super().handle(*args, **options)
