@@ -197,7 +197,9 @@ RQ_QUEUES = {
     }
     for name in RQ_QUEUE_NAMES
 }
-RQ_SHOW_ADMIN_LINK = True
+# django-rq would register its own admin entry, whose views let any staff user empty queues and read job
+# arguments; sync/admin.py registers a guarded one instead (portal/admin_rq.py).
+RQ_SHOW_ADMIN_LINK = False
 # Imported by `manage.py rqworker` / `rqworker-pool` before the first job. RQ forks a process per job
 # and the jobs import their modules lazily (sync.jobs must not import them at load: they import it),
 # so without this every job imported and, without .pyc files, compiled them again.

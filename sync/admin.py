@@ -3,26 +3,85 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+from django_rq.models import Dashboard
 
 from mappings.admin import OrderLinkAdmin
 from mappings.models import OrderLink
+from portal.admin_confirm import BulkAction, LeftOut, bulk_action_confirm
+from portal.admin_rq import RqDashboardAdmin
 from sync.inbox import inbox_event_retry
 from sync.models import FeedPollState, InboxEvent, OrderSync, TimelineEntry
 from sync.monitoring import feed_poll_health_get, feed_poll_staleness
 from sync.runner import order_sync_retry
 
 TIMELINE_LIMIT = 500  # newest entries shown on an order link page
+# What the bulk retry applies to. A done order is not retried in bulk ("Retry now" on its page still
+# checks one again); pending and running ones are queued already.
 RETRYABLE_STATUSES = (
     OrderSync.Status.FAILED,
     OrderSync.Status.CONFLICT,
     OrderSync.Status.PARKED,
     OrderSync.Status.WAITING,
     OrderSync.Status.SKIPPED,
-    OrderSync.Status.DONE,
 )
+ORDER_SYNC_RETRY = BulkAction(
+    name="retry",
+    title="Retry orders",
+    verb="run again now",
+    consequence=(
+        "Each reads its order in VARIO and VTEX again and sends each side only what it lacks: an import creates "
+        "the order in VARIO if it is still missing, a status sync sends VTEX the acknowledgment, invoices, "
+        "tracking or cancellation it lacks. A conflict's unsent cancellation or item removal may be sent again."
+    ),
+    applies=Q(status__in=RETRYABLE_STATUSES),
+    left_out=(
+        LeftOut(Q(status=OrderSync.Status.DONE), "done: open one and use “Retry now” to check it again"),
+        LeftOut(Q(status__in=OrderSync.OPEN), "queued or running already"),
+    ),
+    confirm_label="Yes, retry them",
+)
+INBOX_EVENT_RETRY = BulkAction(
+    name="retry",
+    title="Process events again",
+    verb="processed again",
+    consequence="Each is handled as if it had just arrived: its order is synced with VARIO and VTEX again.",
+    applies=Q(status=InboxEvent.Status.FAILED),
+    left_out=(
+        LeftOut(Q(status=InboxEvent.Status.PROCESSED), "processed already"),
+        LeftOut(Q(status=InboxEvent.Status.PENDING), "waiting to be processed"),
+        LeftOut(Q(status=InboxEvent.Status.IGNORED), "ignored: nothing to do for it"),
+    ),
+    confirm_label="Yes, process them again",
+)
+
+
+class ReadOnlyStateAdmin(admin.ModelAdmin):
+    """Rows the portal's machinery writes: nobody edits them in the admin, and a change form's save would
+    write back every field as read when the page was opened, over what a worker wrote since. Retrying
+    needs the model's change permission."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_retry_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}")
+
+    def get_readonly_fields(self, request, obj=None):
+        declared = tuple(super().get_readonly_fields(request, obj))
+        return (*declared, *(f.name for f in self.opts.concrete_fields if f.name not in declared and f.editable))
 
 
 class TimelineInline(admin.TabularInline):
@@ -49,7 +108,7 @@ class TimelineInline(admin.TabularInline):
 
 
 @admin.register(OrderSync)
-class OrderSyncAdmin(admin.ModelAdmin):
+class OrderSyncAdmin(ReadOnlyStateAdmin):
     list_display = ("__str__", "kind", "channel", "status", "needs_mapping", "short_message", "retries", "updated_at")
     list_filter = ("status", "kind", "channel", ("needs_mapping", admin.EmptyFieldListFilter))
     search_fields = ("vtex_order_id", "erp_order_id", "erp_order_number", "message", "needs_mapping")
@@ -81,9 +140,6 @@ class OrderSyncAdmin(admin.ModelAdmin):
         "updated_at",
     )
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
     @admin.display(description="message")
     def short_message(self, sync: OrderSync) -> str:
         if len(sync.message) <= 120:
@@ -91,26 +147,54 @@ class OrderSyncAdmin(admin.ModelAdmin):
         # The whole message on hover; the list stays readable.
         return format_html('<span title="{}">{}…</span>', sync.message, sync.message[:120])
 
-    @admin.action(description="Retry the selected orders now", permissions=["change"])
-    def retry(self, request, queryset) -> None:
-        count = 0
-        for sync in queryset.filter(status__in=RETRYABLE_STATUSES).select_related("channel"):
-            order_sync_retry(order_sync=sync, actor=request.user.get_username())
-            count += 1
-        self.message_user(
-            request, ngettext("%d order queued again.", "%d orders queued again.", count) % count, messages.SUCCESS
+    @admin.action(description="Retry the selected orders now", permissions=["retry"])
+    def retry(self, request, queryset):
+        def run(applicable) -> int:
+            syncs = list(applicable.select_related("channel"))
+            for sync in syncs:
+                order_sync_retry(order_sync=sync, actor=request.user.get_username())
+            return len(syncs)
+
+        return bulk_action_confirm(
+            self,
+            request,
+            queryset,
+            action=ORDER_SYNC_RETRY,
+            run=run,
+            done_message=lambda count: ngettext("%d order queued again.", "%d orders queued again.", count) % count,
         )
 
-    def response_change(self, request, obj):
-        if "_retry" in request.POST:
-            order_sync_retry(order_sync=obj, actor=request.user.get_username())
-            self.message_user(request, "Queued again.", messages.SUCCESS)
-            return self.response_post_save_change(request, obj)
-        return super().response_change(request, obj)
+    def get_urls(self):
+        opts = self.opts
+        retry = path(
+            "<path:object_id>/retry/",
+            self.admin_site.admin_view(self.retry_view),
+            name=f"{opts.app_label}_{opts.model_name}_retry",
+        )
+        return [retry, *super().get_urls()]
+
+    @method_decorator(require_POST)
+    def retry_view(self, request, object_id):
+        """The change page's "Retry now": one order, any status, run again now."""
+        if not self.has_retry_permission(request):
+            raise PermissionDenied
+        sync = self.get_object(request, unquote(object_id))
+        if sync is None:
+            raise Http404(f"No order sync with id {object_id!r}.")
+        order_sync_retry(order_sync=sync, actor=request.user.get_username())
+        self.log_change(request, sync, "Retry requested.")
+        self.message_user(request, "Queued again.", messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[sync.pk])
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = {**(extra_context or {}), "has_retry_permission": self.has_retry_permission(request)}
+        return super().change_view(request, object_id, form_url, context)
 
 
 @admin.register(InboxEvent)
-class InboxEventAdmin(admin.ModelAdmin):
+class InboxEventAdmin(ReadOnlyStateAdmin):
     list_display = ("received_at", "source", "event", "entity_id", "channel", "status", "short_error", "order_sync")
     list_filter = ("status", "source", "channel", "event")
     search_fields = ("entity_id", "event", "dedup_key", "last_error")
@@ -132,20 +216,19 @@ class InboxEventAdmin(admin.ModelAdmin):
     )
     date_hierarchy = "received_at"
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
     @admin.display(description="error")
     def short_error(self, event: InboxEvent) -> str:
         return event.last_error[:120]
 
-    @admin.action(description="Process the selected failed events again", permissions=["change"])
-    def retry(self, request, queryset) -> None:
-        count = sum(inbox_event_retry(event=e) for e in queryset.filter(status=InboxEvent.Status.FAILED))
-        self.message_user(
+    @admin.action(description="Process the selected failed events again", permissions=["retry"])
+    def retry(self, request, queryset):
+        return bulk_action_confirm(
+            self,
             request,
-            ngettext("%d event queued again.", "%d events queued again.", count) % count,
-            messages.SUCCESS if count else messages.INFO,
+            queryset,
+            action=INBOX_EVENT_RETRY,
+            run=lambda applicable: sum(inbox_event_retry(event=e) for e in applicable),
+            done_message=lambda count: ngettext("%d event queued again.", "%d events queued again.", count) % count,
         )
 
 
@@ -250,3 +333,7 @@ class FeedPollStateAdmin(admin.ModelAdmin):
                 messages.ERROR,
             )
         return super().changelist_view(request, extra_context)
+
+
+# django-rq's admin entry, behind its permission (RQ_SHOW_ADMIN_LINK is off, so django-rq does not register its own).
+admin.site.register(Dashboard, RqDashboardAdmin)

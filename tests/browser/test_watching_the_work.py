@@ -69,6 +69,11 @@ def test_a_manager_filters_the_failed_and_parked_orders_and_retries_the_failed_o
     page.locator("select[name=action]").select_option(label="Retry the selected orders now")
     page.get_by_role("button", name="Go").click()
 
+    # A confirmation page first: what happens to how many orders; nothing is queued before the click.
+    expect(page.locator("#bulk-action-summary")).to_contain_text("1 order sync will be run again now.")
+    assert queued_jobs() == []
+    page.get_by_role("button", name="Yes, retry them").click()
+
     expect(page.locator("ul.messagelist")).to_have_text("1 order queued again.")
     expect(page.get_by_text("0 order syncs")).to_be_visible()  # the filter stays; nothing failed any more
     failed.refresh_from_db()
@@ -77,6 +82,46 @@ def test_a_manager_filters_the_failed_and_parked_orders_and_retries_the_failed_o
     assert queued_jobs() == [("sync.jobs.order_status_sync_job", [failed.pk])]
     parked.refresh_from_db()
     assert parked.status == OrderSync.Status.PARKED
+
+
+def test_a_manager_selects_done_and_failed_orders_and_the_done_one_is_left_out(admin_page: Page, redis_conn):
+    page = admin_page
+    shop = SalesChannelFactory(code="shop")
+    failed = order_sync(shop, "1042", OrderSync.Status.FAILED, message="VTEX rejected the invoice")
+    done = order_sync(shop, "1044", OrderSync.Status.DONE)
+
+    page.goto("/admin/sync/ordersync/")
+    page.locator("#action-toggle").check()
+    page.locator("select[name=action]").select_option(label="Retry the selected orders now")
+    page.get_by_role("button", name="Go").click()
+
+    summary = page.locator("#bulk-action-summary")
+    expect(summary).to_contain_text("1 order sync will be run again now.")
+    expect(summary.locator("h2")).to_have_text(
+        ["Left out: 1 order sync (done: open one and use “Retry now” to check it again)"]
+    )
+    page.get_by_role("button", name="Yes, retry them").click()
+
+    expect(page.locator("ul.messagelist")).to_have_text("1 order queued again.")
+    assert queued_jobs() == [("sync.jobs.order_status_sync_job", [failed.pk])]
+    done.refresh_from_db()
+    assert (done.status, done.generation) == (OrderSync.Status.DONE, 3)
+
+
+def test_a_manager_retries_one_order_from_its_page(admin_page: Page, redis_conn):
+    page = admin_page
+    shop = SalesChannelFactory(code="shop")
+    failed = order_sync(shop, "1042", OrderSync.Status.FAILED, message="VTEX rejected the invoice")
+
+    page.goto(f"/admin/sync/ordersync/{failed.pk}/change/")
+    expect(page.locator("input[name=vtex_pending], textarea[name=vtex_pending]")).to_have_count(0)  # read-only
+    page.get_by_role("button", name="Retry now").click()
+
+    expect(page.locator("ul.messagelist")).to_have_text("Queued again.")
+    expect(page).to_have_url(re.compile(rf"/admin/sync/ordersync/{failed.pk}/change/$"))
+    failed.refresh_from_db()
+    assert (failed.status, failed.generation) == (OrderSync.Status.PENDING, 4)
+    assert queued_jobs() == [("sync.jobs.order_status_sync_job", [failed.pk])]
 
 
 def test_a_manager_processes_a_failed_inbox_event_again(admin_page: Page, redis_conn):
@@ -106,6 +151,8 @@ def test_a_manager_processes_a_failed_inbox_event_again(admin_page: Page, redis_
     rows.get_by_role("checkbox").check()
     page.locator("select[name=action]").select_option(label="Process the selected failed events again")
     page.get_by_role("button", name="Go").click()
+    expect(page.locator("#bulk-action-summary")).to_contain_text("1 inbox event will be processed again.")
+    page.get_by_role("button", name="Yes, process them again").click()
 
     expect(page.locator("ul.messagelist")).to_have_text("1 event queued again.")
     failed.refresh_from_db()

@@ -14,7 +14,6 @@ from django.utils.html import escape
 from mappings.models import SalesChannel
 from sync import jobs
 from sync.models import FeedPollState, InboxEvent, OrderSync, TimelineEntry
-from tests.admin_forms import admin_post_data
 from tests.factories import OrderLinkFactory, SalesChannelFactory
 
 pytestmark = pytest.mark.django_db
@@ -170,10 +169,20 @@ def test_the_order_sync_page_shows_the_remote_calls_with_their_excerpts(admin_cl
     assert RESPONSE_EXCERPT in html
 
 
-def test_the_order_sync_page_carries_a_retry_button(admin_client, data):
+def test_the_order_sync_page_carries_a_retry_button_posting_to_the_retry_view(admin_client, data):
     html = admin_client.get(page_url("OrderSync change", data)).content.decode()
 
-    assert 'name="_retry"' in html
+    retry_url = reverse("admin:sync_ordersync_retry", args=[data["sync"].pk])
+    assert f'<form method="post" action="{retry_url}" id="retry-form">' in html
+    assert 'value="Retry now"' in html
+
+
+@pytest.mark.parametrize("field", ["vtex_pending", "erp_refs", "erp_create_sent_at", "status", "generation"])
+def test_the_order_sync_page_has_no_input_for_its_state(admin_client, data, field):
+    response = admin_client.get(page_url("OrderSync change", data))
+
+    assert field not in response.context["adminform"].form.fields
+    assert f'name="{field}"' not in response.content.decode()
 
 
 def test_the_inbox_changelist_shows_why_an_event_failed(admin_client, data):
@@ -247,17 +256,19 @@ def test_the_order_link_timeline_shows_the_newest_entry_of_a_long_history(admin_
 # --- retrying order syncs -------------------------------------------------------------------------------
 
 
-def retry_selected(admin_client, syncs):
+def retry_selected(admin_client, syncs, *, confirm=True):
+    """The changelist's action, then (confirm) the confirmation page's button."""
+    url = reverse("admin:sync_ordersync_changelist")
+    response = admin_client.post(url, {"action": "retry", "_selected_action": [s.pk for s in syncs]}, follow=True)
+    if not confirm or not (response.context or {}).get("applicable_pks"):
+        return response
     return admin_client.post(
-        reverse("admin:sync_ordersync_changelist"),
-        {"action": "retry", "_selected_action": [s.pk for s in syncs]},
-        follow=True,
+        url, {"action": "retry", "_selected_action": response.context["applicable_pks"], "post": "yes"}, follow=True
     )
 
 
 def retry_on_the_change_page(admin_client, sync):
-    url = reverse("admin:sync_ordersync_change", args=[sync.pk])
-    return admin_client.post(url, {**admin_post_data(admin_client.get(url)), "_retry": "Retry now"})
+    return admin_client.post(reverse("admin:sync_ordersync_retry", args=[sync.pk]))
 
 
 def queued_jobs(queue) -> list[tuple[str, list]]:
@@ -350,14 +361,135 @@ def test_the_retry_button_keeps_the_syncs_facts(admin_client, data, queue, djang
     )
 
 
+def test_the_retry_button_goes_back_to_the_order_with_a_message(admin_client, data, queue):
+    response = admin_client.post(reverse("admin:sync_ordersync_retry", args=[data["sync"].pk]), follow=True)
+
+    assert response.redirect_chain[-1][0] == page_url("OrderSync change", data)
+    assert "Queued again." in response.content.decode()
+
+
+def test_the_retry_view_answers_only_a_post(admin_client, data, queue):
+    response = admin_client.get(reverse("admin:sync_ordersync_retry", args=[data["sync"].pk]))
+
+    assert response.status_code == 405
+    assert queue.count == 0
+
+
+def test_the_retry_view_needs_the_csrf_token(admin_user, data, queue):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+
+    response = client.post(reverse("admin:sync_ordersync_retry", args=[data["sync"].pk]))
+
+    assert response.status_code == 403
+    assert queue.count == 0
+
+
+def test_the_retry_view_answers_404_for_an_unknown_order(admin_client, data, queue):
+    response = admin_client.post(reverse("admin:sync_ordersync_retry", args=[999999]))
+
+    assert response.status_code == 404
+
+
+def test_the_change_form_saves_nothing_even_for_a_superuser(
+    admin_client, data, queue, django_capture_on_commit_callbacks
+):
+    """Before, "Retry now" submitted the change form: edited vtex_pending, erp_refs and erp_create_sent_at
+    were saved, then the order retried with them."""
+    data["sync"].vtex_pending = {"cancel_at": "2025-01-01T00:00:00+00:00"}
+    data["sync"].save()
+    url = page_url("OrderSync change", data)
+    forged = {
+        "vtex_pending": "{}",
+        "erp_refs": '{"delivery_notes": ["999"]}',
+        "erp_create_sent_at_0": "2020-01-01",
+        "erp_create_sent_at_1": "00:00:00",
+        "status": "done",
+        "_retry": "Retry now",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, forged)
+
+    assert response.status_code == 403
+    data["sync"].refresh_from_db()
+    assert data["sync"].vtex_pending == {"cancel_at": "2025-01-01T00:00:00+00:00"}
+    assert (data["sync"].erp_refs, data["sync"].erp_create_sent_at) == ({}, None)
+    assert data["sync"].status == OrderSync.Status.FAILED
+    assert queue.count == 0
+
+
+# --- the bulk retry's confirmation page ------------------------------------------------------------------
+
+
+def test_the_bulk_retry_asks_first_and_queues_nothing_yet(
+    admin_client, data, queue, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = retry_selected(admin_client, [data["sync"]], confirm=False)
+
+    assert response.status_code == 200
+    assert response.templates[0].name == "admin/bulk_action_confirm.html"
+    assert "1 order sync will be run again now." in response.content.decode()
+    assert queue.count == 0
+    data["sync"].refresh_from_db()
+    assert data["sync"].status == OrderSync.Status.FAILED
+
+
+def test_the_confirmation_page_lists_what_is_left_out_and_why(admin_client, data, queue):
+    shop = data["sync"].channel
+    done = order_sync(shop, key="1050", status=OrderSync.Status.DONE)
+    running = order_sync(shop, key="1051", status=OrderSync.Status.RUNNING)
+    parked = order_sync(shop, key="1052", status=OrderSync.Status.PARKED)
+
+    response = retry_selected(admin_client, [data["sync"], done, running, parked], confirm=False)
+
+    html = response.content.decode()
+    assert "2 order syncs will be run again now." in html
+    assert "Left out: 1 order sync (done: open one and use “Retry now” to check it again)" in html
+    assert "Left out: 1 order sync (queued or running already)" in html
+    assert sorted(response.context["applicable_pks"]) == sorted([data["sync"].pk, parked.pk])
+    assert escape(str(done)) in html and escape(str(running)) in html
+
+
+def test_confirming_retries_only_the_orders_it_applies_to(
+    admin_client, data, queue, django_capture_on_commit_callbacks
+):
+    done = order_sync(data["sync"].channel, key="1050", status=OrderSync.Status.DONE)
+    url = reverse("admin:sync_ordersync_changelist")
+    # A forged confirmation naming the done order too: the rows are filtered again when it runs.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            url, {"action": "retry", "_selected_action": [data["sync"].pk, done.pk], "post": "yes"}, follow=True
+        )
+
+    assert "1 order queued again." in response.content.decode()
+    assert queued_jobs(queue) == [("sync.jobs.order_status_sync_job", [data["sync"].pk])]
+    done.refresh_from_db()
+    assert (done.status, done.generation) == (OrderSync.Status.DONE, 3)
+
+
+def test_a_selection_of_done_orders_only_says_there_is_nothing_to_do(admin_client, data, queue):
+    done = order_sync(data["sync"].channel, key="1050", status=OrderSync.Status.DONE)
+
+    response = retry_selected(admin_client, [done], confirm=False)
+
+    html = response.content.decode()
+    assert "Nothing to do:" in html
+    assert 'value="Yes, retry them"' not in html
+
+
 # --- retrying inbox events ------------------------------------------------------------------------------
 
 
-def retry_events(admin_client, events):
+def retry_events(admin_client, events, *, confirm=True):
+    url = reverse("admin:sync_inboxevent_changelist")
+    response = admin_client.post(url, {"action": "retry", "_selected_action": [e.pk for e in events]}, follow=True)
+    if not confirm or not (response.context or {}).get("applicable_pks"):
+        return response
     return admin_client.post(
-        reverse("admin:sync_inboxevent_changelist"),
-        {"action": "retry", "_selected_action": [e.pk for e in events]},
-        follow=True,
+        url, {"action": "retry", "_selected_action": response.context["applicable_pks"], "post": "yes"}, follow=True
     )
 
 
@@ -391,8 +523,21 @@ def test_the_inbox_retry_action_says_when_nothing_was_failed(
     with django_capture_on_commit_callbacks(execute=True):
         response = retry_events(admin_client, [inbox[InboxEvent.Status.PROCESSED]])
 
-    assert "0 events queued again." in response.content.decode()
+    html = response.content.decode()
+    assert "Nothing to do:" in html
+    assert "Left out: 1 inbox event (processed already)" in html
     assert queue.count == 0
+
+
+def test_the_inbox_retry_asks_first_naming_what_it_leaves_out(admin_client, inbox, queue):
+    response = retry_events(admin_client, inbox.values(), confirm=False)
+
+    html = response.content.decode()
+    assert "1 inbox event will be processed again." in html
+    assert "Left out: 1 inbox event (processed already)" in html
+    assert "Left out: 1 inbox event (waiting to be processed)" in html
+    assert response.context["applicable_pks"] == [inbox[InboxEvent.Status.FAILED].pk]
+    assert InboxEvent.objects.get(pk=inbox[InboxEvent.Status.FAILED].pk).status == InboxEvent.Status.FAILED
 
 
 # --- who may retry --------------------------------------------------------------------------------------
@@ -408,11 +553,28 @@ def viewer(client, django_user_model):
 
 
 def test_a_user_who_may_only_view_cannot_use_the_retry_button(viewer, data, queue, django_capture_on_commit_callbacks):
-    url = reverse("admin:sync_ordersync_change", args=[data["sync"].pk])
     with django_capture_on_commit_callbacks(execute=True):
-        response = viewer.post(url, {"_retry": "Retry now"})
+        response = viewer.post(reverse("admin:sync_ordersync_retry", args=[data["sync"].pk]))
 
     assert response.status_code == 403
+    assert queue.count == 0
+
+
+def test_a_user_who_may_only_view_sees_no_retry_button(viewer, data):
+    html = viewer.get(page_url("OrderSync change", data)).content.decode()
+
+    assert "Retry now" not in html
+
+
+def test_a_user_who_may_only_view_cannot_post_a_confirmed_bulk_retry(
+    viewer, data, queue, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        viewer.post(
+            reverse("admin:sync_ordersync_changelist"),
+            {"action": "retry", "_selected_action": [data["sync"].pk], "post": "yes"},
+        )
+
     assert queue.count == 0
 
 
