@@ -17,4 +17,6 @@ accesslog = "-"
 errorlog = "-"
 # Never log query strings or headers: they may carry tokens.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# Paths are logged with the connector secret of the Channel Order notification URL masked.
+logger_class = "portal.access_log.RedactingLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
