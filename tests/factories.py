@@ -8,6 +8,7 @@ from mappings.models import (
     SalesChannel,
     StatusMapping,
 )
+from sync.models import FeedPollState, InboxEvent, OrderSync
 
 
 class SalesChannelFactory(factory.django.DjangoModelFactory):
@@ -54,3 +55,37 @@ class OrderLinkFactory(factory.django.DjangoModelFactory):
     erp_order_number = factory.Sequence(lambda n: f"AU-{10000 + n}")
     vtex_status = "handling"
     erp_state = "SAVED"
+
+
+class OrderSyncFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderSync
+
+    kind = OrderSync.Kind.STATUS
+    channel = factory.SubFactory(SalesChannelFactory)
+    key = factory.Sequence(lambda n: str(2000 + n))
+    erp_order_id = factory.LazyAttribute(lambda o: o.key)
+    erp_order_number = factory.LazyAttribute(lambda o: f"AU-{o.key}")
+    status = OrderSync.Status.FAILED
+    message = "VTEX rejected the invoice"
+
+
+class InboxEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InboxEvent
+
+    source = InboxEvent.Source.VARIO_WEBHOOK
+    event = "document.customer_delivery_document.order_to_delivery"
+    entity_id = factory.Sequence(lambda n: str(3000 + n))
+    payload = factory.LazyAttribute(lambda o: {"id": int(o.entity_id)})
+    channel = factory.SubFactory(SalesChannelFactory)
+    status = InboxEvent.Status.FAILED
+    last_error = "The ERP does not know the document"
+
+
+class FeedPollStateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FeedPollState
+
+    channel = factory.SubFactory(SalesChannelFactory)
+    poller = "web1:4242"
