@@ -8,7 +8,10 @@ off with jitter and honour Retry-After, "not yet" waits are bounded, everything 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import re
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from mappings.models import SalesChannel
 from sync.clients.errors import RemoteError, RetryableError
@@ -168,7 +172,7 @@ def order_sync_run(*, order_sync_id: int, work: Work) -> None:
         marketplace_status_before = sync.marketplace_status_sent
         OrderSync.objects.filter(pk=sync.pk).update(status=OrderSync.Status.RUNNING, started_at=timezone.now())
         sync.status = OrderSync.Status.RUNNING
-        recorder = TimelineRecorder(sync)
+        recorder = _with_fault_point(TimelineRecorder(sync))
         timeline_add(order_sync=sync, kind=TimelineEntry.Kind.ATTEMPT, title=f"Sync started (request {generation})")
         try:
             outcome = work(sync, recorder, lock)
@@ -182,12 +186,45 @@ def order_sync_run(*, order_sync_id: int, work: Work) -> None:
                 order_sync=sync, kind=TimelineEntry.Kind.PROBLEM, title="Run stopped: order lock lost", detail=str(exc)
             )
             return
+        except RedisError as exc:
+            # Redis (the limiter, the lock) went away in the middle: nothing about the order failed, and
+            # a retry could not be queued. It stays RUNNING; the sweep queues it again once Redis is
+            # back and the lock's lease has run out, and the next run reads what VTEX shows by then.
+            timeline_add(
+                order_sync=sync,
+                kind=TimelineEntry.Kind.PROBLEM,
+                title="Run stopped: Redis unavailable",
+                detail=str(exc),
+            )
+            return
         except (RemoteError, UnmatchedLineError, NotConfigured) as exc:  # rejected, unreadable, not sent
             outcome = Failed(str(exc))
         except Exception as exc:  # a bug: visible on the order, not silent
             logger.exception("order sync %s crashed", sync.pk)
             outcome = Failed(f"Unexpected error: {type(exc).__name__}: {exc}")
         _finish(sync, generation, outcome, marketplace_status_before=marketplace_status_before)
+
+
+def _with_fault_point(recorder: TimelineRecorder):
+    """Test-only (docs/testing.md, fault matrix): with ``PORTAL_FAULT_KILL_AFTER`` set to a regular
+    expression, the worker is SIGKILLed (with its RQ scheduler and this job's process) as soon as a
+    remote call whose "METHOD path" matches it has been answered 2xx, before the portal records
+    anything of it: the one moment no sandbox fault can reach. Unset, as everywhere but those tests,
+    the recorder is returned as it is."""
+    pattern = os.environ.get("PORTAL_FAULT_KILL_AFTER")
+    if not pattern:
+        return recorder
+
+    def record(call) -> None:
+        if call.status and 200 <= call.status < 300 and re.search(pattern, f"{call.method} {call.path}"):
+            logger.warning("PORTAL_FAULT_KILL_AFTER: killing the worker after %s %s", call.method, call.path)
+            # RQ runs each job in a forked process of its own process group; the worker and its
+            # scheduler are the parent's group.
+            os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)
+            os.kill(os.getpid(), signal.SIGKILL)
+        recorder(call)
+
+    return record
 
 
 def _finish(sync: OrderSync, generation: int, outcome: Outcome, *, marketplace_status_before: str = "") -> None:

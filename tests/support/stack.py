@@ -6,6 +6,8 @@ with the portal's delays shrunk so retries and waits take fractions of a second.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import requests
 from django.db import connection
+
+from tests.plugins.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,48 +64,113 @@ def test_database_url() -> str:
     return f"postgres://{auth}{settings.get('HOST') or '127.0.0.1'}:{settings.get('PORT') or 5432}/{settings['NAME']}"
 
 
-class Worker:
-    """One `manage.py rqworker` process."""
+class PortalProcess:
+    """One portal process (``manage.py <args>`` unless ``command`` is given), in a session of its own so
+    that a kill reaches everything it started, as when its host dies."""
 
-    def __init__(self, *, env: dict[str, str], log_path: Path) -> None:
+    args: tuple[str, ...] = ()
+
+    def __init__(self, *, env: dict[str, str], log_path: Path, command: list[str] | None = None) -> None:
         self.env = env
         self.log_path = log_path
+        self.command = command or [sys.executable, "manage.py", *self.args]
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> Worker:
+    def start(self):
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "rqworker",
-                "default",
-                "--with-scheduler",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
     def kill(self) -> None:
-        """SIGKILL: no cleanup, as when a host dies."""
+        """SIGKILL to the process and all it started (an RQ worker's scheduler, a gunicorn's workers)."""
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
-    def stop(self) -> None:
+    def wait_dead(self, timeout: float = 30.0) -> int:
+        """The exit status of a process that ends by itself (a fault point killed it)."""
+        assert self.process is not None
+        return self.process.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 10) -> int | None:
+        """SIGTERM to the main process only, as systemd's KillMode=mixed sends it; its exit status."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.kill()
+        return self.process.returncode if self.process else None
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+
+class Worker(PortalProcess):
+    """One `manage.py rqworker` process with its scheduler."""
+
+    args = ("rqworker", "default", "--with-scheduler")
+
+
+class Periodic(PortalProcess):
+    """`manage.py run_periodic`: RQ cron, which enqueues the sweep every SYNC_SWEEP_INTERVAL_SECONDS."""
+
+    args = ("run_periodic",)
+
+
+class Web(PortalProcess):
+    """The portal's web process as production runs it: gunicorn with deploy/gunicorn.conf.py."""
+
+    def __init__(self, *, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        super().__init__(
+            env={**env, "WEB_BIND": f"127.0.0.1:{self.port}", "WEB_WORKERS": "1", "ALLOWED_HOSTS": "127.0.0.1"},
+            log_path=log_path,
+            command=[
+                str(Path(sys.executable).with_name("gunicorn")),
+                "portal.wsgi:application",
+                "--config",
+                "deploy/gunicorn.conf.py",
+            ],
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> Web:
+        super().start()
+        wait_until(self._answers, timeout=timeout, message=f"gunicorn on port {self.port}; log: {self.log_tail()}")
+        return self
+
+    def _answers(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"gunicorn exited with {self.process.returncode}: {self.log_tail()}")
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=1).status_code in (200, 503)
+        except requests.RequestException:
+            return False
+
+
+def portal_env(*, sandbox_url: str, redis_url: str, **overrides: str) -> dict[str, str]:
+    """The environment of a portal process against the test database, the sandbox and ``redis_url``."""
+    return {
+        **os.environ,
+        **vario_settings(sandbox_url),
+        **FAST_SYNC,
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": redis_url,
+        **overrides,
+    }
 
 
 def wait_until(predicate, *, timeout: float = 45.0, interval: float = 0.1, message: str = "condition"):

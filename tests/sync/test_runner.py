@@ -158,3 +158,16 @@ def test_a_status_sent_by_the_run_is_kept(sync):
     runner.order_sync_run(order_sync_id=sync.pk, work=work)
 
     assert OrderSync.objects.get(pk=sync.pk).marketplace_status_sent == "approved"
+
+
+def test_redis_going_away_in_a_run_leaves_the_order_to_the_sweep_not_failed(sync, settings):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from sync.inbox import inbox_sweep
+
+    sync = run(sync, RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."))
+
+    assert sync.status == OrderSync.Status.RUNNING
+    assert sync.timeline.filter(title="Run stopped: Redis unavailable").exists()
+    settings.SYNC_LOCK_SECONDS = 0  # the run's lease has run out
+    assert inbox_sweep()["orders"] == 1
