@@ -12,14 +12,16 @@ places the dashboard is served, ``/admin/rq/`` (portal/urls.py) and the admin's 
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.urls import URLPattern, path
-from django_rq import stats_views
+from django_rq import stats_views, views
 from django_rq.admin import QueueAdmin
 from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 
@@ -31,11 +33,19 @@ def rq_dashboard_allowed(request) -> bool:
     return admin.site.has_permission(request) and request.user.has_perm(RQ_DASHBOARD_PERMISSION)
 
 
+def _rq_scheduler_installed() -> bool:
+    return importlib.util.find_spec("rq_scheduler") is not None
+
+
 def _require_permission(view: Callable) -> Callable:
     @wraps(view)
     def guarded(request, *args, **kwargs):
         if not rq_dashboard_allowed(request):
             raise PermissionDenied
+        if view is views.scheduler_jobs and not _rq_scheduler_installed():
+            # The page lists rq-scheduler's jobs; without that package it raised ImproperlyConfigured (a
+            # 500). The portal's workers run RQ's own scheduler, so there is nothing here to list.
+            raise Http404("The portal does not use rq-scheduler: scheduled jobs run in RQ's own scheduler.")
         return view(request, *args, **kwargs)
 
     return guarded
