@@ -149,7 +149,22 @@ class CarrierCodeResource(PortalResource):
 
 
 class OrderLinkResource(PortalResource):
+    """Order links by (channel, VTEX order id). An existing link's ids are what the sync finds the order
+    by, fixed once created as on its admin page: a row that would change one is a row error."""
+
     channel = channel_field()
+    ids_fixed_after_creation = ("marketplace_order_id", "erp_order_id", "erp_order_number")
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        if instance.pk and field.attribute in self.ids_fixed_after_creation and field.column_name in row:
+            current = getattr(instance, field.attribute)
+            given = field.clean(row, **kwargs)
+            if (given or "") != (current or ""):
+                # import_instance() reports the ValueError on this column with the row number.
+                raise ValueError(
+                    f"The link exists with {field.column_name} '{current}'; its ids cannot change by import."
+                )
+        return super().import_field(field, instance, row, is_m2m=is_m2m, **kwargs)
 
     class Meta(PortalResource.Meta):
         model = OrderLink

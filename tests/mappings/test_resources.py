@@ -187,3 +187,30 @@ def test_admin_export_offers_csv_xlsx_and_json(admin_client, configured):
     assert response.status_code == 200
     formats = [label for _, label in response.context["form"].fields["format"].choices]
     assert {"csv", "xlsx", "json"} <= {str(f).lower() for f in formats}
+
+
+@pytest.mark.parametrize("column", ["marketplace_order_id", "erp_order_id", "erp_order_number"])
+def test_an_import_cannot_change_an_existing_links_ids(configured, column):
+    link = configured.order_links.get(marketplace_order_id="702-1")
+    before = getattr(link, column)
+    dataset = tablib.Dataset(headers=["channel", "vtex_order_id", column])
+    dataset.append(["shop", link.vtex_order_id, f"{before}-changed"])
+
+    result = OrderLinkResource().import_data(dataset, dry_run=False)
+
+    assert result.has_validation_errors()
+    assert "ids cannot change by import" in str(result.invalid_rows[0].error_dict)
+    link.refresh_from_db()
+    assert getattr(link, column) == before
+
+
+def test_an_import_may_still_update_an_existing_links_statuses(configured):
+    link = configured.order_links.get(marketplace_order_id="702-1")
+    dataset = tablib.Dataset(headers=["channel", "vtex_order_id", "marketplace_order_id", "vtex_status"])
+    dataset.append(["shop", link.vtex_order_id, "702-1", "invoiced"])
+
+    result = OrderLinkResource().import_data(dataset, dry_run=False)
+
+    assert not result.has_errors() and not result.has_validation_errors()
+    link.refresh_from_db()
+    assert link.vtex_status == "invoiced"
