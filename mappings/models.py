@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -48,13 +48,24 @@ def validate_service_url(value: str) -> None:
 
 def validate_connector_endpoint(value: str) -> None:
     """The Channel Order API wants a base URL with no query string (reference/vtex.md §7): VTEX appends
-    its own path and ``?an=`` to it."""
-    parts = urlsplit(value)
-    if parts.query or parts.fragment:
+    its own path and ``?an=`` to it.
+
+    Any ``?`` or ``#`` is refused, not only a non-empty query or fragment: urlsplit reads a bare
+    trailing ``?`` as an empty query, and the connector secret appended to such a URL would travel as
+    a query string or a fragment instead of a path segment.
+    """
+    if "?" in value or "#" in value:
         raise ValidationError(
-            "Enter the connector's base URL without a query string or fragment; VTEX appends its own.",
+            "Enter the connector's base URL without '?' or '#' (no query string or fragment); VTEX appends its own.",
             code="connector_query",
         )
+
+
+def connector_receiver_path(code: str) -> str:
+    """The path a channel's connector endpoint must end in: the prefix of the portal's Channel Order
+    notification route (sync/urls.py, ``webhook-channel-order-notification``). The connector secret is
+    appended to the endpoint, so an endpoint anywhere else would hand the secret to another path."""
+    return f"/webhooks/vtex/{code}"
 
 
 def connector_secret_new() -> str:
@@ -186,7 +197,8 @@ class SalesChannel(TimestampedModel):
         max_length=300,
         blank=True,
         validators=[validate_service_url, validate_connector_endpoint],
-        help_text="External marketplace connectors only: the connector's base URL for Channel Order API callbacks.",
+        help_text="External marketplace connectors only: the connector's base URL for Channel Order API callbacks, "
+        "https://<portal>/webhooks/vtex/<code> (no '?' or '#'; the portal appends the channel's secret to it).",
     )
 
     # The Channel Order API's connectorEndpoint may carry no query string (reference/vtex.md §7), so the
@@ -305,11 +317,44 @@ class SalesChannel(TimestampedModel):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    def connector_endpoint_problem(self) -> str | None:
+        """Why the connector endpoint may not carry this channel's connector secret, or None.
+
+        Checked by ``clean()`` and again before the secret is sent (a row saved before these rules, or
+        written around the form): the endpoint must be an https (or local http) URL without ``?`` or
+        ``#`` whose path ends in ``connector_receiver_path`` (a proxy may put a prefix in front).
+        """
+        endpoint = self.connector_endpoint
+        if not endpoint:
+            return "it is empty"
+        try:
+            validate_service_url(endpoint)
+            validate_connector_endpoint(endpoint)
+        except ValidationError as exc:
+            return " ".join(exc.messages)
+        return self._connector_path_problem()
+
+    def _connector_path_problem(self) -> str | None:
+        own = connector_receiver_path(self.code)
+        if urlsplit(self.connector_endpoint).path.rstrip("/").endswith(own):
+            return None
+        return (
+            f"its path must end in {own}, this channel's notification receiver: the portal appends the "
+            "channel's connector secret to it"
+        )
+
     @property
     def connector_notification_endpoint(self) -> str:
         """The ``connectorEndpoint`` the Channel Order API is given: the connector endpoint plus this
-        channel's secret segment, under which VTEX posts its processing results."""
-        return f"{self.connector_endpoint.rstrip('/')}/{self.connector_secret}"
+        channel's secret segment, under which VTEX posts its processing results. Built with
+        urlsplit/urlunsplit, never with a query string or fragment (reference/vtex.md §7); ValueError
+        when the endpoint may not carry the secret (``connector_endpoint_problem``)."""
+        problem = self.connector_endpoint_problem()
+        if problem:
+            raise ValueError(f"Connector endpoint of sales channel {self.code} refused: {problem}.")
+        parts = urlsplit(self.connector_endpoint)
+        path = f"{parts.path.rstrip('/')}/{self.connector_secret}"
+        return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
     def clean(self) -> None:
         super().clean()
@@ -319,6 +364,10 @@ class SalesChannel(TimestampedModel):
                 errors["connector_name"] = "An external marketplace connector needs its connector name."
             if not self.connector_endpoint:
                 errors["connector_endpoint"] = "An external marketplace connector needs its endpoint URL."
+        # The field's own validators refuse a query string or fragment; this needs the channel's code.
+        # (A code the field refused cannot be checked against: its own error is shown.)
+        if self.connector_endpoint and self.code and (path_problem := self._connector_path_problem()):
+            errors["connector_endpoint"] = f"The connector endpoint is refused: {path_problem}."
         # The inbox routes an ERP order by the VARIO sales channel it names (none: the one channel
         # without an id): two channels with one id, or two without, could not tell whose it is.
         twin = (

@@ -265,6 +265,11 @@ def _marketplace_approval(*, vtex: VtexClient, sync: OrderSync, vtex_order: Vtex
     marketplace_order_id = vtex_order.marketplace_order_id
     if not marketplace_order_id:
         return Failed(f"VTEX order {vtex_order.order_id} has no marketplaceOrderId for the Channel Order API")
+    # The connector secret goes out inside connectorEndpoint: never to a path the portal does not serve
+    # (a row saved before the endpoint rules, or written around the admin's form).
+    endpoint_problem = channel.connector_endpoint_problem()
+    if endpoint_problem:
+        return Failed(f"Connector endpoint of sales channel {channel.code} refused: {endpoint_problem}")
     try:
         result = vtex.update_channel_order_status(
             marketplace_order_id=marketplace_order_id,

@@ -19,6 +19,18 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name="saleschannel",
+            name="connector_endpoint",
+            field=models.CharField(
+                blank=True,
+                help_text="External marketplace connectors only: the connector's base URL for Channel Order API "
+                "callbacks, https://<portal>/webhooks/vtex/<code> (no '?' or '#'; the portal appends the channel's "
+                "secret to it).",
+                max_length=300,
+                validators=[mappings.models.validate_service_url, mappings.models.validate_connector_endpoint],
+            ),
+        ),
         migrations.AddField(
             model_name="saleschannel",
             name="connector_secret",

@@ -537,3 +537,38 @@ def test_an_order_links_ids_are_typed_when_it_is_added(admin_client):
     response = admin_client.get(reverse("admin:mappings_orderlink_add"))
 
     assert set(ORDER_LINK_IDS) <= set(response.context["adminform"].form.fields)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        ("https://portal.example.com/webhooks/vtex/shop?", "without &#x27;?&#x27; or &#x27;#&#x27;"),
+        ("https://portal.example.com/webhooks/vtex/shop#", "without &#x27;?&#x27; or &#x27;#&#x27;"),
+        ("https://portal.example.com/api/vtex", "its path must end in /webhooks/vtex/shop"),
+    ],
+)
+def test_the_channel_form_refuses_a_connector_endpoint_the_secret_could_leave_by(
+    admin_client, populated, endpoint, message
+):
+    data = admin_post_data(admin_client.get(change_url(populated)))
+    data.update(kind=ChannelKind.EXTERNAL_MARKETPLACE, connector_name="vario-portal", connector_endpoint=endpoint)
+
+    response = admin_client.post(change_url(populated), data)
+
+    assert response.status_code == 200
+    assert "connector_endpoint" in response.context["adminform"].form.errors
+    assert message in response.content.decode()
+    populated.refresh_from_db()
+    assert populated.connector_endpoint == ""
+
+
+@pytest.mark.django_db
+def test_the_channel_form_keeps_the_channels_own_receiver_as_connector_endpoint(admin_client, populated):
+    data = admin_post_data(admin_client.get(change_url(populated)))
+    endpoint = "https://portal.example.com/webhooks/vtex/shop"
+    data.update(kind=ChannelKind.EXTERNAL_MARKETPLACE, connector_name="vario-portal", connector_endpoint=endpoint)
+
+    assert admin_client.post(change_url(populated), data).status_code == 302
+    populated.refresh_from_db()
+    assert populated.connector_endpoint == endpoint

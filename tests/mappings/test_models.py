@@ -85,7 +85,7 @@ def test_external_marketplace_with_connector_is_valid():
         code="mkt",
         kind=ChannelKind.EXTERNAL_MARKETPLACE,
         connector_name="amazon",
-        connector_endpoint="https://connector.example.com",
+        connector_endpoint="https://portal.example.com/webhooks/vtex/mkt",
     ).full_clean()
 
 
@@ -336,17 +336,90 @@ def test_a_channel_with_order_links_cannot_be_deleted():
         link.channel.delete()
 
 
+def marketplace_channel(endpoint: str) -> SalesChannel:
+    return SalesChannelFactory(
+        code="mkp", kind="external_marketplace", connector_name="vario-portal", connector_endpoint=endpoint
+    )
+
+
 @pytest.mark.django_db
 def test_a_connector_endpoint_with_a_query_string_is_refused():
-    channel = SalesChannelFactory(
-        kind="external_marketplace", connector_name="vario-portal", connector_endpoint="https://portal.example.com/vtex"
-    )
+    channel = marketplace_channel("https://portal.example.com/webhooks/vtex/mkp")
     channel.full_clean()  # a base URL is fine
 
-    channel.connector_endpoint = "https://portal.example.com/vtex?an=shop"
+    channel.connector_endpoint = "https://portal.example.com/webhooks/vtex/mkp?an=shop"
     with pytest.raises(ValidationError) as exc_info:
         channel.full_clean()
-    assert "without a query string" in messages_of(exc_info)
+    assert "without '?' or '#'" in messages_of(exc_info)
+
+
+# urlsplit reads a bare '?' or '#' as an empty query or fragment: the secret appended after it would
+# travel as a query string (reference/vtex.md §7 forbids one) or never leave the client as a fragment.
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://portal.example.com/webhooks/vtex/mkp?",
+        "https://portal.example.com/webhooks/vtex/mkp#",
+        "https://portal.example.com/webhooks/vtex/mkp/?",
+        "https://portal.example.com/?/webhooks/vtex/mkp",
+        "https://portal.example.com/webhooks/vtex/mkp#/webhooks/vtex/mkp",
+    ],
+)
+def test_a_connector_endpoint_with_a_bare_question_mark_or_hash_is_refused(endpoint):
+    channel = marketplace_channel(endpoint)
+
+    with pytest.raises(ValidationError) as exc_info:
+        channel.full_clean()
+
+    assert "connector_endpoint" in exc_info.value.message_dict
+    assert "without '?' or '#'" in messages_of(exc_info)
+    with pytest.raises(ValueError, match="without '\\?' or '#'"):
+        channel.connector_notification_endpoint  # noqa: B018 - a row written around the form sends nothing
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://portal.example.com",
+        "https://portal.example.com/api/vtex",
+        "https://portal.example.com/webhooks/vtex/other",  # another channel's receiver
+        "https://portal.example.com/webhooks/vtex/mkp/orders",  # the hook's path
+        "https://portal.example.com/webhooks/vtex/xmkp",
+    ],
+)
+def test_a_connector_endpoint_that_is_not_the_channels_receiver_is_refused(endpoint):
+    channel = marketplace_channel(endpoint)
+
+    with pytest.raises(ValidationError) as exc_info:
+        channel.full_clean()
+
+    assert "its path must end in /webhooks/vtex/mkp" in " ".join(exc_info.value.message_dict["connector_endpoint"])
+    with pytest.raises(ValueError, match="must end in /webhooks/vtex/mkp"):
+        channel.connector_notification_endpoint  # noqa: B018
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("endpoint", "sent"),
+    [
+        ("https://portal.example.com/webhooks/vtex/mkp", "https://portal.example.com/webhooks/vtex/mkp/{secret}"),
+        ("https://portal.example.com/webhooks/vtex/mkp/", "https://portal.example.com/webhooks/vtex/mkp/{secret}"),
+        # behind a proxy that mounts the portal under a prefix
+        (
+            "https://example.com:8443/portal/webhooks/vtex/mkp",
+            "https://example.com:8443/portal/webhooks/vtex/mkp/{secret}",
+        ),
+        ("http://127.0.0.1:8000/webhooks/vtex/mkp", "http://127.0.0.1:8000/webhooks/vtex/mkp/{secret}"),
+    ],
+)
+def test_the_channels_receiver_carries_the_secret_as_its_last_path_segment(endpoint, sent):
+    channel = marketplace_channel(endpoint)
+
+    channel.full_clean()
+
+    assert channel.connector_notification_endpoint == sent.format(secret=channel.connector_secret)
 
 
 @pytest.mark.django_db

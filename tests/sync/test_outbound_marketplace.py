@@ -1,0 +1,56 @@
+"""External-marketplace approval (sync/outbound.py ``_marketplace_approval``): what goes to VTEX."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from mappings.models import ChannelKind, SalesChannel
+from sync import outbound
+from sync.models import OrderSync
+from sync.runner import Failed
+from tests.factories import SalesChannelFactory
+from tests.sync.builders import vtex_item, vtex_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def marketplace():
+    return SalesChannelFactory(
+        code="mkp",
+        vtex_account_name="demostore",
+        kind=ChannelKind.EXTERNAL_MARKETPLACE,
+        connector_name="vario-portal",
+        connector_endpoint="https://portal.example.com/webhooks/vtex/mkp",
+    )
+
+
+def awaiting_approval():
+    return replace(
+        vtex_order([vtex_item(1)], status="waiting-for-manual-authorization", order_id="MKP-1001-01"),
+        marketplace_order_id="MKT-1001",
+    )
+
+
+class NoVtex:
+    def __getattr__(self, name):
+        pytest.fail(f"VTEX must not be called ({name})")
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["https://portal.example.com/webhooks/vtex/mkp?", "https://elsewhere.example.com/collect"],
+)
+def test_a_stored_endpoint_the_secret_could_leave_by_fails_before_vtex_is_called(marketplace, endpoint):
+    # Written around the admin's form (or saved before the endpoint rules): the run still sends nothing.
+    SalesChannel.objects.filter(pk=marketplace.pk).update(connector_endpoint=endpoint)
+    sync = OrderSync.objects.create(kind=OrderSync.Kind.STATUS, channel=SalesChannel.objects.get(code="mkp"), key="1")
+
+    outcome = outbound._marketplace_approval(
+        vtex=NoVtex(), sync=sync, vtex_order=awaiting_approval(), status="approved"
+    )
+
+    assert isinstance(outcome, Failed)
+    assert outcome.message.startswith("Connector endpoint of sales channel mkp refused:")
