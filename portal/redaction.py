@@ -26,8 +26,6 @@ SECRET_NAMES = frozenset(
         "password",
         "secret",
         "token",
-        # The Channel Order API's connectorEndpoint ends in the channel's connector secret (sync/urls.py).
-        "connectorendpoint",
     }
 )
 
@@ -48,15 +46,18 @@ _PATTERNS = [
 ]
 # Bearer tokens and JWTs anywhere in free text.
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-_\.=+/]+")
-# The Channel Order API notification path, whose segment before /order-integration is the channel's
-# connector secret: access logs and Django's 4xx warnings print request paths.
-_CONNECTOR_PATH = re.compile(r"(/webhooks/vtex/[\w-]+/)[^/\s?\"']+(/order-integration)")
+# The channel's connector secret is the path segment after /webhooks/vtex/<channel>/ (sync/urls.py):
+# before /order-integration in the notification path that access logs and Django's 4xx warnings
+# print, and last in the connectorEndpoint the portal sends VTEX (recorded request excerpts). Whatever
+# follows it (a mistyped suffix is logged as a 404 too), only that segment is masked, so operators
+# still see which endpoint was sent; the hook's own segment, /orders, is no secret.
+_CONNECTOR_PATH = re.compile(r"(/webhooks/vtex/[\w-]+/)(?!orders(?:[/\s\"'?#\\]|$))[^/\s?#\"'\\]+")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
 
 
 # Every pattern above needs one of these (lower-cased) in the text: most texts have none and skip the
 # regular expressions, which cost about a millisecond on a large response body (three with accents).
-_TRIGGERS = (*SECRET_NAMES, "bearer", "eyj", "/order-integration")
+_TRIGGERS = (*SECRET_NAMES, "bearer", "eyj", "/webhooks/vtex/")
 # The letters a (?i) pattern matches to an ASCII letter although str.lower() does not turn them into
 # that letter (the re module's documentation lists these four), so that text with accents, such as
 # an ERP's customer names, can take the same shortcut.
@@ -76,7 +77,7 @@ def redact_text(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)}{MASK}", text)
-    text = _CONNECTOR_PATH.sub(lambda m: f"{m.group(1)}{MASK}{m.group(2)}", text)
+    text = _CONNECTOR_PATH.sub(lambda m: f"{m.group(1)}{MASK}", text)
     return _JWT.sub(MASK, text)
 
 

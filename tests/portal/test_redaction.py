@@ -4,6 +4,7 @@ import pytest
 
 from portal.logging import RedactSecretsFilter
 from portal.redaction import MASK, redact_mapping, redact_text
+from sync.clients.http import excerpt_of_json
 
 
 @pytest.mark.parametrize(
@@ -118,3 +119,31 @@ def test_mappings_mask_keys_ending_in_a_secret_word():
         "hookToken": MASK,
         "tokenizer": "x",
     }
+
+
+SECRET_SEGMENT = "cvMmrJNDB0UTae_-C4fgurFqbiniTNY0PDGgsp4aTns"
+
+
+def test_only_the_secret_segment_of_a_connector_endpoint_is_masked():
+    endpoint = f"https://portal.example.com/prefix/webhooks/vtex/mkp/{SECRET_SEGMENT}"
+    excerpt = excerpt_of_json({"connectorName": "vario-portal", "connectorEndpoint": endpoint})
+
+    assert SECRET_SEGMENT not in excerpt
+    # operators still see where VTEX was told to post
+    assert f'"connectorEndpoint": "https://portal.example.com/prefix/webhooks/vtex/mkp/{MASK}"' in excerpt
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/webhooks/vtex/mkp/{SECRET_SEGMENT}/order-integration/notification/processing-result",
+        f"/webhooks/vtex/mkp/{SECRET_SEGMENT}?an=demostore",
+        f"/webhooks/vtex/mkp/{SECRET_SEGMENT}/a-mistyped-suffix",
+    ],
+)
+def test_a_connector_secret_segment_is_masked_whatever_follows_it(path):
+    assert SECRET_SEGMENT not in redact_text(f"Not Found: {path}")
+
+
+def test_the_hooks_path_is_no_secret():
+    assert redact_text("POST /webhooks/vtex/mkp/orders 401") == "POST /webhooks/vtex/mkp/orders 401"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
+import responses
 
 from mappings.models import ChannelKind, SalesChannel
+from portal.redaction import MASK
 from sync import outbound
 from sync.models import OrderSync
-from sync.runner import Failed
+from sync.remotes import vtex_client_for
+from sync.runner import Failed, NotYet
 from tests.factories import SalesChannelFactory
 from tests.sync.builders import vtex_item, vtex_order
 
@@ -54,3 +58,28 @@ def test_a_stored_endpoint_the_secret_could_leave_by_fails_before_vtex_is_called
 
     assert isinstance(outcome, Failed)
     assert outcome.message.startswith("Connector endpoint of sales channel mkp refused:")
+
+
+@responses.activate
+def test_the_status_update_sends_the_secret_endpoint_and_records_it_with_only_the_secret_masked(
+    marketplace, redis_conn
+):
+    sync = OrderSync.objects.create(kind=OrderSync.Kind.STATUS, channel=marketplace, key="1042")
+    put = responses.put(
+        f"{marketplace.vtex_base_url}/api/order-integration/orders/status",
+        json={"marketplaceOrderId": "MKT-1001", "code": "SOI003", "success": True, "message": "enqueued"},
+    )
+    calls = []
+    vtex = vtex_client_for(marketplace, recorder=calls.append)
+
+    outcome = outbound._marketplace_approval(vtex=vtex, sync=sync, vtex_order=awaiting_approval(), status="approved")
+
+    assert isinstance(outcome, NotYet)
+    sent = json.loads(put.calls[0].request.body)
+    secret = marketplace.connector_secret
+    assert sent["connectorEndpoint"] == f"https://portal.example.com/webhooks/vtex/mkp/{secret}"
+    assert sent["connectorEndpoint"] == marketplace.connector_notification_endpoint
+    [call] = calls
+    assert secret not in call.request_excerpt
+    assert f'"connectorEndpoint": "https://portal.example.com/webhooks/vtex/mkp/{MASK}"' in call.request_excerpt
+    assert '"connectorName": "vario-portal"' in call.request_excerpt
