@@ -17,6 +17,7 @@ accesslog = "-"
 errorlog = "-"
 # Never log query strings or headers: they may carry tokens.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
-# Paths are logged with the connector secret of the Channel Order notification URL masked.
+# Paths are logged with the connector secret of the Channel Order notification URL masked, in the
+# access log and in the error log ("Error handling request <uri>" and its traceback) alike.
 logger_class = "portal.access_log.RedactingLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -69,3 +69,38 @@ def test_the_deployed_gunicorn_configuration_uses_the_redacting_logger():
     settings = runpy.run_path(str(Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"))
 
     assert load_class(settings["logger_class"]) is RedactingLogger
+
+
+def error_log_of(config: Config) -> tuple[RedactingLogger, io.StringIO]:
+    stream = io.StringIO()
+    gunicorn_logger = RedactingLogger(config)
+    for handler in gunicorn_logger.error_log.handlers:
+        handler.setStream(stream)
+    return gunicorn_logger, stream
+
+
+def test_gunicorns_error_log_masks_the_secret_of_a_request_that_crashed():
+    config = Config()
+    config.set("errorlog", "-")
+    gunicorn_logger, stream = error_log_of(config)
+
+    try:
+        raise RuntimeError(f"worker died handling {PATH}")
+    except RuntimeError:
+        # what gunicorn.workers.base.Worker.handle_error logs
+        gunicorn_logger.exception("Error handling request %s %s", "POST", f"{PATH}?an=demostore")
+
+    logged = stream.getvalue()
+    assert "Error handling request POST /webhooks/vtex/mkp/" in logged
+    assert "RuntimeError: worker died handling /webhooks/vtex/mkp/" in logged  # the traceback too
+    assert SECRET not in logged
+    assert f"/webhooks/vtex/mkp/{MASK}/order-integration" in logged
+
+
+def test_the_error_log_keeps_one_filter_across_configuration_reloads():
+    config = Config()
+    gunicorn_logger, _ = error_log_of(config)
+
+    gunicorn_logger.setup(config)  # gunicorn reruns it on SIGHUP
+
+    assert len(gunicorn_logger.error_log.filters) == 1
