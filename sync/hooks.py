@@ -23,11 +23,18 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_POST
 
 from mappings.models import SalesChannel
 from sync.models import InboxEvent
-from sync.webhooks import body_size_problem, channel_or_answer, error, json_object_of, read_json_object, store_or_answer
+from sync.webhooks import (
+    body_size_problem,
+    channel_or_answer,
+    error,
+    json_object_of,
+    post_only,
+    read_json_object,
+    store_or_answer,
+)
 
 # {"hookConfig": "ping"} is 22 bytes; room for whitespace and a field VTEX might add, no room for a
 # body that could cost anything to parse.
@@ -59,7 +66,7 @@ def _origin_key_ok(origin: dict, channel) -> bool:
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def vtex_order_hook(request, channel_code: str):
     """POST /webhooks/vtex/<channel>/orders: a VTEX hook notification or its configuration ping."""
     channel, answer = channel_or_answer(code=channel_code)

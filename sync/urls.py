@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from sync import hooks, webhooks
 
@@ -12,4 +12,7 @@ urlpatterns = [
         name="webhook-channel-order-notification",
     ),
     path("webhooks/vtex/<slug:channel_code>/orders", hooks.vtex_order_hook, name="webhook-vtex-orders"),
+    # Last: every other path under /webhooks/ is a JSON 404, not Django's HTML page (nor an APPEND_SLASH
+    # redirect), so that senders and scanners get the answer every webhook gives.
+    re_path(r"^webhooks(?:/(?P<unrouted>.*))?$", webhooks.not_found, name="webhook-not-found"),
 ]

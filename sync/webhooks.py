@@ -20,6 +20,7 @@ import math
 import re
 import time
 from datetime import timedelta
+from functools import wraps
 
 import jwt
 from django.conf import settings
@@ -29,7 +30,6 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_POST
 
 from mappings.models import ChannelKind, SalesChannel
 from sync.inbox import VARIO_EVENTS, InboxEventInvalid, inbox_event_store
@@ -59,6 +59,28 @@ VERIFIED_TOKENS_MAX = 256
 
 def error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
+
+
+def post_only(view):
+    """``require_POST`` with a JSON answer: every answer under /webhooks/ is ``{"error": …}`` JSON
+    (design §2.10), Django's own 405 is an empty text/html page."""
+
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        if request.method != "POST":
+            response = error(405, f"Method {request.method} not allowed; use POST.")
+            response["Allow"] = "POST"
+            return response
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+@csrf_exempt  # else a POST to an unknown path would get the CSRF middleware's HTML 403
+def not_found(request, unrouted: str = ""):
+    """Any path under /webhooks/ no route takes (the last URL pattern, sync/urls.py): a JSON 404, the
+    same answer a wrong connector secret gets, in place of Django's HTML page."""
+    return error(404, "Not found.")
 
 
 @sensitive_variables("token", "secrets", "secret", "key")
@@ -303,14 +325,14 @@ def _store_vario_event(request, event: str):
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def vario_event(request, event: str):
     """POST /webhooks/vario/<event>: one URL per registered VARIO event (§4.4)."""
     return _store_vario_event(request, event)
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def order_status_change(request):
     """POST /webhooks/order-status-change {"entityId": <document id>} (the seed's generic endpoint)."""
     return _store_vario_event(request, "order-status-change")
@@ -333,7 +355,7 @@ def connector_secret_ok(channel: SalesChannel, given: str) -> bool:
 
 @sensitive_variables("secret")  # topmost, so the argument is hidden through the other decorators too
 @csrf_exempt
-@require_POST
+@post_only
 def channel_order_notification(request, channel_code: str, secret: str):
     """POST {connectorEndpoint}/order-integration/notification/processing-result?an=<account>.
 

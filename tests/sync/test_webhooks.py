@@ -556,6 +556,51 @@ def test_the_old_path_without_a_secret_is_not_routed(client, marketplace):
     )
 
     assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "Not found."}
+    assert not InboxEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/webhooks",
+        "/webhooks/",
+        "/webhooks/nothing-here",
+        "/webhooks/vario/order.update/extra",
+        "/webhooks/vtex/mkp/orders/",  # no APPEND_SLASH redirect either
+        "/webhooks/vtex/not%20a%20slug/orders",
+        "/webhooks/vtex/mkp/SECRET/order-integration/notification/other",
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
+def test_every_unrouted_path_under_webhooks_is_a_json_404(client, db, path, method):
+    body = {} if method == "get" else {"data": "{}", "content_type": "application/json"}
+    response = getattr(client, method)(path, **body)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "Not found."}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        GENERIC,
+        "/webhooks/vario/order.update",
+        "/webhooks/vtex/mkp/orders",
+        "/webhooks/vtex/mkp/SECRET/order-integration/notification/processing-result",
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "put", "delete", "head"])
+def test_a_webhook_called_with_another_method_than_post_is_a_json_405(client, marketplace, path, method):
+    response = getattr(client, method)(path)
+
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response["Allow"] == "POST"
+    if method != "head":
+        assert response.json() == {"error": f"Method {method.upper()} not allowed; use POST."}
     assert not InboxEvent.objects.exists()
 
 
