@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bench import orders as o
 from bench.stack import NO_LIMIT, Stack
-from tests.support.stack import Sim
+from sandbox.harness import Sim
 
 # route name in the portal's VTEX client → (method, path pattern) in the sandbox
 ROUTES = {

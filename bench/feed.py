@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bench import orders as o
 from bench.stack import NO_LIMIT, Stack
-from tests.support.stack import VTEX_APP_KEY, VTEX_APP_TOKEN, Sim
+from sandbox.harness import VTEX_APP_KEY, VTEX_APP_TOKEN, Sim
 
 FEED_PATH = "/api/orders/feed"
 FEED_CALLS = (("GET", FEED_PATH), ("POST", FEED_PATH))

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.stack import Stack
-from tests.support.stack import VARIO_APP_IDENTIFIER, VARIO_CLIENT_SECRET
+from sandbox.harness import VARIO_APP_IDENTIFIER, VARIO_CLIENT_SECRET
 
 EVENT = "document.customer_delivery_document.order_to_delivery"
 BODY = json.dumps({"id": 20044})  # what VARIO sends for this event (reference/vario-erp.md §4.4)

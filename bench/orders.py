@@ -1,4 +1,4 @@
-"""Full orders through the portal, as the end-to-end tests drive them (tests/support/stack.py).
+"""Full orders through the portal, as the end-to-end tests drive them (sandbox/harness.py).
 
 A VTEX order in ready-for-handling and its ERP order (``order_pair``), the whole order delivered in
 the ERP with a DHL tracking number; the sandbox then sends VARIO's webhooks to the portal, whose
@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from bench.stack import Stack
-from tests.support.stack import VTEX_APP_KEY, VTEX_APP_TOKEN, Sim, order_pair
+from sandbox.harness import VTEX_APP_KEY, VTEX_APP_TOKEN, Sim, order_pair
 
 BASKETS = [
     [("SKU-RED-M", 2, 1999), ("SKU-BLUE-L", 1, 1999)],

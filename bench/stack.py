@@ -16,9 +16,7 @@ from pathlib import Path
 
 import requests
 
-from tests.plugins.redis_server import RedisServer, free_port
-from tests.support.live_sandbox import LiveSandbox
-from tests.support.stack import vario_settings
+from sandbox.harness import LiveSandbox, RedisServer, free_port, vario_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # Development-only keys for the benchmark's own throwaway processes.

@@ -14,7 +14,7 @@ import time
 
 from bench import orders as o
 from bench.stack import NO_LIMIT, Stack
-from tests.support.stack import Sim
+from sandbox.harness import Sim
 
 
 def noop_rate(stack: Stack, jobs: int, *, timeout: float = 120.0) -> tuple[float, int]:

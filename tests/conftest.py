@@ -26,7 +26,7 @@ def channel(db):
 @pytest.fixture(scope="session")
 def live_sandbox(tmp_path_factory):
     """One sandbox process for the session; each test that uses it starts from a reset."""
-    from tests.support.live_sandbox import LiveSandbox
+    from sandbox.harness import LiveSandbox
 
     sandbox = LiveSandbox(directory=tmp_path_factory.mktemp("sandbox")).start()
     yield sandbox

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sandbox import harness
 from sandbox.models import RateLimitRule, Remote
 
-# The demo installation (printed in docs/sandbox-vario.md; simulator credentials, not secrets).
+# The demo installation (printed in docs/sandbox-vario.md; simulator credentials, not secrets),
+# defined once in sandbox.harness, which points the tests' and benchmarks' portals at it.
 DEMO_TENANT = "demo"
-DEMO_CLIENT_ID = "vtex-portal"
-DEMO_CLIENT_SECRET = "demo-client-secret-of-the-vario-sandbox"  # noqa: S105 - 32+ bytes for HS256
-DEMO_APP_IDENTIFIER = "3f1c2d4e-0000-4000-8000-000000000001"
-DEMO_REFRESH_TOKEN = "demo-refresh-token"  # noqa: S105
+DEMO_CLIENT_ID = harness.VARIO_CLIENT_ID
+DEMO_CLIENT_SECRET = harness.VARIO_CLIENT_SECRET
+DEMO_APP_IDENTIFIER = harness.VARIO_APP_IDENTIFIER
+DEMO_REFRESH_TOKEN = harness.VARIO_REFRESH_TOKEN
 DEMO_ACCESS_TOKEN_LIFETIME = 300
 
 DEMO_SALES_CHANNEL_ID = "7"

@@ -1,12 +1,14 @@
 """The VTEX simulator's state after a reset: the demo account with the key pair the demo channel uses,
 and the rate limits VTEX publishes for the order routes (reference §2, §9)."""
 
+from sandbox import harness
 from sandbox.models import RateLimitRule, Remote
 from sandbox.vtex.models import Account
 
 DEMO_ACCOUNT = "demostore"
-DEMO_APP_KEY = "vtexappkey-demostore-PORTAL"
-DEMO_APP_TOKEN = "demo-app-token"  # noqa: S105 - a simulator credential, printed in the docs
+# A simulator credential, printed in the docs; defined once in sandbox.harness.
+DEMO_APP_KEY = harness.VTEX_APP_KEY
+DEMO_APP_TOKEN = harness.VTEX_APP_TOKEN
 
 # Limits are counted per caller (appKey), which stands for VTEX's "per account".
 PUBLISHED_LIMITS = [

@@ -2,17 +2,10 @@ import pytest
 
 from mappings.models import CarrierCode
 from mappings.services import status_mappings_load_defaults
+from sandbox.harness import VTEX_APP_KEY, VTEX_APP_TOKEN, Sim, vario_settings
 from sync.registration import vario_webhooks_register
 from tests.factories import SalesChannelFactory
-from tests.support.stack import (
-    FAST_SYNC,
-    VTEX_APP_KEY,
-    VTEX_APP_TOKEN,
-    Sim,
-    Worker,
-    test_database_url,
-    vario_settings,
-)
+from tests.support.stack import FAST_SYNC, Worker, worker_database_url
 
 CARRIERS = {
     "DHL": ("DHL", "https://www.dhl.de/track?piececode={tracking_number}", False),
@@ -45,7 +38,7 @@ def worker(live_sandbox, stack_settings, tmp_path, redis_conn):
         **os.environ,
         **vario_settings(live_sandbox.url),
         **FAST_SYNC,
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": worker_database_url(),
         "REDIS_URL": stack_settings.REDIS_URL,
     }
     w = Worker(env=env, log_path=tmp_path / "worker.log").start()

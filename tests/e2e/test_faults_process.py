@@ -18,12 +18,12 @@ from rq.registry import FailedJobRegistry
 from rq.scheduler import RQScheduler
 
 from mappings.models import OrderLink
+from sandbox.harness import ROOT, RedisServer, order_pair
 from sync.jobs import INBOX_READY_KEY, QUEUE
 from sync.models import InboxEvent, OrderSync
 from sync.registration import vario_webhooks_register
-from tests.plugins.redis_server import RedisServer
 from tests.support.invariants import assert_nothing_lost_nothing_doubled
-from tests.support.stack import ROOT, Periodic, Web, Worker, order_pair, portal_env, wait_until
+from tests.support.stack import Periodic, Web, Worker, portal_env, wait_until
 
 TWO_ITEMS = [("SKU-RED-M", 2, 1999), ("SKU-BLUE-L", 1, 2499)]
 INVOICE = r"/api/oms/pvt/orders/[^/]+/invoice$"

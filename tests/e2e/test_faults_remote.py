@@ -16,13 +16,14 @@ from django.db import connection
 from django.urls import reverse
 from django.utils.html import escape
 
+from sandbox.harness import order_pair
 from sync.jobs import is_queued, order_sync_marker
 from sync.models import InboxEvent, OrderSync, TimelineEntry
 from sync.registration import vario_webhooks_register
 from sync.runner import order_sync_retry
 from tests.e2e.test_outbound import TWO_ITEMS, accepted, settled, sync_of, vtex_status_is, wait_invoiced
 from tests.support.invariants import assert_nothing_lost_nothing_doubled
-from tests.support.stack import Web, Worker, order_pair, portal_env, signed_post, wait_until
+from tests.support.stack import Web, Worker, portal_env, signed_post, wait_until
 
 DELIVERY_EVENT = "document.customer_delivery_document.order_to_delivery"
 INVOICE_POST = "/invoice"

@@ -16,12 +16,13 @@ import pytest
 from django.db import connection
 
 from mappings.models import OrderLink, SyncType, TransferToggle
+from sandbox.harness import ROOT, VTEX_APP_KEY, vario_settings
 from sync.feed import feed_configure, feed_poll, hook_configure
 from sync.models import FeedPollState, InboxEvent, OrderSync
 from sync.remotes import vtex_client_for
 from sync.runner import order_sync_retry
-from tests.support.stack import FAST_SYNC, ROOT, VTEX_APP_KEY, Worker, vario_settings, wait_until
-from tests.support.stack import test_database_url as database_url
+from tests.support.stack import FAST_SYNC, Worker, wait_until
+from tests.support.stack import worker_database_url as database_url
 
 # The full run is 500 (E2E_INBOUND_ORDERS=500, docs/inbound.md); 60 keeps CI fast.
 N_ORDERS = int(os.environ.get("E2E_INBOUND_ORDERS", "60"))

@@ -1,9 +1,10 @@
 """External-marketplace channels: the Channel Order API approval, with "not yet" answers waited out."""
 
 from mappings.models import ChannelKind, ErpFulfilmentState, StatusMapping
+from sandbox.harness import order_pair
 from sync.models import OrderSync, TimelineEntry
 from tests.e2e.test_outbound import TWO_ITEMS, vtex_status_is
-from tests.support.stack import order_pair, signed_post, wait_until
+from tests.support.stack import signed_post, wait_until
 
 
 def make_marketplace(channel, live_server):

@@ -18,12 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from sandbox.harness import Sim, order_pair
 from sync.inbox import VARIO_EVENTS
 from sync.models import InboxEvent, OrderSync
 from sync.remotes import vario_client
 from tests.e2e.test_outbound import line_ids
 from tests.support.invariants import assert_nothing_lost_nothing_doubled
-from tests.support.stack import Sim, Worker, order_pair, portal_env, signed_post, wait_until
+from tests.support.stack import Worker, portal_env, signed_post, wait_until
 
 ORDERS = 20
 ITEMS = [("SKU-RED-M", 2, 1999), ("SKU-BLUE-L", 1, 2499), ("SKU-BLACK-S", 1, 1599)]

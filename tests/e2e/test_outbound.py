@@ -8,8 +8,9 @@ import requests
 from django.utils import timezone
 
 from mappings.models import CarrierCode, OrderLink, SyncType, TransferToggle
+from sandbox.harness import order_pair
 from sync.models import OrderSync
-from tests.support.stack import order_pair, signed_post, wait_until
+from tests.support.stack import signed_post, wait_until
 
 TWO_ITEMS = [("SKU-RED-M", 2, 1999), ("SKU-BLUE-L", 1, 2499)]
 

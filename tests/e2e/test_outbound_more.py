@@ -10,6 +10,7 @@ import os
 from django.urls import reverse
 from django.utils.html import escape
 
+from sandbox.harness import order_pair, vario_settings
 from sync.models import InboxEvent, OrderSync
 from tests.e2e.test_outbound import (
     TWO_ITEMS,
@@ -20,7 +21,7 @@ from tests.e2e.test_outbound import (
     wait_invoiced,
 )
 from tests.support import stack
-from tests.support.stack import FAST_SYNC, Worker, order_pair, vario_settings, wait_until
+from tests.support.stack import FAST_SYNC, Worker, wait_until
 
 PARCEL_EVENT = "shipment.parcel.completed"
 DELIVERY_EVENT = "document.customer_delivery_document.order_to_delivery"
@@ -146,8 +147,8 @@ def _point_at(stack_settings, redis_url: str) -> None:
 def test_webhooks_arriving_while_redis_is_down_are_stored_and_swept_later(
     sim, channel, stack_settings, live_sandbox, tmp_path
 ):
+    from sandbox.harness import RedisServer
     from sync.inbox import inbox_sweep
-    from tests.plugins.redis_server import RedisServer
 
     redis = RedisServer().start()
     _point_at(stack_settings, redis.url)
@@ -155,7 +156,7 @@ def test_webhooks_arriving_while_redis_is_down_are_stored_and_swept_later(
         **os.environ,
         **vario_settings(live_sandbox.url),
         **FAST_SYNC,
-        "DATABASE_URL": stack.test_database_url(),
+        "DATABASE_URL": stack.worker_database_url(),
         "REDIS_URL": redis.url,
     }
     workers = [Worker(env=env, log_path=tmp_path / "worker1.log").start()]

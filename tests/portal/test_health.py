@@ -4,7 +4,7 @@ import pytest
 import redis
 from django.contrib.auth import get_user_model
 
-from tests.plugins.redis_server import RedisServer
+from sandbox.harness import RedisServer
 
 pytestmark = pytest.mark.django_db
 

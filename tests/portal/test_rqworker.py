@@ -8,7 +8,7 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from tests.plugins.redis_server import RedisServer
+from sandbox.harness import RedisServer
 from tests.support import stack
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +20,7 @@ def test_jobs_run_with_the_job_modules_already_imported(settings, redis_conn):
     preloaded = list(settings.RQ_PRELOAD_MODULES)
     assert "sync.outbound" in preloaded and "sync.inbound" in preloaded
     job = django_rq.get_queue("default").enqueue("tests.support.jobs.modules_imported", preloaded)
-    env = {**os.environ, "DATABASE_URL": stack.test_database_url(), "REDIS_URL": settings.REDIS_URL}
+    env = {**os.environ, "DATABASE_URL": stack.worker_database_url(), "REDIS_URL": settings.REDIS_URL}
 
     subprocess.run(
         [sys.executable, "manage.py", "rqworker", "--burst", "default"],
@@ -53,7 +53,7 @@ def test_workers_refuse_to_start_on_a_redis_that_evicts_keys(command, evicting_r
     connection = redis.Redis.from_url(evicting_redis.url)
     queue = Queue("default", connection=connection, serializer=JSONSerializer)
     job = queue.enqueue("tests.support.jobs.modules_imported", [])
-    env = {**os.environ, "DATABASE_URL": stack.test_database_url(), "REDIS_URL": evicting_redis.url}
+    env = {**os.environ, "DATABASE_URL": stack.worker_database_url(), "REDIS_URL": evicting_redis.url}
 
     result = subprocess.run(
         [sys.executable, "manage.py", command, "--burst", "default"],

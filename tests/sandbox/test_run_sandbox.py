@@ -1,7 +1,7 @@
 import pytest
 import requests
 
-from tests.support.live_sandbox import LiveSandbox
+from sandbox.harness import LiveSandbox
 
 pytestmark = pytest.mark.slow
 

@@ -12,11 +12,11 @@ import pytest
 import requests
 from django.core.management import call_command
 
+from sandbox.harness import ROOT
 from sandbox.traffic import CATALOGUE, DEMO_ACCOUNT, traffic_run
 from sandbox.vario.seed import demo_articles
 from sandbox.vtex.seed import DEMO_ACCOUNT as SEEDED_ACCOUNT
 from sandbox.vtex.seed import DEMO_APP_KEY
-from tests.support.live_sandbox import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ import json
 import re
 from collections import Counter, defaultdict
 
+from sandbox.harness import Sim
 from sync.models import InboxEvent, OrderSync
-from tests.support.stack import Sim
 
 # VTEX writes the portal may make once per order; a second accepted one is a double.
 ONCE_PER_ORDER = {

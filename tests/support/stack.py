@@ -1,7 +1,9 @@
 """The portal running end to end: sandbox process, portal web (live server), real RQ worker process.
 
 Workers are real ``manage.py rqworker`` processes against the test database and the run's Redis,
-with the portal's delays shrunk so retries and waits take fractions of a second.
+with the portal's delays shrunk so retries and waits take fractions of a second. The sandbox, its
+control API client (``Sim``), ``order_pair`` and the demo credentials are in ``sandbox.harness``,
+which bench/ uses too.
 """
 
 from __future__ import annotations
@@ -17,17 +19,7 @@ from pathlib import Path
 import requests
 from django.db import connection
 
-from tests.plugins.redis_server import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-
-# Sandbox demo installation (sandbox/vario/seed.py, sandbox/vtex/seed.py).
-VARIO_CLIENT_ID = "vtex-portal"
-VARIO_CLIENT_SECRET = "demo-client-secret-of-the-vario-sandbox"
-VARIO_APP_IDENTIFIER = "3f1c2d4e-0000-4000-8000-000000000001"
-VARIO_REFRESH_TOKEN = "demo-refresh-token"
-VTEX_APP_KEY = "vtexappkey-demostore-PORTAL"
-VTEX_APP_TOKEN = "demo-app-token"
+from sandbox.harness import ROOT, VARIO_APP_IDENTIFIER, VARIO_CLIENT_SECRET, free_port, vario_settings
 
 FAST_SYNC = {
     "SYNC_RETRY_BASE_SECONDS": "0.2",
@@ -42,18 +34,7 @@ FAST_SYNC = {
 }
 
 
-def vario_settings(sandbox_url: str) -> dict[str, str]:
-    return {
-        "VARIO_BASE_URL": sandbox_url,
-        "VARIO_TOKEN_URL": f"{sandbox_url}/realms/demo/protocol/openid-connect/token",
-        "VARIO_CLIENT_ID": VARIO_CLIENT_ID,
-        "VARIO_CLIENT_SECRET": VARIO_CLIENT_SECRET,
-        "VARIO_APP_IDENTIFIER": VARIO_APP_IDENTIFIER,
-        "VARIO_REFRESH_TOKEN": VARIO_REFRESH_TOKEN,
-    }
-
-
-def test_database_url() -> str:
+def worker_database_url() -> str:
     """A DATABASE_URL for the test database this process created (for worker processes)."""
     settings = connection.settings_dict
     if settings["ENGINE"] == "django.db.backends.sqlite3":
@@ -167,7 +148,7 @@ def portal_env(*, sandbox_url: str, redis_url: str, **overrides: str) -> dict[st
         **os.environ,
         **vario_settings(sandbox_url),
         **FAST_SYNC,
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": worker_database_url(),
         "REDIS_URL": redis_url,
         **overrides,
     }
@@ -183,61 +164,6 @@ def wait_until(predicate, *, timeout: float = 45.0, interval: float = 0.1, messa
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}; last value: {last!r}")
-
-
-class Sim:
-    """Thin helper over the sandbox's control API and the VTEX/VARIO views the tests look at."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.session = requests.Session()
-
-    def post(self, path: str, body=None, expect: int | tuple = (200, 201)):
-        response = self.session.post(f"{self.url}/_sim/{path}", json=body, timeout=10)
-        expected = expect if isinstance(expect, tuple) else (expect,)
-        assert response.status_code in expected, f"{path}: {response.status_code} {response.text[:500]}"
-        return response.json() if response.content else None
-
-    def get(self, endpoint: str, **params):
-        response = self.session.get(f"{self.url}/_sim/{endpoint}", params=params, timeout=10)
-        assert response.status_code == 200, f"{endpoint}: {response.status_code} {response.text[:500]}"
-        return response.json()
-
-    def vtex_order(self, order_id: str) -> dict:
-        return self.get(f"vtex/orders/{order_id}")
-
-    def requests_to(self, method: str, path_contains: str) -> list[dict]:
-        return self.get("requests", method=method, path=path_contains)
-
-
-def order_pair(sim: Sim, items: list[tuple[str, int, int]], *, shipping: int = 490, marketplace: dict | None = None):
-    """A VTEX order in ready-for-handling and its ERP order, as the import would have made it.
-
-    ``items``: (article number / SKU ref, quantity, unit price in cents).
-    """
-    vtex = sim.post(
-        "vtex/orders",
-        {
-            "items": [
-                {"skuId": str(100 + i), "name": ref, "quantity": q, "price": p, "sellingPrice": p, "refId": ref}
-                for i, (ref, q, p) in enumerate(items)
-            ],
-            "shippingValue": shipping,
-            **(marketplace or {}),
-        },
-    )
-    erp = sim.post(
-        "vario/orders",
-        {
-            "externalIdentifier": vtex["orderId"],
-            "externalOrderId": vtex["orderId"],
-            "lines": [
-                {"articleNumber": ref, "quantity": q, "price": p / 100, "externalItemId": item["uniqueId"]}
-                for (ref, q, p), item in zip(items, vtex["items"], strict=True)
-            ],
-        },
-    )
-    return vtex, erp
 
 
 def signed_post(base_url: str, path: str, body: dict) -> requests.Response:

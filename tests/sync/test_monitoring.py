@@ -16,6 +16,7 @@ from rq import SimpleWorker
 
 from mappings.models import SalesChannel, SyncType, TransferToggle
 from portal.cron import PortalCronScheduler
+from sandbox.harness import VTEX_APP_KEY, VTEX_APP_TOKEN
 from sync import jobs, monitoring
 from sync.feed import hook_configure
 from sync.models import FeedPollState
@@ -28,7 +29,6 @@ from sync.monitoring import (
 )
 from sync.remotes import vtex_client_for
 from tests.factories import SalesChannelFactory
-from tests.support.stack import VTEX_APP_KEY, VTEX_APP_TOKEN
 
 TOKEN = "TOKEN-SECRET-0042-do-not-leak"
 HOOK_SECRET = "hook-s3cret-do-not-leak"

@@ -20,12 +20,12 @@ from django.urls import reverse
 
 from mappings.models import ChannelKind, SalesChannel
 from mappings.services import sales_channel_connector_secret_rotate
+from sandbox.harness import free_port
 from sync import jobs
 from sync.inbox import inbox_sweep
 from sync.models import InboxEvent, OrderSync
 from sync.runner import order_sync_request
 from tests.factories import SalesChannelFactory
-from tests.plugins.redis_server import free_port
 
 pytestmark = pytest.mark.django_db
 
