@@ -6,14 +6,19 @@ selectors (reads) and services (writes) to the rest of the portal.
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
+from datetime import timedelta
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from portal.fields import EncryptedTextField
 
@@ -316,6 +321,21 @@ class SalesChannel(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @sensitive_variables("given", "current", "previous")
+    def connector_secret_matches(self, given: str) -> bool:
+        """Whether ``given`` is this channel's connector secret, or its previous one within
+        ``VTEX_CONNECTOR_SECRET_GRACE_SECONDS`` of a rotation (notifications VTEX had already queued for
+        the old endpoint still land). Constant time: the answer must not tell how much was right, so
+        both secrets are always compared."""
+        given_bytes = given.encode()
+        current, previous = self.connector_secret or "", self.connector_secret_previous or ""
+        rotated_at = self.connector_secret_rotated_at
+        grace = timedelta(seconds=settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS)
+        in_grace = bool(previous) and rotated_at is not None and timezone.now() - rotated_at < grace
+        current_ok = bool(current) and hmac.compare_digest(given_bytes, current.encode())
+        previous_ok = hmac.compare_digest(given_bytes, previous.encode()) and in_grace
+        return current_ok or previous_ok
 
     def connector_endpoint_problem(self) -> str | None:
         """Why the connector endpoint may not carry this channel's connector secret, or None.

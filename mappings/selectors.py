@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from mappings.models import CarrierCode, OrderLink, SalesChannel, StatusMapping, TransferToggle
+from mappings.models import CarrierCode, ChannelKind, OrderLink, SalesChannel, StatusMapping, TransferToggle
 
 
 def sales_channel_get(*, code: str) -> SalesChannel | None:
     return SalesChannel.objects.filter(code=code).first()
+
+
+def marketplace_channel_get(*, code: str) -> SalesChannel | None:
+    """The external-marketplace channel ``code`` names, whose connector secret authenticates VTEX's
+    Channel Order API notifications (reference/vtex.md §7); None for any other channel."""
+    return SalesChannel.objects.filter(code=code, kind=ChannelKind.EXTERNAL_MARKETPLACE).first()
 
 
 def sales_channels_active() -> list[SalesChannel]:

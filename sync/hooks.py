@@ -24,6 +24,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
+from mappings import selectors
 from mappings.models import SalesChannel
 from sync.models import InboxEvent
 from sync.webhooks import (
@@ -69,7 +70,7 @@ def _origin_key_ok(origin: dict, channel) -> bool:
 @post_only
 def vtex_order_hook(request, channel_code: str):
     """POST /webhooks/vtex/<channel>/orders: a VTEX hook notification or its configuration ping."""
-    channel, answer = channel_or_answer(code=channel_code)
+    channel, answer = channel_or_answer(selectors.sales_channel_get, code=channel_code)
     if answer:
         return answer
     if channel is None:

@@ -13,13 +13,12 @@ nobody foresaw cannot honestly be called the caller's fault or an outage.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import math
 import re
 import time
-from datetime import timedelta
+from collections.abc import Callable
 from functools import wraps
 
 import jwt
@@ -27,11 +26,11 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError
 from django.http import JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
-from mappings.models import ChannelKind, SalesChannel
+from mappings import selectors
+from mappings.models import SalesChannel
 from sync.inbox import VARIO_EVENTS, InboxEventInvalid, inbox_event_store
 from sync.models import InboxEvent
 
@@ -265,10 +264,13 @@ def read_json_object(request) -> tuple[dict | None, JsonResponse | None]:
     return payload, None
 
 
-def channel_or_answer(**filters) -> tuple[SalesChannel | None, JsonResponse | None]:
-    """The channel an edge's URL names (None if none), or 503 when the database cannot say."""
+def channel_or_answer(
+    selector: Callable[..., SalesChannel | None], **kwargs
+) -> tuple[SalesChannel | None, JsonResponse | None]:
+    """The channel an edge's URL names, read through ``selector`` (a ``mappings.selectors`` function,
+    design §3; None if none), or 503 when the database cannot say."""
     try:
-        return SalesChannel.objects.filter(**filters).first(), None
+        return selector(**kwargs), None
     except (DatabaseError, InterfaceError):
         logger.exception("sales channel not read: database unavailable")
         return None, error(503, "Database unavailable; please retry.")
@@ -338,21 +340,6 @@ def order_status_change(request):
     return _store_vario_event(request, "order-status-change")
 
 
-@sensitive_variables("given", "current", "previous")
-def connector_secret_ok(channel: SalesChannel, given: str) -> bool:
-    """Whether ``given`` is the channel's connector secret, or its previous one within
-    ``VTEX_CONNECTOR_SECRET_GRACE_SECONDS`` of a rotation (notifications VTEX had already queued for
-    the old endpoint still land). Constant time: the answer must not tell how much was right."""
-    given_bytes = given.encode()
-    current, previous = channel.connector_secret or "", channel.connector_secret_previous or ""
-    rotated_at = channel.connector_secret_rotated_at
-    grace = timedelta(seconds=settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS)
-    in_grace = bool(previous) and rotated_at is not None and timezone.now() - rotated_at < grace
-    current_ok = bool(current) and hmac.compare_digest(given_bytes, current.encode())
-    previous_ok = hmac.compare_digest(given_bytes, previous.encode()) and in_grace
-    return current_ok or previous_ok
-
-
 @sensitive_variables("secret")  # topmost, so the argument is hidden through the other decorators too
 @csrf_exempt
 @post_only
@@ -367,10 +354,10 @@ def channel_order_notification(request, channel_code: str, secret: str):
     404, so the path's existence is not confirmed. Even authenticated, a notification is only a hint:
     every run re-reads the order from VTEX before acting.
     """
-    channel, answer = channel_or_answer(code=channel_code, kind=ChannelKind.EXTERNAL_MARKETPLACE)
+    channel, answer = channel_or_answer(selectors.marketplace_channel_get, code=channel_code)
     if answer:
         return answer
-    if channel is None or not connector_secret_ok(channel, secret):
+    if channel is None or not channel.connector_secret_matches(secret):
         return error(404, "Not found.")
     try:
         account = request.GET.get("an", "")

@@ -35,3 +35,21 @@ def test_existing_channels_each_get_their_own_connector_secret_and_lose_it_backw
         assert not hasattr(back, "connector_secret")
     finally:
         migrate(latest)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_makes_its_own_secrets_not_through_the_live_model_function(monkeypatch):
+    # A later change to mappings.models.connector_secret_new must not change what 0010 does.
+    monkeypatch.setattr("mappings.models.connector_secret_new", lambda: "the-same-for-everyone")
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        old = migrate(BEFORE).get_model("mappings", "SalesChannel")
+        for code in ("one", "two"):
+            old.objects.create(code=code, name=code, vtex_account_name=f"store-{code}", vario_sales_channel_id=code)
+
+        secrets = [c.connector_secret for c in migrate(AFTER).get_model("mappings", "SalesChannel").objects.all()]
+
+        assert "the-same-for-everyone" not in secrets
+        assert len(set(secrets)) == 2 and all(len(secret) >= 43 for secret in secrets)
+    finally:
+        migrate(latest)

@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from mappings.models import (
     CarrierCode,
@@ -448,3 +451,20 @@ def test_only_one_channel_may_leave_the_vario_sales_channel_empty():
         SalesChannelFactory.build(code="b2b", vario_sales_channel_id="").full_clean()
     [text] = exc_info.value.message_dict["vario_sales_channel_id"]
     assert "'shop' already has no VARIO sales channel id" in text
+
+
+@pytest.mark.django_db
+def test_the_connector_secret_matches_its_current_and_within_the_grace_its_previous_value(settings):
+    settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS = 3600
+    channel = marketplace_channel("https://portal.example.com/webhooks/vtex/mkp")
+    channel.connector_secret_previous = "PREVIOUS-" + "x" * 34
+    channel.connector_secret_rotated_at = timezone.now() - timedelta(seconds=3599)
+
+    assert channel.connector_secret_matches(channel.connector_secret)
+    assert channel.connector_secret_matches(channel.connector_secret_previous)
+    assert not channel.connector_secret_matches(channel.connector_secret[:-1])
+    assert not channel.connector_secret_matches("")
+
+    channel.connector_secret_rotated_at = timezone.now() - timedelta(seconds=3601)
+    assert not channel.connector_secret_matches(channel.connector_secret_previous)
+    assert channel.connector_secret_matches(channel.connector_secret)

@@ -51,3 +51,17 @@ def test_active_channels_only():
     SalesChannelFactory(code="on")
     SalesChannelFactory(code="off", active=False)
     assert [c.code for c in selectors.sales_channels_active()] == ["on"]
+
+
+def test_the_notification_reads_only_an_external_marketplace_channel():
+    shop = SalesChannelFactory(code="shop")
+    marketplace = SalesChannelFactory(
+        code="mkp",
+        kind="external_marketplace",
+        connector_name="vario-portal",
+        connector_endpoint="https://portal.example.com/webhooks/vtex/mkp",
+    )
+
+    assert selectors.marketplace_channel_get(code="mkp") == marketplace
+    assert selectors.marketplace_channel_get(code=shop.code) is None
+    assert selectors.marketplace_channel_get(code="nope") is None

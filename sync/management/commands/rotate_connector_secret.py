@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from mappings.models import SalesChannel
+from mappings import selectors
 from mappings.services import sales_channel_connector_secret_rotate
 
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("channel", help="the sales channel's code")
 
     def handle(self, *args, channel: str, **options):
-        found = SalesChannel.objects.filter(code=channel).first()
+        found = selectors.sales_channel_get(code=channel)
         if found is None:
             raise CommandError(f"no sales channel with code '{channel}'")
         rotated = sales_channel_connector_secret_rotate(channel=found)
