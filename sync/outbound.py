@@ -25,28 +25,26 @@ from sync.clients.vario import VarioClient
 from sync.clients.vtex import VtexClient
 from sync.locks import lock_confirm
 from sync.models import OrderSync, TimelineEntry
-from sync.remotes import vario_client, vtex_client_for
-from sync.runner import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipped, order_sync_run
-from sync.timeline import TimelineRecorder, timeline_add
-from sync.transforms import (
+from sync.outcomes import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipped
+from sync.plan import (
     BARRIERS,
     CANCELLED_IN_VTEX,
     CancelOrder,
-    CarrierInfo,
     OutboundFacts,
     PatchTracking,
     PostInvoice,
     PutTrackingEvents,
     RemoveItems,
     StartHandling,
-    Wait,
-    erp_fulfilment_state_from,
     missing_carriers,
     outbound_plan,
     removal_state,
     tracking_sent_after,
 )
-from sync.transforms import Conflict as ConflictAction
+from sync.remotes import vario_client, vtex_client_for
+from sync.runner import order_sync_run
+from sync.timeline import TimelineRecorder, timeline_add
+from sync.transforms import CarrierInfo, erp_fulfilment_state_from
 
 DELIVERY_NOTE, GOODS_RETURN = "CUSTOMER_DELIVERY_DOCUMENT", "CUSTOMER_GOODS_RETURN"
 MAX_ROUNDS = 6  # read → plan → push rounds per run; a plan that never empties means VTEX lags behind
@@ -175,10 +173,8 @@ def _pending_settle(facts: OutboundFacts, *, sync: OrderSync) -> OutboundFacts:
 def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
     """Send one action; an Outcome ends the run, None goes on."""
     order_id = sync.vtex_order_id
-    if isinstance(action, Wait):
-        return NotYet(action.message)
-    if isinstance(action, ConflictAction):
-        return Conflict(action.message)
+    if isinstance(action, Conflict | NotYet):
+        return action  # the plan's own verdict ends the run
     if isinstance(action, StartHandling):
         try:
             vtex.start_handling(order_id)

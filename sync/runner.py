@@ -13,7 +13,6 @@ import random
 import re
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,54 +23,16 @@ from redis.exceptions import RedisError
 
 from mappings.models import SalesChannel
 from sync.clients.errors import RemoteError, RetryableError
-from sync.jobs import order_sync_enqueue
 from sync.locks import LockLost, order_lock
 from sync.models import OrderSync, TimelineEntry
+from sync.outcomes import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipped
+from sync.queue import order_sync_enqueue
 from sync.remotes import NotConfigured
 from sync.timeline import TimelineRecorder, timeline_add
 from sync.transforms import UnmatchedLineError, erp_refs_with
 
 logger = logging.getLogger(__name__)
 
-# --- outcomes a run ends with --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Done:
-    summary: str = "Up to date"
-
-
-@dataclass(frozen=True)
-class Skipped:
-    reason: str
-
-
-@dataclass(frozen=True)
-class Parked:
-    """Needs a mapping; released automatically when it is saved."""
-
-    needs_mapping: str  # "status:<erp state>" or "carrier:<ERP carrier key>"
-    message: str
-
-
-@dataclass(frozen=True)
-class Conflict:
-    message: str
-
-
-@dataclass(frozen=True)
-class NotYet:
-    """The remote is not ready for the next step (EOI008/009/011, start-handling running, ...)."""
-
-    message: str
-
-
-@dataclass(frozen=True)
-class Failed:
-    message: str
-
-
-Outcome = Done | Skipped | Parked | Conflict | NotYet | Failed
 Work = Callable[[OrderSync, TimelineRecorder, object], Outcome]
 
 

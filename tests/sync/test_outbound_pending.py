@@ -11,7 +11,7 @@ from sync import outbound
 from sync.clients.errors import RejectedError, RetryableError
 from sync.models import OrderSync, TimelineEntry
 from sync.runner import order_sync_retry
-from sync.transforms import CancelOrder, OutboundFacts, PutTrackingEvents, RemoveItems
+from sync.plan import CancelOrder, OutboundFacts, PutTrackingEvents, RemoveItems
 from tests.sync.builders import erp_order, order_line, vtex_item, vtex_order
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """Orderings and duplications of one order's VARIO webhooks all end in the same VTEX state (issue #13, item 4).
 
-Pure: the outbound plan (``sync.transforms.outbound_plan``) run against a model of the VTEX order,
+Pure: the outbound plan (``sync.plan.outbound_plan``) run against a model of the VTEX order,
 no database and no HTTP. Hypothesis draws
 
 - an ERP history of one order: deliveries (with or without a tracking number), late tracking,
@@ -50,26 +50,23 @@ from sync.clients.dtos import (
     VtexPackageItem,
 )
 from sync.outbound import ALREADY_HANDLED_CODES, MAX_ROUNDS
-from sync.transforms import (
+from sync.outcomes import Conflict, NotYet
+from sync.plan import (
     BARRIERS,
     CANCELLED_IN_VTEX,
     MODIFIABLE,
     CancelOrder,
-    CarrierInfo,
-    Conflict,
     OutboundFacts,
     PatchTracking,
     PostInvoice,
     PutTrackingEvents,
     RemoveItems,
     StartHandling,
-    Wait,
-    erp_fulfilment_state_from,
-    invoice_number_from,
     outbound_plan,
     removal_state,
     tracking_sent_after,
 )
+from sync.transforms import CarrierInfo, erp_fulfilment_state_from, invoice_number_from
 
 HISTORIES = 400
 ORDERINGS_PER_HISTORY = 4
@@ -565,7 +562,7 @@ class Portal:
             if not plan:
                 return "done"
             for action in plan:
-                if isinstance(action, Wait):
+                if isinstance(action, NotYet):
                     return "wait"
                 if isinstance(action, Conflict):
                     self.conflicts.append(action.message)
