@@ -3,7 +3,7 @@
 import pytest
 
 from portal.checks import bench_views_check, redis_password_check, redis_url_has_password
-from tests.portal.test_settings import PRODUCTION_ENV, deploy_check
+from tests.support.settings_env import PRODUCTION_ENV, deploy_check
 
 
 @pytest.mark.parametrize(

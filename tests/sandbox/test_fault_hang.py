@@ -6,26 +6,25 @@ import pytest
 import requests
 
 from sandbox.models import RequestLogEntry
-from tests.sandbox.test_vtex_live import HEADERS, _order
-from tests.sandbox.test_vtex_support import invoice_body
+from tests.support.sandbox_vtex import HTTP_HEADERS, handling_order_url, invoice_body
 
 HANG_INVOICES = {"remote": "vtex", "method": "POST", "pathPattern": "/invoice$", "kind": "hang"}
 
 
 @pytest.mark.slow
 def test_a_hung_request_gets_no_answer_and_vtex_never_acts_on_it_until_released(sandbox_url):
-    url = _order(sandbox_url)
+    url = handling_order_url(sandbox_url)
     assert requests.post(f"{sandbox_url}/_sim/faults", json=HANG_INVOICES, timeout=10).status_code == 201
 
     with pytest.raises(requests.ReadTimeout):
-        requests.post(f"{url}/invoice", json=invoice_body("HANG-1"), headers=HEADERS, timeout=(3, 0.3))
+        requests.post(f"{url}/invoice", json=invoice_body("HANG-1"), headers=HTTP_HEADERS, timeout=(3, 0.3))
     # A caller patient enough sees the connection dropped once the fault is released: never an answer.
     outcome = {}
 
     def patient_call():
         try:
             outcome["response"] = requests.post(
-                f"{url}/invoice", json=invoice_body("HANG-2"), headers=HEADERS, timeout=(3, 30)
+                f"{url}/invoice", json=invoice_body("HANG-2"), headers=HTTP_HEADERS, timeout=(3, 30)
             )
         except requests.ConnectionError as exc:
             outcome["error"] = exc
@@ -45,10 +44,10 @@ def test_a_hung_request_gets_no_answer_and_vtex_never_acts_on_it_until_released(
     caller.join(30)
     assert not caller.is_alive()
     assert "response" not in outcome and isinstance(outcome["error"], requests.ConnectionError)
-    order = requests.get(url, headers=HEADERS, timeout=10).json()
+    order = requests.get(url, headers=HTTP_HEADERS, timeout=10).json()
     assert (order["packageAttachment"]["packages"], order["status"]) == ([], "handling")
 
-    answered = requests.post(f"{url}/invoice", json=invoice_body("HANG-3"), headers=HEADERS, timeout=10)
+    answered = requests.post(f"{url}/invoice", json=invoice_body("HANG-3"), headers=HTTP_HEADERS, timeout=10)
     assert answered.status_code == 200
 
 

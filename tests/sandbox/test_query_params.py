@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.sandbox import test_vtex_feed_support as feed
-from tests.sandbox.test_vtex_support import AUTH, create_order
+from tests.support import sandbox_vtex_feed as feed
+from tests.support.sandbox_vtex import AUTH, create_order
 
 # Not whole numbers the way a query string means them, or far outside any range.
 HOSTILE = ["10" * 10, str(2**63), "9" * 5000, "-1", "0", "1e3", "2.5", " 5", "1_0", "\u00b2", "\u0663", "ten", ""]

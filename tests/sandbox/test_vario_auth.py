@@ -3,7 +3,7 @@ import base64
 import pytest
 
 from sandbox.vario.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN
-from tests.sandbox.test_vario_support import TOKEN_PATH, Vario
+from tests.support.sandbox_vario import TOKEN_PATH, Vario
 
 
 @pytest.fixture

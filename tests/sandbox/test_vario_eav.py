@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.sandbox.test_vario_support import Vario
+from tests.support.sandbox_vario import Vario
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from sandbox import clock
 from sandbox.deliveries import deliveries_dispatch_due
-from tests.sandbox.test_vario_support import Vario
+from tests.support.sandbox_vario import Vario
 
 PARCEL_EVENT = "shipment.parcel.completed"
 SCAN = {"date": "2026-03-04", "city": "Leipzig", "state": "SN", "description": "Im Paketzentrum bearbeitet"}

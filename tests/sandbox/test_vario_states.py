@@ -3,7 +3,7 @@
 import pytest
 
 from sandbox.deliveries import deliveries_dispatch_due
-from tests.sandbox.test_vario_support import Vario
+from tests.support.sandbox_vario import Vario
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import pytest
 
 from sandbox.vario import vql
-from tests.sandbox.test_vario_support import Vario
+from tests.support.sandbox_vario import Vario
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import requests
 from sandbox import clock
 from sandbox.deliveries import deliveries_dispatch_due
 from sandbox.vario.seed import DEMO_APP_IDENTIFIER, DEMO_CLIENT_SECRET
-from tests.sandbox.test_vario_support import USER_AGENT, Vario, token_form
+from tests.support.sandbox_vario import USER_AGENT, Vario, token_form
 
 DELIVERY_EVENT = "document.customer_delivery_document.order_to_delivery"
 PARCEL_EVENT = "shipment.parcel.completed"

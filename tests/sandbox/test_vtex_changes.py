@@ -3,7 +3,8 @@
 import pytest
 
 from sandbox.vtex import statuses as st
-from tests.sandbox.test_vtex_support import (
+from tests.support.openapi import validate_vtex_response
+from tests.support.sandbox_vtex import (
     TOTAL,
     call,
     checked,
@@ -14,7 +15,6 @@ from tests.sandbox.test_vtex_support import (
     invoice,
     invoice_body,
 )
-from tests.support.openapi import validate_vtex_response
 
 REMOVE_ARM = {"reason": "Out of stock in ERP", "remove": {"items": [{"id": "27", "quantity": 1, "price": 1000}]}}
 

@@ -5,8 +5,8 @@ import pytest
 from sandbox.deliveries import deliveries_dispatch_due
 from sandbox.models import Delivery, DeliveryState
 from sandbox.vtex import statuses as st
-from tests.sandbox.test_vtex_support import call, create_order, get_order
 from tests.support.openapi import validate_vtex_response
+from tests.support.sandbox_vtex import call, create_order, get_order
 
 PATH = "/api/order-integration/orders/status"
 

@@ -4,7 +4,7 @@ import pytest
 
 from sandbox.models import RateLimitRule
 from sandbox.vtex import statuses as st
-from tests.sandbox.test_vtex_support import (
+from tests.support.sandbox_vtex import (
     ITEMS,
     TOTAL,
     call,

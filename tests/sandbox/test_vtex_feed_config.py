@@ -3,7 +3,8 @@
 import pytest
 
 from sandbox.vtex.models import Account
-from tests.sandbox.test_vtex_feed_support import (
+from tests.support.openapi import validate_vtex_request
+from tests.support.sandbox_vtex_feed import (
     ALL_CHANGES_CONFIG,
     AUTH,
     FEED_CONFIG,
@@ -13,7 +14,6 @@ from tests.sandbox.test_vtex_feed_support import (
     retrieve,
     status_change,
 )
-from tests.support.openapi import validate_vtex_request
 
 PATH = "/api/orders/feed/config"
 QUEUE = {"visibilityTimeoutInSeconds": 300, "MessageRetentionPeriodInSeconds": 345600}

@@ -9,7 +9,8 @@ from sandbox.deliveries import deliveries_dispatch_due
 from sandbox.models import Delivery, DeliveryState
 from sandbox.vtex.models import Account
 from sandbox.vtex_feed.services import DEFAULT_HOOK_RETRY_DELAYS
-from tests.sandbox.test_vtex_feed_support import (
+from tests.support.openapi import validate_vtex_response
+from tests.support.sandbox_vtex_feed import (
     AUTH,
     advance,
     call,
@@ -18,7 +19,6 @@ from tests.sandbox.test_vtex_feed_support import (
     retrieve,
     status_change,
 )
-from tests.support.openapi import validate_vtex_response
 
 PATH = "/api/orders/hook/config"
 SECRET_HEADERS = {"X-Portal-Secret": "s3cr3t"}

@@ -9,7 +9,7 @@ import pytest
 from sandbox import clock
 from sandbox.vtex.events import order_status_changed
 from sandbox.vtex.models import Account
-from tests.sandbox.test_vtex_feed_support import (
+from tests.support.sandbox_vtex_feed import (
     ALL_CHANGES_CONFIG,
     AUTH,
     StandInOrder,

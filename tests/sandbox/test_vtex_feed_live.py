@@ -3,8 +3,8 @@
 import pytest
 import requests
 
-from tests.sandbox.test_vtex_feed_support import FEED_CONFIG
 from tests.support.openapi import AUTH_HEADERS
+from tests.support.sandbox_vtex_feed import FEED_CONFIG
 
 pytestmark = pytest.mark.slow
 

@@ -3,43 +3,27 @@
 import pytest
 import requests
 
-from sandbox.vtex.seed import DEMO_APP_KEY, DEMO_APP_TOKEN
-from tests.sandbox.test_vtex_support import ITEMS, SHIPPING, invoice_body
+from tests.support.sandbox_vtex import HTTP_HEADERS, handling_order_url, invoice_body
 
 pytestmark = pytest.mark.slow
-HEADERS = {
-    "X-VTEX-API-AppKey": DEMO_APP_KEY,
-    "X-VTEX-API-AppToken": DEMO_APP_TOKEN,
-    "Accept": "application/json",
-    "Content-Type": "application/json",
-}
-
-
-def _order(sandbox_url) -> str:
-    response = requests.post(
-        f"{sandbox_url}/_sim/vtex/orders", json={"items": ITEMS, "shippingValue": SHIPPING}, timeout=10
-    )
-    response.raise_for_status()
-    order_id = response.json()["orderId"]
-    url = f"{sandbox_url}/api/oms/pvt/orders/{order_id}"
-    assert requests.post(f"{url}/start-handling", headers=HEADERS, timeout=10).status_code == 204
-    return url
 
 
 def test_invoice_number_with_an_encoded_slash_still_404s_on_tracking_over_http(sandbox_url):
-    url = _order(sandbox_url)
+    url = handling_order_url(sandbox_url)
     body = invoice_body("2026/7", trackingNumber="TN1")
-    assert requests.post(f"{url}/invoice", json=body, headers=HEADERS, timeout=10).status_code == 200
+    assert requests.post(f"{url}/invoice", json=body, headers=HTTP_HEADERS, timeout=10).status_code == 200
     tracking = {"isDelivered": False, "deliveredDate": None, "events": []}
-    response = requests.put(f"{url}/invoice/2026%2F7/tracking", json=tracking, headers=HEADERS, timeout=10)
+    response = requests.put(f"{url}/invoice/2026%2F7/tracking", json=tracking, headers=HTTP_HEADERS, timeout=10)
     assert response.status_code == 404
 
 
 def test_invoice_number_with_an_encoded_space_answers_500_on_tracking_over_http(sandbox_url):
-    url = _order(sandbox_url)
-    assert requests.post(f"{url}/invoice", json=invoice_body("VF 7"), headers=HEADERS, timeout=10).status_code == 200
+    url = handling_order_url(sandbox_url)
+    assert (
+        requests.post(f"{url}/invoice", json=invoice_body("VF 7"), headers=HTTP_HEADERS, timeout=10).status_code == 200
+    )
     patch = {"trackingNumber": "TN1", "trackingUrl": None, "courier": "PPL", "dispatchedDate": None}
-    response = requests.patch(f"{url}/invoice/VF%207", json=patch, headers=HEADERS, timeout=10)
+    response = requests.patch(f"{url}/invoice/VF%207", json=patch, headers=HTTP_HEADERS, timeout=10)
     assert response.status_code == 500
     assert response.json()["error"]["message"] == "An error has occurred"
 
@@ -49,9 +33,9 @@ def test_status_changes_reach_a_configured_feed(sandbox_url):
         "filter": {"type": "FromWorkflow", "status": ["handling", "invoiced"]},
         "queue": {"visibilityTimeoutInSeconds": 240, "MessageRetentionPeriodInSeconds": 345600},
     }
-    response = requests.post(f"{sandbox_url}/api/orders/feed/config", json=config, headers=HEADERS, timeout=10)
+    response = requests.post(f"{sandbox_url}/api/orders/feed/config", json=config, headers=HTTP_HEADERS, timeout=10)
     assert response.status_code == 200
-    url = _order(sandbox_url)
-    assert requests.post(f"{url}/invoice", json=invoice_body(), headers=HEADERS, timeout=10).status_code == 200
-    items = requests.get(f"{sandbox_url}/api/orders/feed?maxlot=10", headers=HEADERS, timeout=10).json()
+    url = handling_order_url(sandbox_url)
+    assert requests.post(f"{url}/invoice", json=invoice_body(), headers=HTTP_HEADERS, timeout=10).status_code == 200
+    items = requests.get(f"{sandbox_url}/api/orders/feed?maxlot=10", headers=HTTP_HEADERS, timeout=10).json()
     assert [(i["lastState"], i["state"]) for i in items] == [("start-handling", "handling"), ("invoice", "invoiced")]

@@ -1,6 +1,6 @@
 """VTEX DO notes: create, read back, 2000-character and 30-notes limits."""
 
-from tests.sandbox.test_vtex_support import call, checked, create_order, error_code
+from tests.support.sandbox_vtex import call, checked, create_order, error_code
 
 
 def _note(order_id: str, description: str = "Imported into VARIO as order OBJ-2026-00042.") -> dict:

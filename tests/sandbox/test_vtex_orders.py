@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from sandbox.vtex import statuses as st
-from tests.sandbox.test_vtex_support import (
+from tests.support.sandbox_vtex import (
     TOTAL,
     call,
     checked,

@@ -1,4 +1,4 @@
-"""Helpers for the VARIO simulator tests (no tests here; kept beside them so no conftest is needed)."""
+"""Helpers for the VARIO simulator tests (imported by tests/sandbox/test_vario_*.py; no tests here)."""
 
 from __future__ import annotations
 

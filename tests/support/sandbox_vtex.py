@@ -1,8 +1,10 @@
-"""Helpers for the VTEX OMS simulator tests (no tests here; imported by test_vtex_*.py)."""
+"""Helpers for the VTEX OMS simulator tests (imported by tests/sandbox/test_vtex_*.py; no tests here)."""
 
 from __future__ import annotations
 
 import json
+
+import requests
 
 from sandbox.vtex import events
 from sandbox.vtex.seed import DEMO_APP_KEY, DEMO_APP_TOKEN
@@ -109,3 +111,24 @@ def record_status_events(monkeypatch) -> list[dict]:
 
     monkeypatch.setattr(events, "order_status_changed", record)
     return seen
+
+
+# Over real HTTP (run_sandbox): the same demo credentials as request headers.
+HTTP_HEADERS = {
+    "X-VTEX-API-AppKey": DEMO_APP_KEY,
+    "X-VTEX-API-AppToken": DEMO_APP_TOKEN,
+    "Accept": "application/json",
+    "Content-Type": "application/json",
+}
+
+
+def handling_order_url(sandbox_url: str) -> str:
+    """A VTEX order started handling on the sandbox served over HTTP; the URL of its OMS resource."""
+    response = requests.post(
+        f"{sandbox_url}/_sim/vtex/orders", json={"items": ITEMS, "shippingValue": SHIPPING}, timeout=10
+    )
+    response.raise_for_status()
+    order_id = response.json()["orderId"]
+    url = f"{sandbox_url}/api/oms/pvt/orders/{order_id}"
+    assert requests.post(f"{url}/start-handling", headers=HTTP_HEADERS, timeout=10).status_code == 204
+    return url

@@ -1,4 +1,4 @@
-"""Helpers shared by the feed/hook simulator tests (no tests here; a plain module, not a conftest)."""
+"""Helpers shared by the feed/hook simulator tests (imported by tests/sandbox/test_vtex_feed_*.py; no tests here)."""
 
 from __future__ import annotations
 
