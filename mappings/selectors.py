@@ -2,17 +2,57 @@
 
 from __future__ import annotations
 
+import secrets
+from functools import lru_cache
+
+from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
+
 from mappings.models import CarrierCode, ChannelKind, OrderLink, SalesChannel, StatusMapping, TransferToggle
+from portal.fields import fernet
 
 
 def sales_channel_get(*, code: str) -> SalesChannel | None:
     return SalesChannel.objects.filter(code=code).first()
 
 
-def marketplace_channel_get(*, code: str) -> SalesChannel | None:
-    """The external-marketplace channel ``code`` names, whose connector secret authenticates VTEX's
-    Channel Order API notifications (reference/vtex.md §7); None for any other channel."""
-    return SalesChannel.objects.filter(code=code, kind=ChannelKind.EXTERNAL_MARKETPLACE).first()
+# What the notification edge reads of a channel: nothing else is decrypted (the app token and hook
+# secret would cost two more decryptions than an unknown channel does).
+_NOTIFICATION_FIELDS = (
+    "id",
+    "code",
+    "kind",
+    "vtex_account_name",
+    "connector_secret",
+    "connector_secret_previous",
+    "connector_secret_rotated_at",
+)
+
+
+@lru_cache(maxsize=4)
+def _dummy_connector_secret_token(keys: tuple[str, ...]) -> bytes:
+    """A connector secret encrypted under the first of ``keys`` (the cache key: a new key list, as in a
+    rotation, makes a new one, which decrypts at the first key as every stored secret does)."""
+    return fernet().encrypt(secrets.token_urlsafe(32).encode())
+
+
+@sensitive_variables("secret")
+def marketplace_channel_authenticated(*, code: str, secret: str) -> SalesChannel | None:
+    """The external-marketplace channel ``code`` names if ``secret`` is its connector secret (or the
+    previous one within the grace period), else None: VTEX's Channel Order API notifications carry no
+    other credential (reference/vtex.md §7).
+
+    A missing channel costs what a present one does (one query of the same fields, one decryption,
+    the same comparisons against a dummy secret), so the time of the answer does not tell an unknown
+    channel from a wrong secret either.
+    """
+    channel = SalesChannel.objects.filter(code=code, kind=ChannelKind.EXTERNAL_MARKETPLACE).only(*_NOTIFICATION_FIELDS)
+    found = channel.first()
+    if found is None:
+        dummy = fernet().decrypt(_dummy_connector_secret_token(tuple(settings.FIELD_ENCRYPTION_KEYS))).decode()
+        SalesChannel(connector_secret=dummy).connector_secret_matches(secret)
+        return None
+    return found if found.connector_secret_matches(secret) else None
 
 
 def sales_channels_active() -> list[SalesChannel]:

@@ -74,7 +74,7 @@ def vtex_order_hook(request, channel_code: str):
     if answer:
         return answer
     if channel is None:
-        return error(404, f"No sales channel with code '{channel_code}'.")
+        return error(404, "Not found.")  # as every unrouted path under /webhooks/: nothing echoed
     # request.META, not request.headers: the secret's header is then looked up, not every header copied.
     given = request.META.get("HTTP_" + settings.VTEX_HOOK_SECRET_HEADER.upper().replace("-", "_"))
     if given is None and channel.vtex_hook_secret:

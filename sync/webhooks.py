@@ -351,13 +351,14 @@ def channel_order_notification(request, channel_code: str, secret: str):
     the channel's endpoint + ``/<connector secret>`` (``SalesChannel.connector_notification_endpoint``),
     so VTEX posts to ``…/webhooks/vtex/<channel>/<secret>/order-integration/…``. A wrong or missing
     secret, an unknown channel and a channel that is no marketplace connector all answer the same
-    404, so the path's existence is not confirmed. Even authenticated, a notification is only a hint:
+    404 after the same work (``selectors.marketplace_channel_authenticated``), so neither the answer
+    nor its time confirms the channel. Even authenticated, a notification is only a hint:
     every run re-reads the order from VTEX before acting.
     """
-    channel, answer = channel_or_answer(selectors.marketplace_channel_get, code=channel_code)
+    channel, answer = channel_or_answer(selectors.marketplace_channel_authenticated, code=channel_code, secret=secret)
     if answer:
         return answer
-    if channel is None or not channel.connector_secret_matches(secret):
+    if channel is None:
         return error(404, "Not found.")
     try:
         account = request.GET.get("an", "")

@@ -53,7 +53,7 @@ def test_active_channels_only():
     assert [c.code for c in selectors.sales_channels_active()] == ["on"]
 
 
-def test_the_notification_reads_only_an_external_marketplace_channel():
+def test_the_notification_reads_only_an_external_marketplace_channel_with_its_secret():
     shop = SalesChannelFactory(code="shop")
     marketplace = SalesChannelFactory(
         code="mkp",
@@ -62,6 +62,9 @@ def test_the_notification_reads_only_an_external_marketplace_channel():
         connector_endpoint="https://portal.example.com/webhooks/vtex/mkp",
     )
 
-    assert selectors.marketplace_channel_get(code="mkp") == marketplace
-    assert selectors.marketplace_channel_get(code=shop.code) is None
-    assert selectors.marketplace_channel_get(code="nope") is None
+    found = selectors.marketplace_channel_authenticated(code="mkp", secret=marketplace.connector_secret)
+    assert found == marketplace
+    assert found.get_deferred_fields() >= {"vtex_app_token", "vtex_hook_secret"}  # not decrypted
+    assert selectors.marketplace_channel_authenticated(code="mkp", secret=marketplace.connector_secret + "x") is None
+    assert selectors.marketplace_channel_authenticated(code=shop.code, secret=shop.connector_secret) is None
+    assert selectors.marketplace_channel_authenticated(code="nope", secret=marketplace.connector_secret) is None

@@ -114,7 +114,9 @@ def test_a_channel_without_an_app_key_refuses_every_notification(client, hook_ch
 
 
 def test_unknown_channel_is_404_and_bad_body_400(client, hook_channel):
-    assert post(client, notification(), code="nope").status_code == 404
+    unknown = post(client, notification(), code="nope")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error": "Not found."}  # the code is not echoed, as for any unrouted path
     assert post(client, {"OrderId": 5, "Origin": {"Account": "demostore", "Key": APP_KEY}}).status_code == 400
 
 

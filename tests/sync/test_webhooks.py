@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import logging
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 import django_rq
 import jwt
 import pytest
+from cryptography.fernet import MultiFernet
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.urls import reverse
@@ -546,6 +548,39 @@ def test_a_wrong_secret_is_a_404_that_confirms_nothing_and_stores_nothing(client
         assert response.status_code == 404
         assert response.json() == {"error": "Not found."}  # the same for an unknown channel
     assert not InboxEvent.objects.exists()
+
+
+def test_an_unknown_channel_costs_what_a_wrong_secret_does(client, marketplace, monkeypatch):
+    # No timing in a test: the work is counted instead. The channel has an app token too, which the
+    # edge must not decrypt (an unknown channel has none to decrypt).
+    assert marketplace.vtex_app_token
+    counts = {"decrypt": 0, "compare": 0}
+    decrypt, compare = MultiFernet.decrypt, hmac.compare_digest
+
+    def counting_decrypt(self, token, ttl=None):
+        counts["decrypt"] += 1
+        return decrypt(self, token, ttl)
+
+    def counting_compare(a, b):
+        counts["compare"] += 1
+        return compare(a, b)
+
+    monkeypatch.setattr(MultiFernet, "decrypt", counting_decrypt)
+    monkeypatch.setattr(hmac, "compare_digest", counting_compare)
+
+    def work_of(channel_code: str) -> dict[str, int]:
+        counts.update(decrypt=0, compare=0)
+        response = client.post(
+            f"/webhooks/vtex/{channel_code}/{'x' * 43}/order-integration/notification/processing-result",
+            data=json.dumps(RESULT),
+            content_type="application/json",
+        )
+        assert response.json() == {"error": "Not found."}
+        return dict(counts)
+
+    wrong_secret, unknown_channel = work_of("mkp"), work_of("nope")
+
+    assert wrong_secret == unknown_channel == {"decrypt": 1, "compare": 2}
 
 
 def test_the_old_path_without_a_secret_is_not_routed(client, marketplace):
