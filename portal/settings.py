@@ -200,10 +200,6 @@ RQ_QUEUES = {
 # django-rq would register its own admin entry, whose views let any staff user empty queues and read job
 # arguments; sync/admin.py registers a guarded one instead (portal/admin_rq.py).
 RQ_SHOW_ADMIN_LINK = False
-# Imported by `manage.py rqworker` / `rqworker-pool` before the first job. RQ forks a process per job
-# and the jobs import their modules lazily (sync.jobs must not import them at load: they import it),
-# so without this every job imported and, without .pyc files, compiled them again.
-RQ_PRELOAD_MODULES = ("sync.inbox", "sync.outbound", "sync.inbound")
 # Workers are RQ's with a shorter maintenance interval (portal/worker.py): a worker whose scheduler is not
 # running (the lock was held by a killed worker's, or a Redis outage ended it) tries to start one this
 # often (seconds; RQ's default is 600). Idle workers check when they wake, at least every periodic sweep.

@@ -6,7 +6,7 @@ is also when a worker whose scheduler is not running tries to take the scheduler
 (rq/worker/base.py ``run_maintenance_tasks``). RQ's default is ten minutes: a worker started while a
 SIGKILLed worker's scheduler lock was still in Redis (RQ gives it a minute), or whose scheduler process
 died with a Redis outage, left scheduled work (back-offs, "not yet" waits) to nobody for that long. The
-periodic sweep rescues such work in the meantime (``sync.jobs.scheduled_jobs_rescue``).
+periodic sweep rescues such work in the meantime (``sync.queue.scheduled_jobs_rescue``).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 from django.conf import settings
 from rq.cron import register
 
-from sync.jobs import QUEUE, inbox_sweep_job
+from sync.jobs import inbox_sweep_job
 from sync.monitoring import feed_stale_alert_job, hook_configs_check_job
+from sync.queue import QUEUE
 
 # Re-enqueue inbox events and order work that were left behind (Redis restarted, a worker killed).
 register(inbox_sweep_job, queue_name=QUEUE, interval=settings.SYNC_SWEEP_INTERVAL_SECONDS)

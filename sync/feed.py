@@ -37,8 +37,8 @@ from portal.redis import redis_connection
 from sync.clients.dtos import FeedConfig, FeedItem
 from sync.clients.errors import AuthError, NotFoundError, RemoteError, RetryableError
 from sync.clients.vtex import MAX_FEED_LOT, VtexClient
-from sync.jobs import inbox_events_signal
 from sync.models import FeedPollState, InboxEvent
+from sync.queue import inbox_events_signal
 from sync.remotes import NotConfigured, vtex_client_for
 
 logger = logging.getLogger(__name__)

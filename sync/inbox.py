@@ -18,7 +18,8 @@ from rq.timeouts import JobTimeoutException
 from mappings.models import SalesChannel
 from sync.clients.dtos import ChannelOrderResult, ErpDocument, ErpShipment
 from sync.clients.errors import NotFoundError, PayloadError, RejectedError, RetryableError
-from sync.jobs import (
+from sync.models import InboxEvent, OrderSync, TimelineEntry
+from sync.queue import (
     event_marker,
     inbox_drain_enqueue,
     inbox_event_process_enqueue,
@@ -35,7 +36,6 @@ from sync.jobs import (
     order_sync_marker,
     scheduled_jobs_rescue,
 )
-from sync.models import InboxEvent, OrderSync, TimelineEntry
 from sync.remotes import NotConfigured, vario_client
 from sync.runner import backoff_seconds, order_sync_defer, order_sync_request
 from sync.timeline import timeline_add

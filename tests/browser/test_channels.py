@@ -7,7 +7,7 @@ from django.db import connection
 from playwright.sync_api import Page, expect
 
 from mappings.models import SalesChannel, StatusMapping, SyncType, TransferToggle
-from sync import jobs
+from sync import queue as sync_queue
 from sync.models import OrderSync, TimelineEntry
 from tests.factories import SalesChannelFactory
 
@@ -125,7 +125,7 @@ def test_a_manager_turns_a_toggle_on_and_adds_the_carrier_a_parked_order_waits_f
     # The order parked for HERMES runs again by itself: pending, queued, noted on its timeline.
     parked.refresh_from_db()
     assert parked.status == OrderSync.Status.PENDING
-    assert [(job.func_name, job.args) for job in django_rq.get_queue(jobs.QUEUE).jobs] == [
+    assert [(job.func_name, job.args) for job in django_rq.get_queue(sync_queue.QUEUE).jobs] == [
         ("sync.jobs.order_status_sync_job", [parked.pk])
     ]
     assert parked.timeline.filter(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from mappings.models import SalesChannel, SyncType, TransferToggle
-from sync import jobs
+from sync import queue as sync_queue
 from sync.models import FeedPollState, InboxEvent, OrderSync, TimelineEntry
 from tests.factories import OrderLinkFactory, SalesChannelFactory
 
@@ -19,7 +19,7 @@ RESPONSE_EXCERPT = "Invoice value does not match the order total"
 
 
 def queued_jobs() -> list[tuple[str, list]]:
-    return [(job.func_name, list(job.args)) for job in django_rq.get_queue(jobs.QUEUE).jobs]
+    return [(job.func_name, list(job.args)) for job in django_rq.get_queue(sync_queue.QUEUE).jobs]
 
 
 def order_sync(channel, key: str, status: str, **fields) -> OrderSync:
@@ -157,7 +157,7 @@ def test_a_manager_processes_a_failed_inbox_event_again(admin_page: Page, redis_
     expect(page.locator("ul.messagelist")).to_have_text("1 event queued again.")
     failed.refresh_from_db()
     assert (failed.status, failed.attempts) == (InboxEvent.Status.PENDING, 0)
-    assert redis_conn.zrange(jobs.INBOX_READY_KEY, 0, -1) == [str(failed.pk).encode()]
+    assert redis_conn.zrange(sync_queue.INBOX_READY_KEY, 0, -1) == [str(failed.pk).encode()]
     assert queued_jobs() == [("sync.jobs.inbox_drain_job", [])]
     assert InboxEvent.objects.get(pk=events[InboxEvent.Status.PROCESSED].pk).status == InboxEvent.Status.PROCESSED
 

@@ -19,8 +19,8 @@ from rq.scheduler import RQScheduler
 
 from mappings.models import OrderLink
 from sandbox.harness import ROOT, RedisServer, order_pair
-from sync.jobs import INBOX_READY_KEY, QUEUE
 from sync.models import InboxEvent, OrderSync
+from sync.queue import INBOX_READY_KEY, QUEUE
 from sync.registration import vario_webhooks_register
 from tests.support.invariants import assert_nothing_lost_nothing_doubled
 from tests.support.stack import Periodic, Web, Worker, portal_env, wait_until

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from sandbox.harness import order_pair
-from sync.jobs import is_queued, order_sync_marker
 from sync.models import InboxEvent, OrderSync, TimelineEntry
+from sync.queue import is_queued, order_sync_marker
 from sync.registration import vario_webhooks_register
 from sync.runner import order_sync_retry
 from tests.e2e.test_outbound import TWO_ITEMS, accepted, settled, sync_of, vtex_status_is, wait_invoiced

@@ -14,7 +14,7 @@ from rq import SimpleWorker
 
 from mappings.models import SalesChannel
 from portal.fields import encrypted_fields
-from sync import jobs
+from sync import queue as sync_queue
 from sync.models import OrderSync
 from tests.factories import SalesChannelFactory
 from tests.support.fixtures import load_fixture
@@ -114,8 +114,8 @@ def test_a_job_queued_before_the_app_token_changed_sends_the_new_token(redis_con
     order = load_fixture("vtex/order__handling")
     get_order = responses.get(f"{channel.vtex_base_url}/api/oms/pvt/orders/{order['orderId']}", json=order)
     sync = OrderSync.objects.create(kind=OrderSync.Kind.IMPORT, channel=channel, key=order["orderId"])
-    assert jobs.order_sync_enqueue(order_sync_id=sync.pk, kind="import")
-    queue = django_rq.get_queue(jobs.QUEUE)
+    assert sync_queue.order_sync_enqueue(order_sync_id=sync.pk, kind="import")
+    queue = django_rq.get_queue(sync_queue.QUEUE)
     [job] = queue.get_jobs()
     assert job.args == [sync.pk]  # the job carries the id, not the channel or its token
 

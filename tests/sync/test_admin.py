@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from mappings.models import SalesChannel
-from sync import jobs
+from sync import queue as sync_queue
 from sync.models import FeedPollState, InboxEvent, OrderSync, TimelineEntry
 from tests.factories import OrderLinkFactory, SalesChannelFactory
 
@@ -114,7 +114,7 @@ def data(link, failed, inbox):
 
 @pytest.fixture
 def queue(redis_conn):
-    return django_rq.get_queue(jobs.QUEUE)
+    return django_rq.get_queue(sync_queue.QUEUE)
 
 
 PAGES = {
@@ -499,7 +499,7 @@ def test_the_inbox_retry_action_queues_only_the_failed_events(
     with django_capture_on_commit_callbacks(execute=True):
         retry_events(admin_client, inbox.values())
 
-    assert redis_conn.zrange(jobs.INBOX_READY_KEY, 0, -1) == [str(inbox[InboxEvent.Status.FAILED].pk).encode()]
+    assert redis_conn.zrange(sync_queue.INBOX_READY_KEY, 0, -1) == [str(inbox[InboxEvent.Status.FAILED].pk).encode()]
     assert queued_jobs(queue) == [("sync.jobs.inbox_drain_job", [])]
 
 

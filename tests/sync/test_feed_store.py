@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mappings.models import SalesChannel
-from sync import jobs
+from sync import queue as sync_queue
 from sync.clients.dtos import FeedItem
 from sync.feed import feed_events_store
 from sync.models import InboxEvent
@@ -27,7 +27,7 @@ def item(event_id: str, *, order_id: str = "1001-01", state: str = "ready-for-ha
 
 
 def handed_over(redis_conn) -> list[int]:
-    return [int(member) for member in redis_conn.zrange(jobs.INBOX_READY_KEY, 0, -1)]
+    return [int(member) for member in redis_conn.zrange(sync_queue.INBOX_READY_KEY, 0, -1)]
 
 
 def test_a_new_batch_is_stored_with_ids_and_handed_over(channel, redis_conn):

@@ -11,7 +11,8 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from sync import inbox, jobs
+from sync import inbox
+from sync import queue as sync_queue
 from sync.inbox import inbox_event_store, inbox_events_drain
 from sync.models import InboxEvent, OrderSync
 from tests.factories import SalesChannelFactory
@@ -22,7 +23,7 @@ DRAIN = "sync.jobs.inbox_drain_job"
 
 @pytest.fixture
 def queue(redis_conn):
-    return django_rq.get_queue(jobs.QUEUE)
+    return django_rq.get_queue(sync_queue.QUEUE)
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def store_feed_event(channel, order_id: str) -> InboxEvent:
         channel=channel,
         dedup_key=f"vtex-feed:{order_id}",
     )
-    jobs.inbox_handoff_wait()  # the hand-off thread has sent it to Redis
+    sync_queue.inbox_handoff_wait()  # the hand-off thread has sent it to Redis
     return event
 
 
@@ -52,7 +53,7 @@ def test_stored_events_wait_for_one_drain_job_however_many_arrive(channel, queue
     for number in range(5):
         store_feed_event(channel, f"order-{number}")
 
-    assert (jobs.inbox_ready_count(), drain_jobs(queue)) == (5, 1)
+    assert (sync_queue.inbox_ready_count(), drain_jobs(queue)) == (5, 1)
 
 
 def test_a_drain_processes_its_batch_oldest_first(channel, queue):
@@ -63,7 +64,7 @@ def test_a_drain_processes_its_batch_oldest_first(channel, queue):
     processed = InboxEvent.objects.filter(status=InboxEvent.Status.PROCESSED).order_by("processed_at", "pk")
     assert [event.pk for event in processed] == [event.pk for event in events]
     assert set(OrderSync.objects.values_list("key", flat=True)) == {"order-0", "order-1", "order-2"}
-    assert jobs.inbox_ready_count() == 0
+    assert sync_queue.inbox_ready_count() == 0
 
 
 def test_a_drain_that_leaves_events_behind_queues_the_next_drain_before_it_works(channel, queue):
@@ -73,13 +74,13 @@ def test_a_drain_that_leaves_events_behind_queues_the_next_drain_before_it_works
 
     assert inbox_events_drain(batch_size=2) == 2
 
-    assert (jobs.inbox_ready_count(), drain_jobs(queue)) == (3, 1)
+    assert (sync_queue.inbox_ready_count(), drain_jobs(queue)) == (3, 1)
 
 
 def test_an_event_signalled_after_the_take_arms_a_new_drain(channel, queue):
     store_feed_event(channel, "order-1")
     queue.empty()
-    jobs.inbox_events_take(count=10)  # the running drain cleared the flag when it took its batch
+    sync_queue.inbox_events_take(count=10)  # the running drain cleared the flag when it took its batch
 
     store_feed_event(channel, "order-2")
 
@@ -110,7 +111,7 @@ def test_a_finished_drain_forgets_what_it_took(channel, queue, redis_conn):
 
     inbox_events_drain(batch_size=10)
 
-    assert redis_conn.zcard(jobs.INBOX_TAKEN_KEY) == 0
+    assert redis_conn.zcard(sync_queue.INBOX_TAKEN_KEY) == 0
 
 
 def test_a_duplicate_feed_event_is_stored_and_handed_over_once(channel, queue):
@@ -125,7 +126,7 @@ def test_a_duplicate_feed_event_is_stored_and_handed_over_once(channel, queue):
     )
 
     assert (again.pk, created) == (first.pk, False)
-    assert jobs.inbox_ready_count() == 1
+    assert sync_queue.inbox_ready_count() == 1
 
 
 def test_the_database_failing_stops_the_batch_with_its_events_still_pending(channel, queue, redis_conn, monkeypatch):
@@ -141,7 +142,7 @@ def test_the_database_failing_stops_the_batch_with_its_events_still_pending(chan
 
     assert set(InboxEvent.objects.values_list("status", flat=True)) == {InboxEvent.Status.PENDING}
     # Still leased to the failed drain: the sweep hands them over again once the lease runs out.
-    assert jobs.inbox_events_waiting([e.pk for e in events], lease_seconds=60) == {e.pk for e in events}
+    assert sync_queue.inbox_events_waiting([e.pk for e in events], lease_seconds=60) == {e.pk for e in events}
 
 
 # --- the web process's hand-off thread ------------------------------------------------------------------
@@ -155,8 +156,8 @@ def test_ids_that_pile_up_while_the_thread_sends_go_out_in_one_call(monkeypatch)
         sent.append(list(event_ids))
         return True
 
-    monkeypatch.setattr(jobs, "inbox_events_signal", slow_signal)
-    handoff = jobs._Handoff()
+    monkeypatch.setattr(sync_queue, "inbox_events_signal", slow_signal)
+    handoff = sync_queue._Handoff()
     handoff.put([1])
     for event_id in range(2, 6):
         handoff.put([event_id])
@@ -176,8 +177,8 @@ def test_the_thread_survives_a_failing_send_and_goes_on(monkeypatch, caplog):
             raise RuntimeError("boom")
         return True
 
-    monkeypatch.setattr(jobs, "inbox_events_signal", flaky_signal)
-    handoff = jobs._Handoff()
+    monkeypatch.setattr(sync_queue, "inbox_events_signal", flaky_signal)
+    handoff = sync_queue._Handoff()
     handoff.put([1])
     handoff.wait()
     handoff.put([2])
@@ -189,8 +190,8 @@ def test_the_thread_survives_a_failing_send_and_goes_on(monkeypatch, caplog):
 
 def test_what_is_still_queued_at_exit_is_sent_by_the_exiting_thread(monkeypatch):
     sent = []
-    monkeypatch.setattr(jobs, "inbox_events_signal", lambda *, event_ids: sent.append(list(event_ids)))
-    handoff = jobs._Handoff()
+    monkeypatch.setattr(sync_queue, "inbox_events_signal", lambda *, event_ids: sent.append(list(event_ids)))
+    handoff = sync_queue._Handoff()
     handoff._queue.put(7)  # queued, no thread started (as if it had died with the process's last work)
 
     handoff.flush()
@@ -201,11 +202,11 @@ def test_what_is_still_queued_at_exit_is_sent_by_the_exiting_thread(monkeypatch)
 
 def test_with_the_thread_off_the_event_is_handed_over_in_the_request(channel, queue, settings, monkeypatch):
     settings.INBOX_HANDOFF_THREAD = False
-    monkeypatch.setattr(jobs._handoff, "put", lambda event_ids: pytest.fail("the thread was used"))
+    monkeypatch.setattr(sync_queue._handoff, "put", lambda event_ids: pytest.fail("the thread was used"))
 
     store_feed_event(channel, "order-1")
 
-    assert jobs.inbox_ready_count() == 1
+    assert sync_queue.inbox_ready_count() == 1
 
 
 # --- the sweep and scheduled jobs no scheduler moves -------------------------------------------------
@@ -220,7 +221,7 @@ def scheduled_order_sync(channel, queue, redis_conn, *, overdue_seconds: int) ->
         status=OrderSync.Status.WAITING,
         next_attempt_at=timezone.now() - timedelta(seconds=overdue_seconds),
     )
-    assert jobs.order_sync_enqueue(order_sync_id=sync.pk, kind=sync.kind, delay=60)
+    assert sync_queue.order_sync_enqueue(order_sync_id=sync.pk, kind=sync.kind, delay=60)
     registry = queue.scheduled_job_registry
     [job_id] = registry.get_job_ids()
     redis_conn.zadd(registry.key, {job_id: int(time.time()) - overdue_seconds})  # as if 60 s had passed
@@ -255,5 +256,5 @@ def test_an_overdue_scheduled_job_whose_data_is_gone_leaves_the_registry(channel
     _, job_id = scheduled_order_sync(channel, queue, redis_conn, overdue_seconds=25)
     redis_conn.delete(f"rq:job:{job_id}")
 
-    assert jobs.scheduled_jobs_rescue(overdue_seconds=20) == 0
+    assert sync_queue.scheduled_jobs_rescue(overdue_seconds=20) == 0
     assert queue.scheduled_job_registry.get_job_ids() == []

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from sync import inbox, jobs
+from sync import inbox
+from sync import queue as sync_queue
 from sync.clients.errors import NotFoundError
 from sync.inbox import ErpOrderRef, ErpOrders, inbox_event_store, inbox_events_drain
 from sync.models import InboxEvent, OrderSync
@@ -117,7 +118,7 @@ def test_a_drain_resolves_its_batch_with_one_client_and_closes_it(fake, channel,
         ("shipment.parcel.completed", "3301"),
     ]:
         inbox_event_store(source=InboxEvent.Source.VARIO_WEBHOOK, event=name, entity_id=entity_id, payload={})
-    jobs.inbox_handoff_wait()
+    sync_queue.inbox_handoff_wait()
 
     assert inbox_events_drain(batch_size=10) == 2
 
@@ -140,7 +141,7 @@ def test_an_unknown_document_fails_only_its_event(fake, channel, redis_conn):
             entity_id=entity_id,
             payload={},
         )
-    jobs.inbox_handoff_wait()
+    sync_queue.inbox_handoff_wait()
 
     inbox_events_drain(batch_size=10)
 
@@ -162,7 +163,7 @@ def test_an_order_two_portal_channels_could_claim_fails_naming_both(fake, channe
         entity_id="2044",
         payload={},
     )
-    jobs.inbox_handoff_wait()
+    sync_queue.inbox_handoff_wait()
 
     inbox_events_drain(batch_size=10)
 
@@ -180,7 +181,7 @@ def test_the_ids_an_event_named_are_kept_for_the_sync(fake, channel, redis_conn)
     inbox_event_store(
         source=InboxEvent.Source.VARIO_WEBHOOK, event="shipment.parcel.completed", entity_id="3301", payload={}
     )
-    jobs.inbox_handoff_wait()
+    sync_queue.inbox_handoff_wait()
 
     inbox_events_drain(batch_size=10)
 

@@ -17,7 +17,8 @@ from rq import SimpleWorker
 from mappings.models import SalesChannel, SyncType, TransferToggle
 from portal.cron import PortalCronScheduler
 from sandbox.harness import VTEX_APP_KEY, VTEX_APP_TOKEN
-from sync import jobs, monitoring
+from sync import monitoring
+from sync import queue as sync_queue
 from sync.feed import hook_configure
 from sync.models import FeedPollState
 from sync.monitoring import (
@@ -255,7 +256,7 @@ def test_check_feed_without_polling_channels_exits_0(db):
 
 
 def run_in_a_burst_worker(func) -> None:
-    queue = django_rq.get_queue(jobs.QUEUE, commit_mode="auto")  # not deferred to the test's commit
+    queue = django_rq.get_queue(sync_queue.QUEUE, commit_mode="auto")  # not deferred to the test's commit
     job = queue.enqueue(func)
     SimpleWorker([queue], connection=queue.connection, serializer=queue.serializer).work(burst=True)
     job.refresh()

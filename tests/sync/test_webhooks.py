@@ -24,6 +24,7 @@ from mappings.models import ChannelKind, SalesChannel
 from mappings.services import sales_channel_connector_secret_rotate
 from sandbox.harness import free_port
 from sync import jobs
+from sync import queue as sync_queue
 from sync.inbox import inbox_sweep
 from sync.models import InboxEvent, OrderSync
 from sync.runner import order_sync_request
@@ -47,7 +48,7 @@ def vario_app(settings):
 @pytest.fixture
 def queue(redis_conn):
     """The real default queue on the test Redis, empty at the start."""
-    return django_rq.get_queue(jobs.QUEUE)
+    return django_rq.get_queue(sync_queue.QUEUE)
 
 
 def app_token(*, secret=SECRET, audience=APP, expires_in: int | None = 60, algorithm="HS256", issued_in=0) -> str:
@@ -69,7 +70,7 @@ def post(client, url, body, *, authorization: str | None = None):
     data = body if isinstance(body, str | bytes) else json.dumps(body)
     headers = {"Authorization": authorization} if authorization else {}
     response = client.post(url, data=data, content_type="application/json", headers=headers)
-    jobs.inbox_handoff_wait()  # and what the web process's hand-off thread does after the answer
+    sync_queue.inbox_handoff_wait()  # and what the web process's hand-off thread does after the answer
     return response
 
 
@@ -80,8 +81,8 @@ def queued_jobs(queue) -> list[tuple[str, list]]:
 def handed_over(redis_conn) -> list[int]:
     """Event ids in the ready set, oldest first (what the next drain job takes), once the web
     process's hand-off thread has sent what it was given."""
-    jobs.inbox_handoff_wait()
-    return [int(member) for member in redis_conn.zrange(jobs.INBOX_READY_KEY, 0, -1)]
+    sync_queue.inbox_handoff_wait()
+    return [int(member) for member in redis_conn.zrange(sync_queue.INBOX_READY_KEY, 0, -1)]
 
 
 DRAIN = ("sync.jobs.inbox_drain_job", [])
@@ -874,35 +875,35 @@ def redis_down(settings, queue):
 
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_down_the_webhook_still_answers_200_and_keeps_the_event_pending(client, redis_down, caplog):
-    caplog.set_level(logging.WARNING, logger="sync.jobs")
+    caplog.set_level(logging.WARNING, logger="sync.queue")
 
     response = post(client, vario_url(DELIVERY_NOTE), {"id": 2044})
 
     assert response.status_code == 200
     assert InboxEvent.objects.get().status == InboxEvent.Status.PENDING
-    jobs.inbox_handoff_wait()
+    sync_queue.inbox_handoff_wait()
     assert "could not hand inbox events" in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_hand_over_while_redis_is_down_answers_false(redis_down):
-    assert jobs.inbox_events_signal(event_ids=[4711]) is False
+    assert sync_queue.inbox_events_signal(event_ids=[4711]) is False
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_delayed_retry_leaves_a_marker_that_its_job_is_queued(queue):
-    jobs.inbox_event_process_enqueue(event_id=4711, delay=30)
+    sync_queue.inbox_event_process_enqueue(event_id=4711, delay=30)
 
-    assert jobs.is_queued(jobs.event_marker(4711))
+    assert sync_queue.is_queued(sync_queue.event_marker(4711))
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_job_removes_its_marker_when_it_starts(queue):
-    jobs.inbox_event_process_enqueue(event_id=4711, delay=30)
+    sync_queue.inbox_event_process_enqueue(event_id=4711, delay=30)
 
     jobs.inbox_event_process_job(4711)  # no such pending event: the job only clears its marker
 
-    assert not jobs.is_queued(jobs.event_marker(4711))
+    assert not sync_queue.is_queued(sync_queue.event_marker(4711))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -935,7 +936,7 @@ def test_the_sweep_leaves_alone_an_event_already_handed_over(client, settings, q
 def test_the_sweep_leaves_alone_an_event_a_drain_is_working_on(client, settings, queue, redis_conn):
     settings.SYNC_SWEEP_AFTER_SECONDS = 0
     post(client, vario_url(DELIVERY_NOTE), {"id": 2044})
-    jobs.inbox_events_take(count=10)  # a live drain took it a moment ago
+    sync_queue.inbox_events_take(count=10)  # a live drain took it a moment ago
 
     counts = inbox_sweep()
 
@@ -948,7 +949,7 @@ def test_the_sweep_hands_over_again_an_event_whose_drain_died(client, settings, 
     settings.SYNC_SWEEP_AFTER_SECONDS = 0
     settings.SYNC_LOCK_SECONDS = 0.2
     event_id = post(client, vario_url(DELIVERY_NOTE), {"id": 2044}).json()["eventId"]
-    jobs.inbox_events_take(count=10)  # taken by a drain that was killed before it processed the event
+    sync_queue.inbox_events_take(count=10)  # taken by a drain that was killed before it processed the event
     time.sleep(0.3)  # the drain's lease runs out
 
     counts = inbox_sweep()
@@ -1024,7 +1025,9 @@ def silent_redis(settings, queue):
 @pytest.mark.django_db(transaction=True)
 def test_an_enqueue_gives_up_within_the_socket_timeout_when_redis_does_not_answer(silent_redis):
     outcome: list[bool] = []
-    enqueue = threading.Thread(target=lambda: outcome.append(jobs.inbox_events_signal(event_ids=[4711])), daemon=True)
+    enqueue = threading.Thread(
+        target=lambda: outcome.append(sync_queue.inbox_events_signal(event_ids=[4711])), daemon=True
+    )
 
     enqueue.start()
     enqueue.join(timeout=3)

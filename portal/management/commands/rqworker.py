@@ -2,23 +2,18 @@
 refusing to start on a Redis that may evict keys.
 
 Jobs are enqueued with ``settings.RQ_SERIALIZER`` (JSON); a worker started without
-``--serializer`` would otherwise try to unpickle them. ``settings.RQ_PRELOAD_MODULES`` are imported
-before the worker starts, so that the process RQ forks for each job inherits them.
+``--serializer`` would otherwise try to unpickle them. ``sync.jobs``, and through it every service a
+job calls, is imported before the worker starts, so that the process RQ forks for each job inherits
+it: imported inside that process, it would be imported again by the next job (docs/architecture.md).
 """
-
-from importlib import import_module
 
 from django.conf import settings
 from django.core.management.base import CommandError
 from django_rq.management.commands.rqworker import Command as RqWorkerCommand
 from redis.exceptions import RedisError
 
+import sync.jobs  # noqa: F401 - preloaded for the forked job processes (see above)
 from portal.health import RedisEvicts, redis_noeviction_require
-
-
-def job_modules_preload() -> None:
-    for name in settings.RQ_PRELOAD_MODULES:
-        import_module(name)
 
 
 def worker_start_check() -> None:
@@ -39,5 +34,4 @@ class Command(RqWorkerCommand):
 
     def handle(self, *args, **options):
         worker_start_check()
-        job_modules_preload()
         return super().handle(*args, **options)
