@@ -12,7 +12,7 @@ from sandbox import clock
 from sandbox.vtex.models import Account
 from sandbox.vtex.seed import DEMO_APP_KEY, DEMO_APP_TOKEN
 from sandbox.vtex_feed.services import feed_events_emit
-from tests.support.openapi import SPEC_DIR, SPECS, validate_vtex_response
+from tests.support.openapi import SPECS, spec_dir, validate_vtex_response
 
 AUTH = {"HTTP_X_VTEX_API_APPKEY": DEMO_APP_KEY, "HTTP_X_VTEX_API_APPTOKEN": DEMO_APP_TOKEN}
 FEED_CONFIG = {
@@ -54,7 +54,7 @@ def advance(sim, seconds: float) -> None:
 
 @cache
 def _documented_statuses(path: str, method: str) -> frozenset[str]:
-    spec = json.loads((SPEC_DIR / SPECS["orders"]).read_text())
+    spec = json.loads((spec_dir() / SPECS["orders"]).read_text())
     return frozenset(spec["paths"][path][method.lower()]["responses"])
 
 
