@@ -9,26 +9,24 @@ killed worker safe (design §2.2): what VTEX already shows is never sent again.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import replace
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from mappings import selectors
 from mappings.models import SyncType
 from mappings.services import order_link_record
 from sync.clients.dtos import ChannelOrderResult, ErpDocument, VtexOrder
-from sync.clients.errors import AuthError, NotFoundError, RejectedError, RemoteError, RetryableError
+from sync.clients.errors import AuthError, NotFoundError, RejectedError, RemoteError
 from sync.clients.vario import VarioClient
 from sync.clients.vtex import VtexClient
 from sync.locks import lock_confirm
 from sync.models import OrderSync, TimelineEntry
 from sync.outcomes import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipped
+from sync.pending import pending_cancel, pending_facts, pending_removal, pending_settle, pending_tracking
 from sync.plan import (
     BARRIERS,
-    CANCELLED_IN_VTEX,
     CancelOrder,
     OutboundFacts,
     PatchTracking,
@@ -38,8 +36,6 @@ from sync.plan import (
     StartHandling,
     missing_carriers,
     outbound_plan,
-    removal_state,
-    tracking_sent_after,
 )
 from sync.remotes import vario_client, vtex_client_for
 from sync.runner import order_sync_run
@@ -118,61 +114,9 @@ def _money(cents: int | str) -> str:
     return f"{int(cents) / 100:.2f}"
 
 
-# --- asynchronous requests in flight ------------------------------------------------------------------
-# VTEX answers a cancel and an order modification before it applies them (reference/vtex.md §3.2,
-# §13). What was sent is written down at once (before anything else can fail), so that a re-run
-# waits for it instead of sending it again; it is forgotten once VTEX shows it. Not shown after
-# VTEX_CHANGE_CONFIRM_SECONDS, it is a conflict for a person; their retry forgets it
-# (runner.order_sync_retry), and what is still missing is sent again.
-
-
-def _pending_facts(sync: OrderSync) -> dict:
-    pending = sync.vtex_pending or {}
-    removal = pending.get("removal") or {}
-    return {
-        "cancel_sent_at": parse_datetime(pending["cancel_at"]) if pending.get("cancel_at") else None,
-        "removal_sent_at": parse_datetime(removal["at"]) if removal.get("at") else None,
-        "removal_targets": dict(removal.get("targets") or {}),
-        "tracking_sent": dict(pending.get("tracking") or {}),
-    }
-
-
-def _pending_save(sync: OrderSync, **changes) -> None:
-    pending = {**(sync.vtex_pending or {}), **changes}
-    sync.vtex_pending = {key: value for key, value in pending.items() if value is not None}
-    OrderSync.objects.filter(pk=sync.pk).update(vtex_pending=sync.vtex_pending)
-
-
-@contextmanager
-def _written_down_first(sync: OrderSync, **pending):
-    """Record a request as sent before sending it. An answer that never came (read timeout, 5xx) may
-    hide a request VTEX accepted, and a second item removal would take away units the ERP still ships,
-    a second tracking PUT would show every event twice: the next run takes it as sent. The record goes
-    back to what it was when VTEX certainly did not act on it (a 4xx, a 429, nothing sent)."""
-    before = {key: (sync.vtex_pending or {}).get(key) for key in pending}
-    _pending_save(sync, **pending)
-    try:
-        yield
-    except RemoteError as exc:
-        if not isinstance(exc, RetryableError) or not exc.may_have_applied:
-            _pending_save(sync, **before)
-        raise
-
-
-def _pending_settle(facts: OutboundFacts, *, sync: OrderSync) -> OutboundFacts:
-    """Forget what VTEX now shows: an applied removal, a cancel once the order is cancelling."""
-    if removal_state(facts) == "applied":
-        _pending_save(sync, removal=None)
-        facts = replace(facts, removal_sent_at=None, removal_targets={})
-    if facts.cancel_sent_at is not None and facts.vtex_order.status in CANCELLED_IN_VTEX:
-        _pending_save(sync, cancel_at=None)
-        facts = replace(facts, cancel_sent_at=None)
-    return facts
-
-
-def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
+def vtex_action_send(*, action, vtex: VtexClient, order_sync: OrderSync) -> Outcome | None:
     """Send one action; an Outcome ends the run, None goes on."""
-    order_id = sync.vtex_order_id
+    sync, order_id = order_sync, order_sync.vtex_order_id
     if isinstance(action, Conflict | NotYet):
         return action  # the plan's own verdict ends the run
     if isinstance(action, StartHandling):
@@ -185,7 +129,7 @@ def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
         else:
             title = "Start handling sent"
     elif isinstance(action, RemoveItems):
-        with _written_down_first(sync, removal={"at": timezone.now().isoformat(), "targets": dict(action.targets)}):
+        with pending_removal(order_sync=sync, targets=action.targets):
             vtex.create_order_changes(order_id, action.changes)
         removed = ", ".join(f"{r['quantity']} × SKU {r['id']}" for r in action.changes["remove"]["items"])
         title = f"Removed from the VTEX order: {removed}"
@@ -207,12 +151,12 @@ def _execute(action, *, vtex: VtexClient, sync: OrderSync) -> Outcome | None:
         )
         title = f"Tracking {action.tracking_number} ({action.courier}) added to invoice {action.invoice_number}"
     elif isinstance(action, PutTrackingEvents):
-        with _written_down_first(sync, tracking=tracking_sent_after(sync.vtex_pending, action)):
+        with pending_tracking(order_sync=sync, action=action):
             vtex.update_tracking_status(order_id, action.invoice_number, action.status)
         delivered = " — delivered" if action.status["isDelivered"] else ""
         title = f"{len(action.status['events'])} tracking event(s) sent for invoice {action.invoice_number}{delivered}"
     elif isinstance(action, CancelOrder):
-        with _written_down_first(sync, cancel_at=timezone.now().isoformat()):
+        with pending_cancel(order_sync=sync):
             vtex.cancel_order(order_id, reason=action.reason)
         timeline_add(
             order_sync=sync, kind=TimelineEntry.Kind.ACTION, title="Order cancelled in VTEX", detail=action.reason
@@ -350,7 +294,7 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
         push_cancellation=SyncType.CANCELLATION_UPLOAD in enabled,
         push_returns=SyncType.RETURNS_UPLOAD in enabled,
         confirm_seconds=settings.VTEX_CHANGE_CONFIRM_SECONDS,
-        **_pending_facts(sync),
+        **pending_facts(order_sync=sync),
     )
     if push_tracking and (unmapped := missing_carriers(facts)):
         return Parked(
@@ -375,19 +319,19 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
             return outcome
     for _ in range(MAX_ROUNDS):
         facts = replace(facts, vtex_order=vtex_order)
-        facts = _pending_settle(facts, sync=sync)
+        facts = pending_settle(facts=facts, order_sync=sync)
         plan = outbound_plan(facts, platform_status=mapping.platform_status)
         if not plan:
             break
         for action in plan:
             if isinstance(action, RemoveItems | CancelOrder):
                 lock_confirm(lock)  # a second writer holding the order now could send it too
-            outcome = _execute(action, vtex=vtex, sync=sync)
+            outcome = vtex_action_send(action=action, vtex=vtex, order_sync=sync)
             if outcome is not None:
                 order_link_record(channel=channel, vtex_order_id=vtex_order_id, vtex_status=vtex_order.status)
                 return outcome
             if isinstance(action, RemoveItems | CancelOrder | PutTrackingEvents):
-                facts = replace(facts, **_pending_facts(sync))
+                facts = replace(facts, **pending_facts(order_sync=sync))
             if isinstance(action, BARRIERS):
                 break
         vtex_order = vtex.get_order(vtex_order_id)

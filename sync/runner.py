@@ -26,6 +26,7 @@ from sync.clients.errors import RemoteError, RetryableError
 from sync.locks import LockLost, order_lock
 from sync.models import OrderSync, TimelineEntry
 from sync.outcomes import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipped
+from sync.pending import pending_forget_unapplied
 from sync.queue import order_sync_enqueue
 from sync.remotes import NotConfigured
 from sync.timeline import TimelineRecorder, timeline_add
@@ -87,8 +88,9 @@ def order_sync_retry(*, order_sync: OrderSync, actor: str) -> OrderSync:
             # The conflict asked a person to check: a cancel or removal VTEX never applied, or an ERP create
             # with no clear answer, may now be sent again. Retrying work that is only waiting or failed
             # keeps them, so the retry still looks for them first instead of sending them twice.
-            pending = {k: v for k, v in (current.vtex_pending or {}).items() if k not in ("cancel_at", "removal")}
-            changes.update(vtex_pending=pending, erp_create_sent_at=None)
+            changes.update(
+                vtex_pending=pending_forget_unapplied(vtex_pending=current.vtex_pending), erp_create_sent_at=None
+            )
         OrderSync.objects.filter(pk=order_sync.pk).update(**changes)
     return order_sync_request(kind=order_sync.kind, channel=order_sync.channel, key=order_sync.key)
 

@@ -1,4 +1,5 @@
-"""Asynchronous VTEX requests in flight: written down when sent, forgotten once applied (sync/outbound.py)."""
+"""Asynchronous VTEX requests in flight: written down when sent, forgotten once applied (sync/pending.py),
+and the senders of sync/outbound.py that use it."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sync import outbound
 from sync.clients.errors import RejectedError, RetryableError
 from sync.models import OrderSync, TimelineEntry
-from sync.runner import order_sync_retry
+from sync.outbound import vtex_action_send
+from sync.pending import pending_cancel, pending_facts, pending_removal, pending_settle, pending_tracking
 from sync.plan import CancelOrder, OutboundFacts, PutTrackingEvents, RemoveItems
+from sync.runner import order_sync_retry
 from tests.sync.builders import erp_order, order_line, vtex_item, vtex_order
 
 pytestmark = pytest.mark.django_db
@@ -28,10 +30,12 @@ def two_lines(quantity_of_second: int):
 
 
 def test_a_sent_removal_is_stored_at_once_and_read_back_by_the_next_run(sync):
-    outbound._pending_save(sync, removal={"at": timezone.now().isoformat(), "targets": {"U1": 0}})
-    outbound._pending_save(sync, cancel_at=timezone.now().isoformat())
+    with pending_removal(order_sync=sync, targets={"U1": 0}):
+        pass  # sent
+    with pending_cancel(order_sync=sync):
+        pass
 
-    read = outbound._pending_facts(OrderSync.objects.get(pk=sync.pk))
+    read = pending_facts(order_sync=OrderSync.objects.get(pk=sync.pk))
 
     assert read["removal_targets"] == {"U1": 0}
     assert timezone.now() - read["removal_sent_at"] < timedelta(seconds=5)
@@ -39,29 +43,30 @@ def test_a_sent_removal_is_stored_at_once_and_read_back_by_the_next_run(sync):
 
 
 def test_an_applied_removal_is_forgotten(sync):
-    sent_at = timezone.now()
-    outbound._pending_save(sync, removal={"at": sent_at.isoformat(), "targets": {"U1": 0}})
+    with pending_removal(order_sync=sync, targets={"U1": 0}):
+        pass
     facts = OutboundFacts(
         order=erp_order([order_line(1)]),
         vtex_order=two_lines(0),
-        now=sent_at + timedelta(seconds=1),
-        **outbound._pending_facts(sync),
+        now=timezone.now() + timedelta(seconds=1),
+        **pending_facts(order_sync=sync),
     )
 
-    settled = outbound._pending_settle(facts, sync=sync)
+    settled = pending_settle(facts=facts, order_sync=sync)
 
     assert (settled.removal_targets, OrderSync.objects.get(pk=sync.pk).vtex_pending) == ({}, {})
     assert not TimelineEntry.objects.exists()
 
 
 def test_a_cancel_is_forgotten_once_vtex_is_cancelling(sync):
-    outbound._pending_save(sync, cancel_at=timezone.now().isoformat())
+    with pending_cancel(order_sync=sync):
+        pass
     cancelling = vtex_order([vtex_item(0, quantity=2, price=2950)], status="cancel", shipping=1700)
     facts = OutboundFacts(
-        order=erp_order([order_line(1)]), vtex_order=cancelling, now=timezone.now(), **outbound._pending_facts(sync)
+        order=erp_order([order_line(1)]), vtex_order=cancelling, now=timezone.now(), **pending_facts(order_sync=sync)
     )
 
-    assert outbound._pending_settle(facts, sync=sync).cancel_sent_at is None
+    assert pending_settle(facts=facts, order_sync=sync).cancel_sent_at is None
     assert OrderSync.objects.get(pk=sync.pk).vtex_pending == {}
 
 
@@ -76,8 +81,7 @@ def test_an_operators_retry_forgets_what_vtex_never_applied_only_after_a_conflic
         "removal": {"at": timezone.now().isoformat(), "targets": {"U1": 0}},
         "tracking": {"LS-1": {"events": [], "delivered": True}},
     }
-    outbound._pending_save(sync, **pending)
-    OrderSync.objects.filter(pk=sync.pk).update(status=status, erp_create_sent_at=timezone.now())
+    OrderSync.objects.filter(pk=sync.pk).update(vtex_pending=pending, status=status, erp_create_sent_at=timezone.now())
 
     order_sync_retry(order_sync=sync, actor="manager")
 
@@ -89,12 +93,13 @@ def test_an_operators_retry_forgets_what_vtex_never_applied_only_after_a_conflic
 
 
 def test_a_removal_still_in_time_is_kept(sync):
-    outbound._pending_save(sync, removal={"at": timezone.now().isoformat(), "targets": {"U1": 0}})
+    with pending_removal(order_sync=sync, targets={"U1": 0}):
+        pass
     facts = OutboundFacts(
-        order=erp_order([order_line(1)]), vtex_order=two_lines(1), now=timezone.now(), **outbound._pending_facts(sync)
+        order=erp_order([order_line(1)]), vtex_order=two_lines(1), now=timezone.now(), **pending_facts(order_sync=sync)
     )
 
-    assert outbound._pending_settle(facts, sync=sync).removal_targets == {"U1": 0}
+    assert pending_settle(facts=facts, order_sync=sync).removal_targets == {"U1": 0}
     assert OrderSync.objects.get(pk=sync.pk).vtex_pending["removal"]["targets"] == {"U1": 0}
 
 
@@ -144,20 +149,20 @@ def test_a_request_is_written_down_before_it_is_sent_and_forgotten_only_when_vte
     sync, action, key, error, kept
 ):
     with pytest.raises(type(error)):
-        outbound._execute(action, vtex=FailingVtex(error), sync=sync)
+        vtex_action_send(action=action, vtex=FailingVtex(error), order_sync=sync)
 
     assert (key in OrderSync.objects.get(pk=sync.pk).vtex_pending) is kept
 
 
 def test_a_removal_answered_is_kept_until_vtex_shows_it(sync):
-    assert outbound._execute(REMOVAL, vtex=FailingVtex(), sync=sync) is None
+    assert vtex_action_send(action=REMOVAL, vtex=FailingVtex(), order_sync=sync) is None
     assert OrderSync.objects.get(pk=sync.pk).vtex_pending["removal"]["targets"] == {"U1": 0}
 
 
 def test_a_note_that_fails_after_the_cancel_is_a_problem_entry_not_a_failure(sync):
     vtex = FailingVtex(note_error=RetryableError("Internal error", remote="vtex", status=503))
 
-    assert outbound._execute(CANCEL, vtex=vtex, sync=sync) is None
+    assert vtex_action_send(action=CANCEL, vtex=vtex, order_sync=sync) is None
 
     assert "cancel_at" in OrderSync.objects.get(pk=sync.pk).vtex_pending  # not sent again
     problem = TimelineEntry.objects.get(kind=TimelineEntry.Kind.PROBLEM)
@@ -168,7 +173,9 @@ def test_a_request_the_http_library_never_sent_is_forgotten(sync):
     from sync.clients.errors import NotSentError
 
     with pytest.raises(NotSentError):
-        outbound._execute(REMOVAL, vtex=FailingVtex(NotSentError("request not sent", remote="vtex")), sync=sync)
+        vtex_action_send(
+            action=REMOVAL, vtex=FailingVtex(NotSentError("request not sent", remote="vtex")), order_sync=sync
+        )
 
     assert "removal" not in OrderSync.objects.get(pk=sync.pk).vtex_pending
 
@@ -200,9 +207,23 @@ PUT = PutTrackingEvents(
     ],
 )
 def test_a_tracking_put_is_written_down_first_and_put_back_when_refused(sync, error, events_kept):
-    outbound._pending_save(sync, tracking=EARLIER)
+    OrderSync.objects.filter(pk=sync.pk).update(vtex_pending={"tracking": EARLIER})
+    sync.refresh_from_db()
 
     with pytest.raises(type(error)):
-        outbound._execute(PUT, vtex=FailingTrackingVtex(error), sync=sync)
+        vtex_action_send(action=PUT, vtex=FailingTrackingVtex(error), order_sync=sync)
 
     assert len(OrderSync.objects.get(pk=sync.pk).vtex_pending["tracking"]["LS-1"]["events"]) == events_kept
+
+
+def test_a_tracking_put_answered_is_read_back_with_the_events_sent_before(sync):
+    OrderSync.objects.filter(pk=sync.pk).update(vtex_pending={"tracking": EARLIER})
+    sync.refresh_from_db()
+
+    with pending_tracking(order_sync=sync, action=PUT):
+        pass  # VTEX answered 200
+
+    sent = pending_facts(order_sync=OrderSync.objects.get(pk=sync.pk))["tracking_sent"]
+    assert sent == {
+        "LS-1": {"events": [["Ostrava", "MSK", "Picked up"], ["Brno", "JHM", "At the hub"]], "delivered": False}
+    }

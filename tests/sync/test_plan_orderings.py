@@ -553,7 +553,7 @@ class Portal:
         platform_status = DEFAULT_STATUS_MAPPINGS[facts.erp_state]
         for _ in range(MAX_ROUNDS):
             facts = replace(facts, vtex_order=vtex.order(), **self.pending_facts())
-            if removal_state(facts) == "applied":  # sync.outbound._pending_settle
+            if removal_state(facts) == "applied":  # sync.pending.pending_settle
                 self.removal = None
             if self.cancel_at is not None and facts.vtex_order.status in CANCELLED_IN_VTEX:
                 self.cancel_at = None
@@ -573,7 +573,7 @@ class Portal:
         return "wait"
 
     def execute(self, action, vtex: VtexModel) -> None:
-        """sync.outbound._execute: asynchronous requests and tracking PUTs are written down first."""
+        """sync.outbound.vtex_action_send: asynchronous requests and tracking PUTs are written down first."""
         if isinstance(action, StartHandling):
             assert vtex.start_handling() in ("", *ALREADY_HANDLED_CODES)
         elif isinstance(action, RemoveItems):
