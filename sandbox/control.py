@@ -80,7 +80,11 @@ def request_log(request):
         entries = entries.filter(path__contains=params["path"])
     try:
         if params.get("status"):
-            entries = entries.filter(status=int_query_param(params, "status", default=0, minimum=100, maximum=599))
+            # 0: a request a "hang" fault held is logged on arrival with status 0 (it never got one).
+            status = int_query_param(params, "status", default=0, minimum=0, maximum=599)
+            if 0 < status < 100:
+                raise QueryParamError(f"status must be 0 (no answer) or from 100 to 599, got {params['status'][:40]!r}")
+            entries = entries.filter(status=status)
         if params.get("sinceId"):
             since = int_query_param(params, "sinceId", default=0, minimum=0, maximum=REQUEST_LOG_ID_MAX)
             entries = entries.filter(id__gt=since)

@@ -38,6 +38,24 @@ def int_query_param(query, name: str, *, default: int, minimum: int, maximum: in
     return int(raw)
 
 
+# A row id as a path or a JSON body gives it: ASCII digits only (str.isdigit passes "²", which int()
+# refuses with a 500) and no more than a 64-bit integer column holds (SQLite overflows beyond).
+_OBJECT_ID = re.compile(r"[0-9]{1,19}")
+OBJECT_ID_MAX = 2**63 - 1
+
+
+def object_id(value) -> int | None:
+    """``value`` (text, or an int from a JSON body) as a row id, or None when it cannot be one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= OBJECT_ID_MAX else None
+    if not isinstance(value, str) or not _OBJECT_ID.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= OBJECT_ID_MAX else None
+
+
 def json_body(request: HttpRequest, *, required: bool = True) -> Any:
     """The request's JSON body; InvalidJson says what is wrong with it."""
     if not request.body:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F, Max, Sum
 
 from sandbox import clock
+from sandbox.http import object_id
 from sandbox.settings_store import setting_get
 from sandbox.vario.models import (
     Account,
@@ -123,9 +124,10 @@ def _object(value, name: str) -> dict:
 def _id(value, name: str) -> str | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+    number = object_id(value.strip() if isinstance(value, str) else value)
+    if number is None:
         raise Rejected(400, f"{name} must be an id (a number or a string of digits), got {value!r}")
-    return str(int(value))
+    return str(number)
 
 
 def _text(value, name: str, *, max_length: int = 200) -> str | None:
@@ -233,7 +235,8 @@ def _order(order_id, *, lock: bool = True) -> Document:
     query = Document.objects.select_related("document_type")
     if lock:
         query = query.select_for_update()
-    order = query.filter(pk=order_id).first() if str(order_id).isdigit() else None
+    pk = object_id(order_id)
+    order = None if pk is None else query.filter(pk=pk).first()
     if order is None or order.category != DocumentCategory.CUSTOMER_ORDER:
         raise Rejected(404, f"Customer order {order_id} does not exist")
     return order
@@ -650,7 +653,7 @@ def parcel_add(*, delivery_id, carrier_key=None, tracking_number=None, tracking_
     with transaction.atomic(using=DB):
         delivery = (
             Document.objects.select_related("document_type", "delivery_method__carrier")
-            .filter(pk=delivery_id if str(delivery_id).isdigit() else None)
+            .filter(pk=object_id(delivery_id))
             .first()
         )
         if delivery is None or delivery.category != DocumentCategory.CUSTOMER_DELIVERY_DOCUMENT:
@@ -779,12 +782,7 @@ def parcel_event_add(*, parcel_id, data) -> Parcel:
     if not isinstance(delivered, bool):
         raise Rejected(400, f"delivered must be true or false, got {delivered!r}")
     with transaction.atomic(using=DB):
-        parcel = (
-            Parcel.objects.select_for_update()
-            .select_related("shipment")
-            .filter(pk=parcel_id if str(parcel_id).isdigit() else None)
-            .first()
-        )
+        parcel = Parcel.objects.select_for_update().select_related("shipment").filter(pk=object_id(parcel_id)).first()
         if parcel is None:
             raise Rejected(404, f"Parcel {parcel_id} does not exist")
         if parcel.delivered_at is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox.http import InvalidJson, json_body, json_response
+from sandbox.http import InvalidJson, json_body, json_response, object_id
 from sandbox.vario import eav, vql
 from sandbox.vario.auth import GrantError, access_token_grant, oauth_error, vario_api, vario_error
 from sandbox.vario.models import AppClient, Article, Document, DocumentType, Shipment
@@ -36,7 +36,9 @@ def _body(request):
 
 
 def _find(model, pk: str, related: tuple[str, ...] = ()):
-    return model.objects.select_related(*related).filter(pk=int(pk)).first() if pk.isdigit() else None
+    """The row a path segment names, None (a 404) for a segment that is no id at all."""
+    number = object_id(pk)
+    return None if number is None else model.objects.select_related(*related).filter(pk=number).first()
 
 
 @csrf_exempt

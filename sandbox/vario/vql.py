@@ -46,7 +46,8 @@ class Token:
 
 _IDENT_START = re.compile(r"[A-Za-z_]")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?:-(?!-)[A-Za-z0-9_.]+)*")  # hyphens as in sales-channel.x
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# ASCII digits: \d and str.isdigit take other scripts' digits and "²" (which int() refuses: a 500).
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _ANNOTATION = re.compile(r"v:result\{(?P<body>[^}]*)\}")
 _ANNOTATION_ITEM = re.compile(r"\s*(?P<key>[A-Za-z]+)\s*=\s*(?:'(?P<text>[^']*)'|(?P<word>[A-Za-z]+))\s*(?:,|$)")
 _OPERATORS = ("!=", "<>", "<=", ">=", "=", "<", ">")
@@ -110,8 +111,7 @@ def tokenize(text: str) -> list[Token]:
                 j += 1
             tokens.append(Token("STRING", "".join(chunks), i))
             i = j + 1
-        elif char.isdigit() or (char == "-" and i + 1 < len(text) and text[i + 1].isdigit()):
-            match = _NUMBER.match(text, i)
+        elif match := _NUMBER.match(text, i):
             raw = match.group()
             tokens.append(Token("NUMBER", float(raw) if "." in raw else int(raw), i))
             i = match.end()

@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sandbox import clock
+from sandbox.http import object_id
 from sandbox.routers import SANDBOX_DB
 from sandbox.vtex import events
 from sandbox.vtex import statuses as st
@@ -180,8 +181,8 @@ def _invoice_value(raw) -> int:
         value = None
     elif isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and raw.isdigit():
-        value = int(raw)
+    elif isinstance(raw, str):
+        value = object_id(raw)  # ASCII digits only: "²" passes str.isdigit and then fails int()
     else:
         value = None
     if value is None or value <= 0:

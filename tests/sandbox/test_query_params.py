@@ -8,7 +8,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
+from django.utils import timezone
 
+from sandbox.models import RequestLogEntry
 from tests.support import sandbox_vtex_feed as feed
 from tests.support.sandbox_vtex import AUTH, create_order
 
@@ -51,12 +53,13 @@ def test_list_orders_accepts_the_edges_of_its_ranges(sim):
     assert get(sim, "/api/oms/pvt/orders", page="1", per_page="1").status_code == 200
 
 
-# An empty sinceId or status means no filter, and sinceId=0 is every entry: both are valid.
+# An empty sinceId or status means no filter, sinceId=0 is every entry and status=0 the requests a
+# hang fault held (logged with status 0): all are valid. A status from 1 to 99 is no status at all.
 REQUEST_LOG_HOSTILE = [
     (name, value)
     for name in ("sinceId", "limit", "status")
-    for value in HOSTILE
-    if not (value == "" and name != "limit") and not (value == "0" and name == "sinceId")
+    for value in [*HOSTILE, *(["1", "99", "600"] if name == "status" else [])]
+    if not (value == "" and name != "limit") and not (value == "0" and name in ("sinceId", "status"))
 ]
 
 
@@ -67,6 +70,19 @@ def test_the_request_log_refuses_a_filter_or_limit_out_of_range(sim, name, value
 
 def test_the_request_log_accepts_the_edges_of_its_ranges(sim):
     assert get(sim, "/_sim/requests", sinceId=str(2**63 - 1), limit="10000", status="599").json() == []
+    assert get(sim, "/_sim/requests", status="100").status_code == 200
+
+
+def test_the_request_log_lists_the_requests_a_hang_fault_held_by_status_0(sim):
+    held = {"remote": "vtex", "method": "POST", "duration_ms": 0, "fault": "fault:hang", "created_at": timezone.now()}
+    RequestLogEntry.objects.create(path="/api/oms/pvt/orders/1-01/invoice", status=0, **held)
+    RequestLogEntry.objects.create(path="/api/oms/pvt/orders/1-01", status=200, **held | {"fault": ""})
+
+    entries = get(sim, "/_sim/requests", status="0").json()
+
+    assert [(e["path"], e["status"], e["fault"]) for e in entries] == [
+        ("/api/oms/pvt/orders/1-01/invoice", 0, "fault:hang")
+    ]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
