@@ -9,13 +9,14 @@ killed worker safe (design §2.2): what VTEX already shows is never sent again.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.utils import timezone
 
 from mappings import selectors
-from mappings.models import SyncType
+from mappings.models import SalesChannel, SyncType
 from mappings.services import order_link_record
 from sync.clients.dtos import ChannelOrderResult, ErpDocument, VtexOrder
 from sync.clients.errors import AuthError, NotFoundError, RejectedError, RemoteError
@@ -27,6 +28,7 @@ from sync.outcomes import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipp
 from sync.pending import pending_cancel, pending_facts, pending_removal, pending_settle, pending_tracking
 from sync.plan import (
     BARRIERS,
+    Action,
     CancelOrder,
     OutboundFacts,
     PatchTracking,
@@ -114,65 +116,91 @@ def _money(cents: int | str) -> str:
     return f"{int(cents) / 100:.2f}"
 
 
-def vtex_action_send(*, action, vtex: VtexClient, order_sync: OrderSync) -> Outcome | None:
-    """Send one action; an Outcome ends the run, None goes on."""
-    sync, order_id = order_sync, order_sync.vtex_order_id
-    if isinstance(action, Conflict | NotYet):
-        return action  # the plan's own verdict ends the run
-    if isinstance(action, StartHandling):
-        try:
-            vtex.start_handling(order_id)
-        except RejectedError as exc:
-            if exc.code not in ALREADY_HANDLED_CODES:
-                raise
-            title = "Start handling: VTEX says the order already left ready-for-handling"
-        else:
-            title = "Start handling sent"
-    elif isinstance(action, RemoveItems):
-        with pending_removal(order_sync=sync, targets=action.targets):
-            vtex.create_order_changes(order_id, action.changes)
-        removed = ", ".join(f"{r['quantity']} × SKU {r['id']}" for r in action.changes["remove"]["items"])
-        title = f"Removed from the VTEX order: {removed}"
-    elif isinstance(action, PostInvoice):
-        invoice = action.invoice
-        vtex.notify_invoice(order_id, invoice)
-        kind = "Return invoice" if invoice["type"] == "Input" else "Invoice"
-        count = sum(item["quantity"] for item in invoice["items"])
-        tracking = f", tracking {invoice['trackingNumber']}" if invoice.get("trackingNumber") else ""
-        title = f"{kind} {invoice['invoiceNumber']} sent: {count} item(s), {_money(invoice['invoiceValue'])}{tracking}"
-    elif isinstance(action, PatchTracking):
-        vtex.update_invoice_tracking(
-            order_id,
-            action.invoice_number,
-            tracking_number=action.tracking_number,
-            tracking_url=action.tracking_url,
-            courier=action.courier,
-            dispatched_date=action.dispatched_date,
-        )
-        title = f"Tracking {action.tracking_number} ({action.courier}) added to invoice {action.invoice_number}"
-    elif isinstance(action, PutTrackingEvents):
-        with pending_tracking(order_sync=sync, action=action):
-            vtex.update_tracking_status(order_id, action.invoice_number, action.status)
-        delivered = " — delivered" if action.status["isDelivered"] else ""
-        title = f"{len(action.status['events'])} tracking event(s) sent for invoice {action.invoice_number}{delivered}"
-    elif isinstance(action, CancelOrder):
-        with pending_cancel(order_sync=sync):
-            vtex.cancel_order(order_id, reason=action.reason)
+def _done(order_sync: OrderSync, title: str, detail: str = "") -> None:
+    timeline_add(order_sync=order_sync, kind=TimelineEntry.Kind.ACTION, title=title, detail=detail)
+
+
+def _start_handling_send(action: StartHandling, *, vtex: VtexClient, order_sync: OrderSync) -> None:
+    try:
+        vtex.start_handling(order_sync.vtex_order_id)
+    except RejectedError as exc:
+        if exc.code not in ALREADY_HANDLED_CODES:
+            raise
+        _done(order_sync, "Start handling: VTEX says the order already left ready-for-handling")
+        return
+    _done(order_sync, "Start handling sent")
+
+
+def _items_remove_send(action: RemoveItems, *, vtex: VtexClient, order_sync: OrderSync) -> None:
+    with pending_removal(order_sync=order_sync, targets=action.targets):
+        vtex.create_order_changes(order_sync.vtex_order_id, action.changes)
+    removed = ", ".join(f"{r['quantity']} × SKU {r['id']}" for r in action.changes["remove"]["items"])
+    _done(order_sync, f"Removed from the VTEX order: {removed}")
+
+
+def _invoice_send(action: PostInvoice, *, vtex: VtexClient, order_sync: OrderSync) -> None:
+    invoice = action.invoice
+    vtex.notify_invoice(order_sync.vtex_order_id, invoice)
+    kind = "Return invoice" if invoice["type"] == "Input" else "Invoice"
+    count = sum(item["quantity"] for item in invoice["items"])
+    tracking = f", tracking {invoice['trackingNumber']}" if invoice.get("trackingNumber") else ""
+    value = _money(invoice["invoiceValue"])
+    _done(order_sync, f"{kind} {invoice['invoiceNumber']} sent: {count} item(s), {value}{tracking}")
+
+
+def _tracking_patch_send(action: PatchTracking, *, vtex: VtexClient, order_sync: OrderSync) -> None:
+    vtex.update_invoice_tracking(
+        order_sync.vtex_order_id,
+        action.invoice_number,
+        tracking_number=action.tracking_number,
+        tracking_url=action.tracking_url,
+        courier=action.courier,
+        dispatched_date=action.dispatched_date,
+    )
+    _done(order_sync, f"Tracking {action.tracking_number} ({action.courier}) added to invoice {action.invoice_number}")
+
+
+def _tracking_events_send(action: PutTrackingEvents, *, vtex: VtexClient, order_sync: OrderSync) -> None:
+    with pending_tracking(order_sync=order_sync, action=action):
+        vtex.update_tracking_status(order_sync.vtex_order_id, action.invoice_number, action.status)
+    delivered = " — delivered" if action.status["isDelivered"] else ""
+    count = len(action.status["events"])
+    _done(order_sync, f"{count} tracking event(s) sent for invoice {action.invoice_number}{delivered}")
+
+
+def _cancel_send(action: CancelOrder, *, vtex: VtexClient, order_sync: OrderSync) -> None:
+    with pending_cancel(order_sync=order_sync):
+        vtex.cancel_order(order_sync.vtex_order_id, reason=action.reason)
+    _done(order_sync, "Order cancelled in VTEX", detail=action.reason)
+    try:
+        vtex.create_note(order_sync.vtex_order_id, action.note)
+    except RemoteError as exc:
+        # The cancel stands and is not sent again, so neither is its note: worth a look, not a failure.
         timeline_add(
-            order_sync=sync, kind=TimelineEntry.Kind.ACTION, title="Order cancelled in VTEX", detail=action.reason
+            order_sync=order_sync, kind=TimelineEntry.Kind.PROBLEM, title="Timeline note not added", detail=str(exc)
         )
-        try:
-            vtex.create_note(order_id, action.note)
-        except RemoteError as exc:
-            # The cancel stands and is not sent again, so neither is its note: worth a look, not a failure.
-            timeline_add(
-                order_sync=sync, kind=TimelineEntry.Kind.PROBLEM, title="Timeline note not added", detail=str(exc)
-            )
-        return None
-    else:  # pragma: no cover - the plan has no other actions
-        raise TypeError(f"unknown action {action!r}")
-    timeline_add(order_sync=sync, kind=TimelineEntry.Kind.ACTION, title=title)
-    return None
+
+
+# One sender per action the plan returns (its verdicts, Conflict and NotYet, are not sent: they end the run).
+SENDERS: dict[type, Callable[..., None]] = {
+    StartHandling: _start_handling_send,
+    RemoveItems: _items_remove_send,
+    PostInvoice: _invoice_send,
+    PatchTracking: _tracking_patch_send,
+    PutTrackingEvents: _tracking_events_send,
+    CancelOrder: _cancel_send,
+}
+# Sent only while this run still holds the order's lock: a second writer could send them too, and VTEX
+# applies both (reference/vtex.md §3.2, §13).
+ONE_WRITER_ONLY = (RemoveItems, CancelOrder)
+# Written down in vtex_pending when sent (sync.pending): the plan's facts are read again after them.
+WRITTEN_DOWN = (RemoveItems, CancelOrder, PutTrackingEvents)
+
+
+def vtex_action_send(*, action: Action, vtex: VtexClient, order_sync: OrderSync) -> None:
+    """Send one of the plan's actions to VTEX with the sender its type has; each notes on the order's
+    timeline what it did."""
+    SENDERS[type(action)](action, vtex=vtex, order_sync=order_sync)
 
 
 # VTEX statuses of a channel order that still waits for the connector's approval (reference §7, §8.2).
@@ -238,14 +266,65 @@ def _marketplace_approval(*, vtex: VtexClient, sync: OrderSync, vtex_order: Vtex
 
 
 def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outcome:
+    """Bring one VTEX order up to date with its ERP order (``order_sync_run`` holds the order's lock).
+
+    1. Fetch ERP: the customer order (this channel's, naming its VTEX order), its delivery notes,
+       shipments and goods returns, and its fulfilment state read through the channel's status and
+       carrier mappings (one missing: parked until it is saved).
+    2. Fetch VTEX: the order as VTEX shows it now, recorded on the order link. An external
+       marketplace's channel order is approved through the Channel Order API first.
+    3. Plan: forget the requests in flight that VTEX now shows (``sync.pending``), then ask the plan
+       what VTEX lacks (``sync.plan``, design §2.2). Nothing: done.
+    4. Push: send the actions in order; the plan's own verdict (conflict, not yet) ends the run.
+       After a barrier (start-handling, item removal) or the last action, VTEX is read again and the
+       next round plans anew, at most MAX_ROUNDS rounds.
+    5. Record: VTEX's status on the order link; the outcome goes to the runner.
+    """
     channel = sync.channel
+    enabled = selectors.transfers_enabled(channel=channel)
+    if (skipped := _switched_off(channel, enabled=enabled)) is not None:
+        return skipped
+    # 1. Fetch ERP
+    vario = vario_client(recorder=recorder)
+    order = _erp_order_fetch(vario, sync=sync)
+    if isinstance(order, Failed):
+        return order
+    erp = _erp_side_fetch(vario, order=order, sync=sync, enabled=enabled)
+    if isinstance(erp, Parked):
+        return erp
+    # 2. Fetch VTEX
+    vtex = vtex_client_for(channel, recorder=recorder)
+    vtex_order = _vtex_order_fetch(vtex, order=order, sync=sync)
+    outcome = _marketplace_approval(vtex=vtex, sync=sync, vtex_order=vtex_order, status=erp.marketplace_status)
+    if outcome is not None:
+        return outcome
+    facts = erp.facts
+    for _ in range(MAX_ROUNDS):
+        # 3. Plan
+        facts = pending_settle(facts=replace(facts, vtex_order=vtex_order), order_sync=sync)
+        plan = outbound_plan(facts, platform_status=erp.platform_status)
+        if not plan:
+            done = Done(f"Up to date: ERP {facts.erp_state.replace('_', ' ')}, VTEX {vtex_order.status}")
+            return _recorded(done, sync=sync, vtex_order=vtex_order)  # 5. Record
+        # 4. Push
+        outcome, facts = _push(plan, facts=facts, vtex=vtex, sync=sync, lock=lock)
+        if outcome is not None:
+            return _recorded(outcome, sync=sync, vtex_order=vtex_order)  # 5. Record
+        vtex_order = vtex.get_order(sync.vtex_order_id)
+    return NotYet(f"VTEX order {sync.vtex_order_id} still lacks pushed changes after {MAX_ROUNDS} rounds")
+
+
+def _switched_off(channel: SalesChannel, *, enabled: frozenset[str]) -> Skipped | None:
     if not channel.active:
         return Skipped(f"sales channel {channel.code} is inactive")
-    enabled = selectors.transfers_enabled(channel=channel)
     if SyncType.ORDER_STATUS_UPLOAD not in enabled:
         return Skipped(f"order status upload is switched off for {channel.code}")
+    return None
 
-    vario = vario_client(recorder=recorder)
+
+def _erp_order_fetch(vario: VarioClient, *, sync: OrderSync) -> ErpDocument | Failed:
+    """Step 1: the ERP order, if it is a customer order of this channel that names its VTEX order."""
+    channel = sync.channel
     order = vario.get_document(sync.key)
     if order.category != "CUSTOMER_ORDER":
         return Failed(f"ERP document {order.number or order.id} is a {order.category}, not a customer order")
@@ -260,14 +339,29 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
             f"ERP order {order.number} belongs to VARIO sales channel {order.sales_channel_id}, "
             f"not to {channel.vario_sales_channel_id} of sales channel {channel.code}"
         )
-    vtex_order_id = order.external_order_id
-    if not vtex_order_id:
+    if not order.external_order_id:
         return Failed(f"ERP order {order.number} carries no VTEX order id (custom.vtexportal.externalOrderId)")
-    sync.vtex_order_id = vtex_order_id
+    sync.vtex_order_id = order.external_order_id
+    return order
+
+
+@dataclass(frozen=True)
+class _ErpSide:
+    """What step 1 found: the plan's facts (with no VTEX order yet) and the channel's mapping of them."""
+
+    facts: OutboundFacts
+    platform_status: str
+    marketplace_status: str  # what the Channel Order API is to be told; "" when the channel sends none
+
+
+def _erp_side_fetch(
+    vario: VarioClient, *, order: ErpDocument, sync: OrderSync, enabled: frozenset[str]
+) -> _ErpSide | Parked:
+    """Step 1: the order's follow-up documents and shipments, read through the channel's mappings."""
+    channel = sync.channel
     refs = sync.erp_refs or {}
     notes, returns = _follow_up_documents(vario, order, refs.get("documents") or [])
     shipments = _shipments(vario, notes, refs.get("shipments") or [])
-
     erp_state = erp_fulfilment_state_from(
         order, cancelled_state_keys=channel.erp_cancelled_state_keys, returns=returns, dissolved=sync.erp_dissolved
     )
@@ -283,7 +377,7 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
     push_tracking = SyncType.TRACKING_UPLOAD in enabled
     facts = OutboundFacts(
         order=order,
-        vtex_order=VtexOrder(order_id=vtex_order_id, status="", value=0, items=()),
+        vtex_order=VtexOrder(order_id=order.external_order_id, status="", value=0, items=()),
         delivery_notes=notes,
         shipments=shipments,
         returns=returns,
@@ -300,12 +394,16 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
         return Parked(
             f"carrier:{unmapped[0]}", f"channel {channel.code} has no carrier mapping for ERP carrier '{unmapped[0]}'"
         )
+    approves = channel.is_external_marketplace and SyncType.MARKETPLACE_STATUS in enabled
+    return _ErpSide(facts, mapping.platform_status, mapping.marketplace_status if approves else "")
 
-    vtex = vtex_client_for(channel, recorder=recorder)
-    vtex_order = vtex.get_order(vtex_order_id)
+
+def _vtex_order_fetch(vtex: VtexClient, *, order: ErpDocument, sync: OrderSync) -> VtexOrder:
+    """Step 2: the VTEX order as it is now; the order link learns both sides' ids and states."""
+    vtex_order = vtex.get_order(sync.vtex_order_id)
     link = order_link_record(
-        channel=channel,
-        vtex_order_id=vtex_order_id,
+        channel=sync.channel,
+        vtex_order_id=sync.vtex_order_id,
         erp_order_id=order.id,
         erp_order_number=order.number,
         marketplace_order_id=vtex_order.marketplace_order_id,
@@ -313,30 +411,28 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
         erp_state=order.state_key,
     )
     sync.order_link_id = link.pk
-    if channel.is_external_marketplace and SyncType.MARKETPLACE_STATUS in enabled:
-        outcome = _marketplace_approval(vtex=vtex, sync=sync, vtex_order=vtex_order, status=mapping.marketplace_status)
-        if outcome is not None:
-            return outcome
-    for _ in range(MAX_ROUNDS):
-        facts = replace(facts, vtex_order=vtex_order)
-        facts = pending_settle(facts=facts, order_sync=sync)
-        plan = outbound_plan(facts, platform_status=mapping.platform_status)
-        if not plan:
-            break
-        for action in plan:
-            if isinstance(action, RemoveItems | CancelOrder):
-                lock_confirm(lock)  # a second writer holding the order now could send it too
-            outcome = vtex_action_send(action=action, vtex=vtex, order_sync=sync)
-            if outcome is not None:
-                order_link_record(channel=channel, vtex_order_id=vtex_order_id, vtex_status=vtex_order.status)
-                return outcome
-            if isinstance(action, RemoveItems | CancelOrder | PutTrackingEvents):
-                facts = replace(facts, **pending_facts(order_sync=sync))
-            if isinstance(action, BARRIERS):
-                break
-        vtex_order = vtex.get_order(vtex_order_id)
-    else:
-        return NotYet(f"VTEX order {vtex_order_id} still lacks pushed changes after {MAX_ROUNDS} rounds")
+    return vtex_order
 
-    order_link_record(channel=channel, vtex_order_id=vtex_order_id, vtex_status=vtex_order.status)
-    return Done(f"Up to date: ERP {erp_state.replace('_', ' ')}, VTEX {vtex_order.status}")
+
+def _push(
+    plan: list[Action], *, facts: OutboundFacts, vtex: VtexClient, sync: OrderSync, lock
+) -> tuple[Outcome | None, OutboundFacts]:
+    """Step 4: send the plan's actions in order, up to its first barrier; its verdict ends the run.
+    Returns that verdict (None: go on) and the facts with what was written down meanwhile."""
+    for action in plan:
+        if isinstance(action, Conflict | NotYet):
+            return action, facts
+        if isinstance(action, ONE_WRITER_ONLY):
+            lock_confirm(lock)  # a second writer holding the order now could send it too
+        vtex_action_send(action=action, vtex=vtex, order_sync=sync)
+        if isinstance(action, WRITTEN_DOWN):
+            facts = replace(facts, **pending_facts(order_sync=sync))
+        if isinstance(action, BARRIERS):
+            break
+    return None, facts
+
+
+def _recorded(outcome: Outcome, *, sync: OrderSync, vtex_order: VtexOrder) -> Outcome:
+    """Step 5: the order link shows the VTEX status the run ended with."""
+    order_link_record(channel=sync.channel, vtex_order_id=sync.vtex_order_id, vtex_status=vtex_order.status)
+    return outcome

@@ -1,14 +1,16 @@
-"""The outbound sync's guards before it touches VTEX (sync/outbound.py order_status_work)."""
+"""The outbound sync (sync/outbound.py): its guards before it touches VTEX, and its table of senders."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import get_args
 
 import pytest
 
 from sync import outbound
 from sync.models import OrderSync
-from sync.runner import Failed
+from sync.outcomes import Conflict, Failed, NotYet
+from sync.plan import Action
 from tests.sync.builders import erp_order, order_line
 
 pytestmark = pytest.mark.django_db
@@ -35,3 +37,9 @@ def test_an_order_of_another_vario_sales_channel_fails_before_anything_is_sent(c
 
     assert isinstance(outcome, Failed)
     assert outcome.message == "ERP order AU-10042 belongs to VARIO sales channel 8, not to 7 of sales channel shop"
+
+
+def test_every_action_the_plan_returns_has_a_sender_and_its_verdicts_have_none():
+    plan_actions = set(get_args(Action))
+
+    assert set(outbound.SENDERS) == plan_actions - {Conflict, NotYet}
