@@ -276,7 +276,8 @@ VARIO_TOKEN_CLOCK_LEEWAY_SECONDS = env.int("VARIO_TOKEN_CLOCK_LEEWAY_SECONDS", d
 # A VARIO app token whose "exp" lies further ahead than this is refused: VARIO's real lifetime is
 # unpublished (the simulator issues 60 s, reference/vario-erp.md §4.4), so the cap only stops absurd ones.
 VARIO_TOKEN_MAX_LIFETIME_SECONDS = env.int("VARIO_TOKEN_MAX_LIFETIME_SECONDS", default=24 * 3600)
-# While rotating the client secret in VARIO: the old secret, whose tokens are accepted too. Remove it
+# While rotating the client secret in VARIO: the old secret, whose tokens are accepted too and which a
+# token refresh VARIO refuses as invalid_client is repeated with once (sync/clients/vario.py). Remove it
 # once VARIO signs with the new one (docs/operations.md "Rotating secrets").
 VARIO_CLIENT_SECRET_PREVIOUS = env.str("VARIO_CLIENT_SECRET_PREVIOUS", default="")
 # After `manage.py rotate_connector_secret`, a channel's previous connector secret (the path segment of

@@ -70,6 +70,7 @@ def vario_client(*, recorder: Recorder | None = None) -> VarioClient:
         token_url=settings.VARIO_TOKEN_URL,
         client_id=settings.VARIO_CLIENT_ID,
         client_secret=settings.VARIO_CLIENT_SECRET,
+        client_secret_previous=settings.VARIO_CLIENT_SECRET_PREVIOUS,
         app_identifier=settings.VARIO_APP_IDENTIFIER,
         refresh_token=settings.VARIO_REFRESH_TOKEN,
     )

@@ -6,6 +6,7 @@ The access token comes from the refresh-token grant and is shared by all workers
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import redis
 from django.views.decorators.debug import sensitive_variables
 
 from sync.clients.dtos import ErpDocument, ErpShipment, QueryPage
-from sync.clients.errors import AuthError, NotFoundError, PayloadError
+from sync.clients.errors import AuthError, NotFoundError, PayloadError, RejectedError
 from sync.clients.http import HttpClient, Recorder
 from sync.clients.limiter import RemoteLimiter
 
@@ -26,9 +27,15 @@ API_PREFIX = "/api/vario"
 # webhooks for the change the portal just made. Reads do not send it: they change nothing.
 SUPPRESS_OWN_WEBHOOKS = {"x-vario-suppress-own-webhooks": "true"}
 TOKEN_CACHE_KEY = "portal:vario:token:{client_id}"  # noqa: S105 - a Redis key name
+# The token endpoint's "error" when it refuses the client's credentials (reference/vario-erp.md §1.3,
+# §4.1: Keycloak, RFC 6749 §5.2 {"error", "error_description"}). RFC 6749 names it invalid_client;
+# Keycloak has answered a wrong client secret with unauthorized_client ("Invalid client or Invalid
+# client credentials") in many versions, and the simulator with invalid_client.
+CLIENT_REFUSED = frozenset({"invalid_client", "unauthorized_client"})
 # Where an imported order carries its VTEX order id (reference §4.2, §4.5).
 EXTERNAL_ID_FIELDS = ("custom.vtexportal.externalOrderId", "externalIdentifier")
 _SAFE_LITERAL = re.compile(r"^[A-Za-z0-9 _.:@+-]*$")
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=8)
@@ -60,6 +67,9 @@ class VarioCredentials:
     client_secret: str
     app_identifier: str
     refresh_token: str
+    # During a rotation of the client secret (docs/operations.md "Rotating secrets"): the old one,
+    # tried once when the token endpoint refuses the client.
+    client_secret_previous: str = ""
 
     def __repr__(self) -> str:  # never print the secrets
         return f"VarioCredentials(base_url={self.base_url!r}, client_id={self.client_id!r})"
@@ -110,12 +120,10 @@ class VarioClient:
 
     # --- Auth ----------------------------------------------------------------------------------------
 
-    def _access_token(self) -> str:
-        cached = self._redis.get(self._token_key)
-        if cached:
-            return cached.decode()
+    @sensitive_variables("client_secret")
+    def _token_grant(self, client_secret: str) -> Any:
         c = self._credentials
-        data = self.http.request_json(
+        return self.http.request_json(
             "POST",
             "/token",
             url=c.token_url,
@@ -124,10 +132,29 @@ class VarioClient:
                 "grant_type": "refresh_token",
                 "refresh_token": c.refresh_token,
                 "client_id": c.client_id,
-                "client_secret": c.client_secret,
+                "client_secret": client_secret,
             },
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
+
+    def _access_token(self) -> str:
+        cached = self._redis.get(self._token_key)
+        if cached:
+            return cached.decode()
+        c = self._credentials
+        try:
+            data = self._token_grant(c.client_secret)
+        except RejectedError as exc:
+            # Between setting the new secret here and changing it in VARIO (or back, if VARIO's change
+            # is undone), the SSO server knows only the previous one: try it once.
+            if not c.client_secret_previous or exc.code not in CLIENT_REFUSED:
+                raise
+            data = self._token_grant(c.client_secret_previous)
+            logger.warning(
+                "VARIO's token endpoint refused VARIO_CLIENT_SECRET (%s) and accepted VARIO_CLIENT_SECRET_PREVIOUS: "
+                "finish the rotation in VARIO (docs/operations.md 'Rotating secrets')",
+                exc.code,
+            )
         try:
             token = str(data["access_token"])
             lifetime = float(data.get("expires_in") or 60)
@@ -141,10 +168,10 @@ class VarioClient:
 
     def _send(self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs):
         extra = dict(headers or {})
+        # Outside the try: a refusal by the token endpoint is no expired access token to drop and refresh.
+        token = self._access_token()
         try:
-            return self.http.request(
-                method, path, headers={**extra, "Authorization": f"Bearer {self._access_token()}"}, **kwargs
-            )
+            return self.http.request(method, path, headers={**extra, "Authorization": f"Bearer {token}"}, **kwargs)
         except AuthError as exc:
             if exc.status != 401:
                 raise

@@ -85,3 +85,10 @@ def test_varios_back_off_is_the_references_1_2_4_8_seconds_in_5_tries():
     from django.conf import settings
 
     assert (settings.VARIO_429_BACKOFF_SECONDS, settings.VARIO_429_MAX_TRIES) == (1.0, 5)
+
+
+@responses.activate
+def test_the_vario_client_gets_the_previous_client_secret_for_a_rotation(vario_settings):
+    vario_settings.VARIO_CLIENT_SECRET_PREVIOUS = "OLD-SECRET"
+
+    assert vario_client()._credentials.client_secret_previous == "OLD-SECRET"

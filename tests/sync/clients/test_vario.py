@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from urllib.parse import parse_qs
 
 import pytest
@@ -93,6 +94,74 @@ def test_a_refused_token_grant_says_why(vario):
     responses.post(TOKEN_URL, status=400, json={"error": "invalid_grant", "error_description": "Token is not active"})
     with pytest.raises(RejectedError, match="Token is not active"):
         vario.get_document("1")
+
+
+def sent_client_secrets() -> list[str]:
+    return [parse_qs(c.request.body)["client_secret"][0] for c in responses.calls if c.request.url == TOKEN_URL]
+
+
+@pytest.fixture
+def rotating(credentials, settings, redis_conn):
+    """A client in the middle of a rotation: the new secret configured, the old one as previous."""
+    mid_rotation = replace(credentials, client_secret="NEW-SECRET", client_secret_previous="OLD-SECRET")
+    return VarioClient(credentials=mid_rotation, timeout=(1, 1), redis_url=settings.REDIS_URL)
+
+
+# reference/vario-erp.md §1.3/§4.1: Keycloak answers {"error", "error_description"}; for a wrong client
+# secret RFC 6749 §5.2 says invalid_client (the simulator, 401), several Keycloak versions unauthorized_client.
+@responses.activate
+@pytest.mark.parametrize(
+    ("status", "code"), [(401, "invalid_client"), (400, "invalid_client"), (401, "unauthorized_client")]
+)
+def test_a_refused_client_secret_is_tried_once_more_with_the_previous_one(rotating, status, code):
+    refused = {"error": code, "error_description": "Invalid client or Invalid client credentials"}
+    responses.post(TOKEN_URL, status=status, json=refused)
+    responses.post(TOKEN_URL, json={"access_token": "ACCESS-OLD", "expires_in": 300})
+    responses.get(f"{API}/erp/documents/2044", json=load_fixture("vario/document__delivery_note"))
+
+    rotating.get_document("2044")
+
+    assert sent_client_secrets() == ["NEW-SECRET", "OLD-SECRET"]
+    assert responses.calls[-1].request.headers["Authorization"] == "Bearer ACCESS-OLD"
+
+
+@responses.activate
+def test_the_new_secret_alone_is_sent_once_vario_has_it(rotating):
+    token_response()
+    responses.get(f"{API}/erp/documents/2044", json=load_fixture("vario/document__delivery_note"))
+
+    rotating.get_document("2044")
+
+    assert sent_client_secrets() == ["NEW-SECRET"]
+
+
+@responses.activate
+def test_a_client_refused_with_both_secrets_is_an_auth_error(rotating):
+    refused = {"error": "invalid_client", "error_description": "Invalid client or Invalid client credentials"}
+    responses.post(TOKEN_URL, status=401, json=refused)
+    responses.post(TOKEN_URL, status=401, json=refused)
+
+    with pytest.raises(AuthError, match="Invalid client"):
+        rotating.get_document("2044")
+    assert sent_client_secrets() == ["NEW-SECRET", "OLD-SECRET"]
+
+
+@responses.activate
+def test_a_refused_refresh_token_is_not_retried_with_the_previous_secret(rotating):
+    responses.post(TOKEN_URL, status=400, json={"error": "invalid_grant", "error_description": "Token is not active"})
+
+    with pytest.raises(RejectedError, match="Token is not active"):
+        rotating.get_document("2044")
+    assert sent_client_secrets() == ["NEW-SECRET"]
+
+
+@responses.activate
+def test_without_a_previous_secret_a_refused_client_is_not_retried(vario):
+    responses.post(TOKEN_URL, status=401, json={"error": "invalid_client", "error_description": "Invalid client"})
+
+    with pytest.raises(AuthError):
+        vario.get_document("2044")
+    assert sent_client_secrets() == ["CLIENT-SECRET"]
 
 
 @responses.activate
