@@ -305,8 +305,12 @@ def _process_channel_order_notification(event: InboxEvent) -> None:
         # Send the status again later: VTEX was not ready (not integrated, not approvable, price divergence).
         order_sync_defer(order_sync=sync, message=f"Channel Order API {code}: {message}", marketplace_status_sent="")
     else:
+        # Not only a hint: VTEX's asynchronous result is the only place an EOI error of the Channel Order
+        # API arrives (reference §7); the VTEX order just stays unapproved, so no run could tell. The
+        # notification is authenticated (connector secret) and fails the sync with VTEX's message; the
+        # status counts as unsent again, so a retry sends it instead of waiting for an answer that came.
         OrderSync.objects.filter(pk=sync.pk).update(
-            status=OrderSync.Status.FAILED, message=f"Channel Order API {code}: {message}"
+            status=OrderSync.Status.FAILED, message=f"Channel Order API {code}: {message}", marketplace_status_sent=""
         )
     _mark(event, InboxEvent.Status.PROCESSED, order_sync=sync)
 

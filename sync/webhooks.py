@@ -352,8 +352,9 @@ def channel_order_notification(request, channel_code: str, secret: str):
     so VTEX posts to ``…/webhooks/vtex/<channel>/<secret>/order-integration/…``. A wrong or missing
     secret, an unknown channel and a channel that is no marketplace connector all answer the same
     404 after the same work (``selectors.marketplace_channel_authenticated``), so neither the answer
-    nor its time confirms the channel. Even authenticated, a notification is only a hint:
-    every run re-reads the order from VTEX before acting.
+    nor its time confirms the channel. Authenticated, it is more than a hint: an EOI error arrives
+    nowhere else, so it may fail the order's sync (``sync.inbox``; docs/outbound.md "What a
+    notification may do").
     """
     channel, answer = channel_or_answer(selectors.marketplace_channel_authenticated, code=channel_code, secret=secret)
     if answer:
