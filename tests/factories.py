@@ -58,29 +58,42 @@ class OrderLinkFactory(factory.django.DjangoModelFactory):
 
 
 class OrderSyncFactory(factory.django.DjangoModelFactory):
+    """A pending status sync of an ERP order (``key``), as ``order_sync_request`` leaves it; the ids the
+    run fills in (erp_order_id, erp_order_number, vtex_order_id) stay blank unless a test gives them.
+    ``kind=OrderSync.Kind.IMPORT`` with a VTEX order id as ``key`` for an import."""
+
     class Meta:
         model = OrderSync
+
+    class Params:
+        failed = factory.Trait(status=OrderSync.Status.FAILED, message="VTEX rejected the invoice")
+        parked = factory.Trait(
+            status=OrderSync.Status.PARKED,
+            needs_mapping="carrier:HERMES",
+            message="No carrier code for the ERP carrier key HERMES",
+        )
 
     kind = OrderSync.Kind.STATUS
     channel = factory.SubFactory(SalesChannelFactory)
     key = factory.Sequence(lambda n: str(2000 + n))
-    erp_order_id = factory.LazyAttribute(lambda o: o.key)
-    erp_order_number = factory.LazyAttribute(lambda o: f"AU-{o.key}")
-    status = OrderSync.Status.FAILED
-    message = "VTEX rejected the invoice"
 
 
 class InboxEventFactory(factory.django.DjangoModelFactory):
+    """A pending VARIO delivery-note webhook for document ``entity_id``, as the receiver stores it."""
+
     class Meta:
         model = InboxEvent
+
+    class Params:
+        failed = factory.Trait(
+            status=InboxEvent.Status.FAILED, attempts=5, last_error="The ERP does not know the document"
+        )
 
     source = InboxEvent.Source.VARIO_WEBHOOK
     event = "document.customer_delivery_document.order_to_delivery"
     entity_id = factory.Sequence(lambda n: str(3000 + n))
     payload = factory.LazyAttribute(lambda o: {"id": int(o.entity_id)})
     channel = factory.SubFactory(SalesChannelFactory)
-    status = InboxEvent.Status.FAILED
-    last_error = "The ERP does not know the document"
 
 
 class FeedPollStateFactory(factory.django.DjangoModelFactory):

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from mappings.models import SalesChannel, StatusMapping, SyncType, TransferToggle
 from sync import queue as sync_queue
 from sync.models import OrderSync, TimelineEntry
-from tests.factories import SalesChannelFactory
+from tests.factories import OrderSyncFactory, SalesChannelFactory
 
 TOKEN = "VTEX-APP-TOKEN-BROWSER-5513-never-shown"
 
@@ -82,15 +82,7 @@ def test_a_manager_turns_a_toggle_on_and_adds_the_carrier_a_parked_order_waits_f
     page = admin_page
     channel = SalesChannelFactory(code="shop")
     TransferToggle.objects.filter(channel=channel, sync_type=SyncType.TRACKING_UPLOAD).update(enabled=False)
-    parked = OrderSync.objects.create(
-        kind=OrderSync.Kind.STATUS,
-        channel=channel,
-        key="1042",
-        erp_order_id="1042",
-        status=OrderSync.Status.PARKED,
-        needs_mapping="carrier:HERMES",
-        message="No carrier code for the ERP carrier key HERMES",
-    )
+    parked = OrderSyncFactory(channel=channel, key="1042", erp_order_id="1042", parked=True)
 
     page.goto(f"/admin/mappings/saleschannel/{channel.pk}/change/")
     toggle = page.locator("#transfer_toggles-group tr.form-row", has_text="Tracking upload (ERP → VTEX)")

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from mappings.models import SalesChannel, SyncType, TransferToggle
 from sync import queue as sync_queue
 from sync.models import FeedPollState, InboxEvent, OrderSync, TimelineEntry
-from tests.factories import OrderLinkFactory, SalesChannelFactory
+from tests.factories import InboxEventFactory, OrderLinkFactory, OrderSyncFactory, SalesChannelFactory
 
 VTEX_ORDER = "1510581234567-01"
 RESPONSE_EXCERPT = "Invoice value does not match the order total"
@@ -23,8 +23,7 @@ def queued_jobs() -> list[tuple[str, list]]:
 
 
 def order_sync(channel, key: str, status: str, **fields) -> OrderSync:
-    return OrderSync.objects.create(
-        kind=OrderSync.Kind.STATUS,
+    return OrderSyncFactory(
         channel=channel,
         key=key,
         erp_order_id=key,
@@ -128,11 +127,8 @@ def test_a_manager_processes_a_failed_inbox_event_again(admin_page: Page, redis_
     page = admin_page
     shop = SalesChannelFactory(code="shop")
     events = {
-        status: InboxEvent.objects.create(
-            source=InboxEvent.Source.VARIO_WEBHOOK,
-            event="document.customer_delivery_document.order_to_delivery",
+        status: InboxEventFactory(
             entity_id=entity_id,
-            payload={"id": int(entity_id)},
             channel=shop,
             status=status,
             attempts=5 if status == InboxEvent.Status.FAILED else 1,

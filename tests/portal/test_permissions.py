@@ -239,8 +239,15 @@ def build_objects(superuser: User) -> None:
     StatusMappingFactory(channel=channel)
     CarrierCodeFactory(channel=channel, erp_carrier_key="MATRIX")
     link = OrderLinkFactory(channel=channel)
-    sync = OrderSyncFactory(channel=channel, order_link=link, vtex_order_id=link.vtex_order_id)
-    InboxEventFactory(channel=channel, order_sync=sync)
+    sync = OrderSyncFactory(
+        channel=channel,
+        failed=True,
+        order_link=link,
+        vtex_order_id=link.vtex_order_id,
+        erp_order_id=link.erp_order_id,
+        erp_order_number=link.erp_order_number,
+    )
+    InboxEventFactory(channel=channel, failed=True, order_sync=sync)
     FeedPollStateFactory(channel=channel)
     Group.objects.create(name="Integration managers")
     access = {"user_agent": "matrix", "ip_address": "192.0.2.1", "username": "someone", "http_accept": "*/*"}

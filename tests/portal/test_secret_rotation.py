@@ -16,7 +16,7 @@ from mappings.models import SalesChannel
 from portal.fields import encrypted_fields
 from sync import queue as sync_queue
 from sync.models import OrderSync
-from tests.factories import SalesChannelFactory
+from tests.factories import OrderSyncFactory, SalesChannelFactory
 from tests.support.fixtures import load_fixture
 
 pytestmark = pytest.mark.django_db
@@ -113,7 +113,7 @@ def test_a_job_queued_before_the_app_token_changed_sends_the_new_token(redis_con
     channel = SalesChannelFactory(code="shop", vtex_app_token="TOKEN-BEFORE-do-not-leak")
     order = load_fixture("vtex/order__handling")
     get_order = responses.get(f"{channel.vtex_base_url}/api/oms/pvt/orders/{order['orderId']}", json=order)
-    sync = OrderSync.objects.create(kind=OrderSync.Kind.IMPORT, channel=channel, key=order["orderId"])
+    sync = OrderSyncFactory(kind=OrderSync.Kind.IMPORT, channel=channel, key=order["orderId"])
     assert sync_queue.order_sync_enqueue(order_sync_id=sync.pk, kind="import")
     queue = django_rq.get_queue(sync_queue.QUEUE)
     [job] = queue.get_jobs()

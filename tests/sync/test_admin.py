@@ -14,7 +14,7 @@ from django.utils.html import escape
 from mappings.models import SalesChannel
 from sync import queue as sync_queue
 from sync.models import FeedPollState, InboxEvent, OrderSync, TimelineEntry
-from tests.factories import OrderLinkFactory, SalesChannelFactory
+from tests.factories import InboxEventFactory, OrderLinkFactory, OrderSyncFactory, SalesChannelFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -49,9 +49,7 @@ def order_sync(channel, *, key=ERP_ORDER, status=OrderSync.Status.FAILED, **fiel
         "done_generation": 3,
         "message": "VTEX rejected the invoice",
     }
-    return OrderSync.objects.create(
-        kind=OrderSync.Kind.STATUS, channel=channel, key=key, status=status, **{**defaults, **fields}
-    )
+    return OrderSyncFactory(channel=channel, key=key, status=status, **{**defaults, **fields})
 
 
 def entry(sync, title, *, vtex_order_id=VTEX_ORDER, erp_order_id=ERP_ORDER, channel=None, **fields) -> TimelineEntry:
@@ -89,11 +87,8 @@ def failed(shop, link):
 @pytest.fixture
 def inbox(shop, failed):
     return {
-        status: InboxEvent.objects.create(
-            source=InboxEvent.Source.VARIO_WEBHOOK,
-            event="document.customer_delivery_document.order_to_delivery",
+        status: InboxEventFactory(
             entity_id=entity_id,
-            payload={"id": int(entity_id)},
             channel=shop,
             status=status,
             last_error="The ERP does not know 2046" if status == InboxEvent.Status.FAILED else "",

@@ -9,7 +9,7 @@ import pytest
 from sync import inbound
 from sync.models import OrderSync
 from sync.runner import Conflict, Failed, Skipped
-from tests.factories import OrderLinkFactory, SalesChannelFactory
+from tests.factories import OrderLinkFactory, OrderSyncFactory, SalesChannelFactory
 from tests.sync.builders import vtex_item, vtex_order
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def ready_order():
 def run_import(channel, order, monkeypatch, vario=None):
     monkeypatch.setattr(inbound, "vtex_client_for", lambda *a, **k: OneOrderVtex(order))
     monkeypatch.setattr(inbound, "vario_client", lambda recorder=None: vario or EmptyVario())
-    sync = OrderSync.objects.create(kind=OrderSync.Kind.IMPORT, channel=channel, key=order.order_id)
+    sync = OrderSyncFactory(kind=OrderSync.Kind.IMPORT, channel=channel, key=order.order_id)
     return inbound.order_import_work(sync, recorder=None, lock=None)
 
 
@@ -95,7 +95,7 @@ def test_a_document_vario_creates_as_another_category_is_a_conflict(ready_order,
     channel = SalesChannelFactory(code="shop", vario_order_type_id="13")
     monkeypatch.setattr(inbound, "vtex_client_for", lambda *a, **k: OneOrderVtex(ready_order))
     monkeypatch.setattr(inbound, "vario_client", lambda recorder=None: WrongTypeVario())
-    sync = OrderSync.objects.create(kind=OrderSync.Kind.IMPORT, channel=channel, key=ready_order.order_id)
+    sync = OrderSyncFactory(kind=OrderSync.Kind.IMPORT, channel=channel, key=ready_order.order_id)
 
     outcome = inbound.order_import_work(sync, recorder=None, lock=None)
 
@@ -120,7 +120,7 @@ def test_a_cancel_while_a_create_has_no_clear_answer_waits_instead_of_accepting_
 
     monkeypatch.setattr(inbound, "vtex_client_for", lambda *a, **k: NoCancelVtex(cancelling))
     monkeypatch.setattr(inbound, "vario_client", lambda recorder=None: EmptyVario())
-    sync = OrderSync.objects.create(
+    sync = OrderSyncFactory(
         kind=OrderSync.Kind.IMPORT, channel=channel, key=cancelling.order_id, erp_create_sent_at=timezone.now()
     )
 

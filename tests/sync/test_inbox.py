@@ -15,7 +15,7 @@ from sync import inbox
 from sync import queue as sync_queue
 from sync.inbox import inbox_event_store, inbox_events_drain
 from sync.models import InboxEvent, OrderSync
-from tests.factories import SalesChannelFactory
+from tests.factories import OrderSyncFactory, SalesChannelFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DRAIN = "sync.jobs.inbox_drain_job"
@@ -214,8 +214,7 @@ def test_with_the_thread_off_the_event_is_handed_over_in_the_request(channel, qu
 
 def scheduled_order_sync(channel, queue, redis_conn, *, overdue_seconds: int) -> tuple[OrderSync, str]:
     """A waiting order whose retry job is in RQ's scheduled registry, due ``overdue_seconds`` ago."""
-    sync = OrderSync.objects.create(
-        kind=OrderSync.Kind.STATUS,
+    sync = OrderSyncFactory(
         channel=channel,
         key="erp-1",
         status=OrderSync.Status.WAITING,

@@ -8,9 +8,9 @@ from typing import get_args
 import pytest
 
 from sync import outbound
-from sync.models import OrderSync
 from sync.outcomes import Conflict, Failed, NotYet
 from sync.plan import Action
+from tests.factories import OrderSyncFactory
 from tests.sync.builders import erp_order, order_line
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def test_an_order_of_another_vario_sales_channel_fails_before_anything_is_sent(c
     order = replace(erp_order([order_line(1)], number="AU-10042"), sales_channel_id="8")
     monkeypatch.setattr(outbound, "vario_client", lambda recorder=None: OneDocumentVario(order))
     monkeypatch.setattr(outbound, "vtex_client_for", lambda *a, **k: pytest.fail("VTEX must not be called"))
-    sync = OrderSync.objects.create(kind=OrderSync.Kind.STATUS, channel=channel, key="1042")
+    sync = OrderSyncFactory(channel=channel, key="1042")
 
     outcome = outbound.order_status_work(sync, recorder=None, lock=None)
 

@@ -11,10 +11,9 @@ import responses
 from mappings.models import ChannelKind, SalesChannel
 from portal.redaction import MASK
 from sync import outbound
-from sync.models import OrderSync
 from sync.remotes import vtex_client_for
 from sync.runner import Failed, NotYet
-from tests.factories import SalesChannelFactory
+from tests.factories import OrderSyncFactory, SalesChannelFactory
 from tests.sync.builders import vtex_item, vtex_order
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +49,7 @@ class NoVtex:
 def test_a_stored_endpoint_the_secret_could_leave_by_fails_before_vtex_is_called(marketplace, endpoint):
     # Written around the admin's form (or saved before the endpoint rules): the run still sends nothing.
     SalesChannel.objects.filter(pk=marketplace.pk).update(connector_endpoint=endpoint)
-    sync = OrderSync.objects.create(kind=OrderSync.Kind.STATUS, channel=SalesChannel.objects.get(code="mkp"), key="1")
+    sync = OrderSyncFactory(channel=SalesChannel.objects.get(code="mkp"), key="1")
 
     outcome = outbound._marketplace_approval(
         vtex=NoVtex(), sync=sync, vtex_order=awaiting_approval(), status="approved"
@@ -64,7 +63,7 @@ def test_a_stored_endpoint_the_secret_could_leave_by_fails_before_vtex_is_called
 def test_the_status_update_sends_the_secret_endpoint_and_records_it_with_only_the_secret_masked(
     marketplace, redis_conn
 ):
-    sync = OrderSync.objects.create(kind=OrderSync.Kind.STATUS, channel=marketplace, key="1042")
+    sync = OrderSyncFactory(channel=marketplace, key="1042")
     put = responses.put(
         f"{marketplace.vtex_base_url}/api/order-integration/orders/status",
         json={"marketplaceOrderId": "MKT-1001", "code": "SOI003", "success": True, "message": "enqueued"},

@@ -14,6 +14,7 @@ from sync.outbound import vtex_action_send
 from sync.pending import pending_cancel, pending_facts, pending_removal, pending_settle, pending_tracking
 from sync.plan import CancelOrder, OutboundFacts, PutTrackingEvents, RemoveItems
 from sync.runner import order_sync_retry
+from tests.factories import OrderSyncFactory
 from tests.sync.builders import erp_order, order_line, vtex_item, vtex_order
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sync(channel):
-    return OrderSync.objects.create(kind=OrderSync.Kind.STATUS, channel=channel, key="4711", vtex_order_id="V-1")
+    return OrderSyncFactory(channel=channel, key="4711", vtex_order_id="V-1")
 
 
 def two_lines(quantity_of_second: int):
