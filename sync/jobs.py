@@ -7,12 +7,10 @@ from __future__ import annotations
 from sync.inbound import order_import
 from sync.inbox import inbox_event_process, inbox_events_drain, inbox_sweep
 from sync.outbound import order_status_sync
-from sync.queue import event_marker, order_sync_marker, queued_marker_clear
 
 
 def inbox_event_process_job(event_id: int) -> None:
     """One event's delayed retry (the ERP was unavailable when it was first processed)."""
-    queued_marker_clear(event_marker(event_id))
     inbox_event_process(event_id=event_id)
 
 
@@ -21,12 +19,10 @@ def inbox_drain_job() -> None:
 
 
 def order_status_sync_job(order_sync_id: int) -> None:
-    queued_marker_clear(order_sync_marker(order_sync_id))
     order_status_sync(order_sync_id=order_sync_id)
 
 
 def order_import_job(order_sync_id: int) -> None:
-    queued_marker_clear(order_sync_marker(order_sync_id))
     order_import(order_sync_id=order_sync_id)
 
 

@@ -5,8 +5,9 @@ piece exists next to what RQ and redis-py give.
 
 An enqueue that fails (Redis down) is logged and answered False: the work is already a durable row,
 and the periodic sweep enqueues it again (design §2.1). Each enqueue leaves a short-lived marker in
-Redis that the job removes when it starts, so the sweep can tell "queued, wait for it" from "lost"
-(Redis restarted, enqueue failed) without scanning queues.
+Redis naming the job it enqueued for that work, so the sweep can tell "queued, wait for it" (RQ says
+the job is queued or scheduled) from "lost" (Redis restarted, an enqueue failed, a worker took the job
+and was killed) without scanning queues.
 
 Stored inbox events are not one job each: their ids go into one Redis sorted set (the ready set,
 oldest first) and ``inbox_drain_job`` takes them in batches. A webhook then costs one Redis round
@@ -32,6 +33,7 @@ import django_rq
 from django.conf import settings
 from redis.exceptions import RedisError
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job, JobStatus
 from rq.utils import current_timestamp
 
 from portal.redis import redis_connection
@@ -39,6 +41,9 @@ from portal.redis import redis_connection
 logger = logging.getLogger(__name__)
 QUEUE = "default"
 MARKER_TTL_SECONDS = 900  # longer than any sane queue backlog; a lost marker only costs a duplicate run
+# A job in these states still waits for a worker. Once one takes it, it is "started" and the work is
+# no longer the queue's: a run that stopped (its worker killed) is the sweep's to queue again.
+WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED})
 INBOX_READY_KEY = "portal:inbox:ready"  # sorted set: event id → event id (oldest first)
 INBOX_TAKEN_KEY = "portal:inbox:taken"  # sorted set: event id → when a drain took it
 DRAIN_MARKER = "inbox-drain"
@@ -50,7 +55,8 @@ def _marker(name: str) -> str:
 
 
 def _enqueue(job: str, *args, marker: str, delay: float | None = None) -> bool:
-    """Enqueue ``job(*args)`` (a dotted path) and its queued marker in one MULTI/EXEC round trip."""
+    """Enqueue ``job(*args)`` (a dotted path) and point its marker at the new job, in one MULTI/EXEC
+    round trip."""
     try:
         connection = redis_connection()
         # Callers enqueue after their own commit (transaction.on_commit), so django-rq must not defer
@@ -60,10 +66,10 @@ def _enqueue(job: str, *args, marker: str, delay: float | None = None) -> bool:
         # before any other command, so the marker follows the job.)
         with connection.pipeline() as pipeline:
             if delay and delay > 0:
-                rq_queue.enqueue_in(timedelta(seconds=delay), job, *args, pipeline=pipeline)
+                enqueued = rq_queue.enqueue_in(timedelta(seconds=delay), job, *args, pipeline=pipeline)
             else:
-                rq_queue.enqueue(job, *args, pipeline=pipeline)
-            pipeline.set(_marker(marker), 1, ex=int((delay or 0) + MARKER_TTL_SECONDS))
+                enqueued = rq_queue.enqueue(job, *args, pipeline=pipeline)
+            pipeline.set(_marker(marker), enqueued.id, ex=int((delay or 0) + MARKER_TTL_SECONDS))
             pipeline.execute()
     except RedisError as exc:
         logger.warning("could not enqueue %s%s (%s); the sweep will retry", job, args, exc)
@@ -298,14 +304,21 @@ def scheduled_jobs_rescue(*, overdue_seconds: float) -> int:
     return moved
 
 
-def queued_marker_clear(marker: str) -> None:
-    """A job has started: it is no longer waiting in the queue."""
-    with contextlib.suppress(RedisError):
-        redis_connection().delete(_marker(marker))
-
-
 def is_queued(marker: str) -> bool:
-    return bool(redis_connection().exists(_marker(marker)))
+    """Whether the job last enqueued for ``marker``'s work still waits for a worker (RQ's own status).
+
+    A job a worker has taken is "started", then "finished" or "failed": a worker killed before the
+    run got anywhere leaves the work to the sweep at once, where a flag the job cleared when it
+    began lasted its whole TTL.
+    """
+    connection = redis_connection()
+    job_id = connection.get(_marker(marker))
+    if job_id is None:
+        return False
+    try:
+        return Job(job_id.decode(), connection=connection).get_status() in WAITING
+    except InvalidJobOperation:  # the job's hash is gone: Redis lost it
+        return False
 
 
 def event_marker(event_id: int) -> str:

@@ -23,7 +23,6 @@ from django.urls import reverse
 from mappings.models import ChannelKind, SalesChannel
 from mappings.services import sales_channel_connector_secret_rotate
 from sandbox.harness import free_port
-from sync import jobs
 from sync import queue as sync_queue
 from sync.inbox import inbox_sweep
 from sync.models import InboxEvent, OrderSync
@@ -888,22 +887,6 @@ def test_with_redis_down_the_webhook_still_answers_200_and_keeps_the_event_pendi
 @pytest.mark.django_db(transaction=True)
 def test_a_hand_over_while_redis_is_down_answers_false(redis_down):
     assert sync_queue.inbox_events_signal(event_ids=[4711]) is False
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_delayed_retry_leaves_a_marker_that_its_job_is_queued(queue):
-    sync_queue.inbox_event_process_enqueue(event_id=4711, delay=30)
-
-    assert sync_queue.is_queued(sync_queue.event_marker(4711))
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_job_removes_its_marker_when_it_starts(queue):
-    sync_queue.inbox_event_process_enqueue(event_id=4711, delay=30)
-
-    jobs.inbox_event_process_job(4711)  # no such pending event: the job only clears its marker
-
-    assert not sync_queue.is_queued(sync_queue.event_marker(4711))
 
 
 @pytest.mark.django_db(transaction=True)
