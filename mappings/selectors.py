@@ -55,6 +55,12 @@ def marketplace_channel_authenticated(*, code: str, secret: str) -> SalesChannel
     return found if found.connector_secret_matches(secret) else None
 
 
+def sales_channels_of_vario(*, vario_sales_channel_id: str, limit: int = 3) -> list[SalesChannel]:
+    """The portal channels linked to one VARIO sales channel, by code. One is the rule (the channel form
+    refuses a second); more is a misconfiguration the caller names, for which a few are enough."""
+    return list(SalesChannel.objects.filter(vario_sales_channel_id=vario_sales_channel_id).order_by("code")[:limit])
+
+
 def sales_channels_active() -> list[SalesChannel]:
     return list(SalesChannel.objects.filter(active=True))
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 from rq.timeouts import JobTimeoutException
 
+from mappings import selectors
 from mappings.models import SalesChannel
 from sync.clients.dtos import ChannelOrderResult, ErpDocument, ErpShipment
 from sync.clients.errors import NotFoundError, PayloadError, RejectedError, RetryableError
@@ -352,7 +353,7 @@ def _process_vario_event(event: InboxEvent, erp_orders: ErpOrders) -> None:
     if order is None:
         _mark(event, InboxEvent.Status.FAILED, error=f"No customer order found for document {event.entity_id}")
         return
-    channels = list(SalesChannel.objects.filter(vario_sales_channel_id=order.sales_channel_id).order_by("code")[:3])
+    channels = selectors.sales_channels_of_vario(vario_sales_channel_id=order.sales_channel_id)
     if len(channels) > 1:
         _mark(
             event,

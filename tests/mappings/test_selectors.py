@@ -68,3 +68,13 @@ def test_the_notification_reads_only_an_external_marketplace_channel_with_its_se
     assert selectors.marketplace_channel_authenticated(code="mkp", secret=marketplace.connector_secret + "x") is None
     assert selectors.marketplace_channel_authenticated(code=shop.code, secret=shop.connector_secret) is None
     assert selectors.marketplace_channel_authenticated(code="nope", secret=marketplace.connector_secret) is None
+
+
+def test_sales_channels_of_vario_are_the_linked_ones_by_code_and_a_few_at_most():
+    for code in ("d", "b", "c", "a"):
+        SalesChannelFactory(code=code, vario_sales_channel_id="7")
+    SalesChannelFactory(code="other", vario_sales_channel_id="8")
+
+    assert [c.code for c in selectors.sales_channels_of_vario(vario_sales_channel_id="7")] == ["a", "b", "c"]
+    assert [c.code for c in selectors.sales_channels_of_vario(vario_sales_channel_id="8")] == ["other"]
+    assert selectors.sales_channels_of_vario(vario_sales_channel_id="9") == []
