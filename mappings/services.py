@@ -57,22 +57,30 @@ def order_link_record(
     vtex_status: str = "",
     erp_state: str = "",
 ) -> OrderLink:
-    """Create or update the link of one order; empty arguments leave what is known untouched."""
+    """Create or update the link of one order; empty arguments leave what is known untouched.
+
+    Writes only the fields that differ, and nothing when none does: every run records the statuses it
+    saw, mostly unchanged, and a full save would also write back the other fields as this copy read
+    them, over what a concurrent run (the import, a status sync) recorded meanwhile.
+    """
     now = timezone.now()
     link, _ = OrderLink.objects.get_or_create(channel=channel, vtex_order_id=vtex_order_id)
-    changes = {
+    given = {
         "erp_order_id": erp_order_id,
         "erp_order_number": erp_order_number,
         "marketplace_order_id": marketplace_order_id,
+        "vtex_status": vtex_status,
+        "erp_state": erp_state,
     }
-    for field, value in changes.items():
-        if value and getattr(link, field) != value:
-            setattr(link, field, value)
-    if vtex_status and vtex_status != link.vtex_status:
-        link.vtex_status, link.vtex_status_at = vtex_status, now
-    if erp_state and erp_state != link.erp_state:
-        link.erp_state, link.erp_state_at = erp_state, now
-    link.save()
+    changed = [field for field, value in given.items() if value and getattr(link, field) != value]
+    if not changed:
+        return link
+    for field in changed:
+        setattr(link, field, given[field])
+    seen_at = [f"{field}_at" for field in changed if field in ("vtex_status", "erp_state")]  # when it changed
+    for field in seen_at:
+        setattr(link, field, now)
+    link.save(update_fields=[*changed, *seen_at, "updated_at"])
     return link
 
 
