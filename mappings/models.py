@@ -9,10 +9,8 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from datetime import timedelta
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
@@ -209,10 +207,10 @@ class SalesChannel(TimestampedModel):
     # The Channel Order API's connectorEndpoint may carry no query string (reference/vtex.md §7), so the
     # notification endpoint is authenticated by a path segment: connector_notification_endpoint below.
     # Generated, never shown nor edited; `manage.py rotate_connector_secret` replaces it and keeps the
-    # previous one valid for VTEX_CONNECTOR_SECRET_GRACE_SECONDS.
+    # previous one valid until the time it stores here (its --grace-seconds, none with --revoke-previous).
     connector_secret = EncryptedTextField(default=connector_secret_new, editable=False)
     connector_secret_previous = EncryptedTextField(blank=True, editable=False)
-    connector_secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    connector_secret_previous_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     vtex_trade_policies = models.JSONField(
         "VTEX trade policies",
@@ -324,15 +322,14 @@ class SalesChannel(TimestampedModel):
 
     @sensitive_variables("given", "current", "previous")
     def connector_secret_matches(self, given: str) -> bool:
-        """Whether ``given`` is this channel's connector secret, or its previous one within
-        ``VTEX_CONNECTOR_SECRET_GRACE_SECONDS`` of a rotation (notifications VTEX had already queued for
-        the old endpoint still land). Constant time: the answer must not tell how much was right, so
-        both secrets are always compared."""
+        """Whether ``given`` is this channel's connector secret, or its previous one until
+        ``connector_secret_previous_valid_until`` (the rotation's grace period: notifications VTEX had
+        already queued for the old endpoint still land). Constant time: the answer must not tell how
+        much was right, so both secrets are always compared."""
         given_bytes = given.encode()
         current, previous = self.connector_secret or "", self.connector_secret_previous or ""
-        rotated_at = self.connector_secret_rotated_at
-        grace = timedelta(seconds=settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS)
-        in_grace = bool(previous) and rotated_at is not None and timezone.now() - rotated_at < grace
+        valid_until = self.connector_secret_previous_valid_until
+        in_grace = bool(previous) and valid_until is not None and timezone.now() < valid_until
         current_ok = bool(current) and hmac.compare_digest(given_bytes, current.encode())
         previous_ok = hmac.compare_digest(given_bytes, previous.encode()) and in_grace
         return current_ok or previous_ok

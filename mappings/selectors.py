@@ -25,7 +25,7 @@ _NOTIFICATION_FIELDS = (
     "vtex_account_name",
     "connector_secret",
     "connector_secret_previous",
-    "connector_secret_rotated_at",
+    "connector_secret_previous_valid_until",
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -93,20 +95,32 @@ def sales_channel_hook_url_set(*, channel: SalesChannel, url: str) -> bool:
     return True
 
 
-def sales_channel_connector_secret_rotate(*, channel: SalesChannel) -> SalesChannel:
+def sales_channel_connector_secret_rotate(*, channel: SalesChannel, grace_seconds: int) -> SalesChannel:
     """Give ``channel`` a new connector secret; the current one becomes the previous one, which the
-    notification endpoint accepts for ``VTEX_CONNECTOR_SECRET_GRACE_SECONDS`` after ``rotated_at``.
+    notification endpoint accepts for ``grace_seconds`` more (stored on the row, so a later change of
+    the default does not move it). ``grace_seconds=0`` revokes it at once: a secret that leaked.
 
-    VTEX learns the new endpoint with the next Channel Order API status update. A second rotation
+    VTEX learns the new endpoint with the next Channel Order API status update; results it had
+    queued for the old one are refused once the previous secret is no longer valid. A second rotation
     within the grace period drops the secret before the previous one. Row-locked, so two rotations at
     once cannot both keep the same previous secret.
     """
+    if grace_seconds < 0:
+        raise ValueError("grace_seconds must be 0 or more")
     with transaction.atomic():
         locked = SalesChannel.objects.select_for_update().get(pk=channel.pk)
-        locked.connector_secret_previous = locked.connector_secret
+        keep = grace_seconds > 0
+        locked.connector_secret_previous = locked.connector_secret if keep else ""
+        locked.connector_secret_previous_valid_until = (
+            timezone.now() + timedelta(seconds=grace_seconds) if keep else None
+        )
         locked.connector_secret = connector_secret_new()
-        locked.connector_secret_rotated_at = timezone.now()
         locked.save(
-            update_fields=["connector_secret", "connector_secret_previous", "connector_secret_rotated_at", "updated_at"]
+            update_fields=[
+                "connector_secret",
+                "connector_secret_previous",
+                "connector_secret_previous_valid_until",
+                "updated_at",
+            ]
         )
     return locked

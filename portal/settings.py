@@ -281,7 +281,9 @@ VARIO_TOKEN_MAX_LIFETIME_SECONDS = env.int("VARIO_TOKEN_MAX_LIFETIME_SECONDS", d
 # once VARIO signs with the new one (docs/operations.md "Rotating secrets").
 VARIO_CLIENT_SECRET_PREVIOUS = env.str("VARIO_CLIENT_SECRET_PREVIOUS", default="")
 # After `manage.py rotate_connector_secret`, a channel's previous connector secret (the path segment of
-# its Channel Order API notification URL) stays valid this long, so notifications VTEX queued land.
+# its Channel Order API notification URL) stays valid this long, so notifications VTEX queued land. The
+# command's default: --grace-seconds N or --revoke-previous choose per rotation, and the end is stored
+# on the channel (connector_secret_previous_valid_until).
 VTEX_CONNECTOR_SECRET_GRACE_SECONDS = env.int("VTEX_CONNECTOR_SECRET_GRACE_SECONDS", default=24 * 3600)
 
 # --- Benchmarks ------------------------------------------------------------------------------------

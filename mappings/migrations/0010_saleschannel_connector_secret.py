@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="saleschannel",
-            name="connector_secret_rotated_at",
+            name="connector_secret_previous_valid_until",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.RunPython(secret_per_channel, migrations.RunPython.noop),

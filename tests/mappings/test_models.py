@@ -454,17 +454,16 @@ def test_only_one_channel_may_leave_the_vario_sales_channel_empty():
 
 
 @pytest.mark.django_db
-def test_the_connector_secret_matches_its_current_and_within_the_grace_its_previous_value(settings):
-    settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS = 3600
+def test_the_connector_secret_matches_its_current_and_until_its_valid_until_its_previous_value():
     channel = marketplace_channel("https://portal.example.com/webhooks/vtex/mkp")
     channel.connector_secret_previous = "PREVIOUS-" + "x" * 34
-    channel.connector_secret_rotated_at = timezone.now() - timedelta(seconds=3599)
+    channel.connector_secret_previous_valid_until = timezone.now() + timedelta(seconds=60)
 
     assert channel.connector_secret_matches(channel.connector_secret)
     assert channel.connector_secret_matches(channel.connector_secret_previous)
     assert not channel.connector_secret_matches(channel.connector_secret[:-1])
     assert not channel.connector_secret_matches("")
 
-    channel.connector_secret_rotated_at = timezone.now() - timedelta(seconds=3601)
+    channel.connector_secret_previous_valid_until = timezone.now() - timedelta(seconds=1)
     assert not channel.connector_secret_matches(channel.connector_secret_previous)
     assert channel.connector_secret_matches(channel.connector_secret)

@@ -63,7 +63,8 @@ def channels(db):
         vtex_trade_policies=["2"],
     )
     previous = marketplace.connector_secret
-    marketplace = sales_channel_connector_secret_rotate(channel=marketplace)  # the previous one is valid too
+    # the previous one is valid too
+    marketplace = sales_channel_connector_secret_rotate(channel=marketplace, grace_seconds=3600)
     return shop, marketplace, previous
 
 

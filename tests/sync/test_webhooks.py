@@ -19,6 +19,7 @@ from cryptography.fernet import MultiFernet
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.urls import reverse
+from django.utils import timezone
 
 from mappings.models import ChannelKind, SalesChannel
 from mappings.services import sales_channel_connector_secret_rotate
@@ -662,13 +663,10 @@ def test_a_notification_for_another_account_is_a_400(client, marketplace):
     assert notify(client, marketplace, account="other").status_code == 400
 
 
-def test_after_a_rotation_the_new_secret_and_for_a_grace_period_the_previous_one_are_accepted(
-    client, marketplace, settings
-):
-    settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS = 3600
+def test_after_a_rotation_the_new_secret_and_for_a_grace_period_the_previous_one_are_accepted(client, marketplace):
     previous = marketplace.connector_secret
 
-    rotated = sales_channel_connector_secret_rotate(channel=marketplace)
+    rotated = sales_channel_connector_secret_rotate(channel=marketplace, grace_seconds=3600)
 
     assert rotated.connector_secret != previous
     assert rotated.connector_notification_endpoint.endswith("/" + rotated.connector_secret)
@@ -676,23 +674,21 @@ def test_after_a_rotation_the_new_secret_and_for_a_grace_period_the_previous_one
     assert notify(client, rotated, secret=previous).status_code == 200
 
 
-def test_the_previous_secret_is_refused_once_the_grace_period_is_over(client, marketplace, settings):
-    settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS = 3600
+def test_the_previous_secret_is_refused_once_the_grace_period_is_over(client, marketplace):
     previous = marketplace.connector_secret
-    rotated = sales_channel_connector_secret_rotate(channel=marketplace)
+    rotated = sales_channel_connector_secret_rotate(channel=marketplace, grace_seconds=3600)
     SalesChannel.objects.filter(pk=rotated.pk).update(
-        connector_secret_rotated_at=rotated.connector_secret_rotated_at - timedelta(seconds=3601)
+        connector_secret_previous_valid_until=rotated.connector_secret_previous_valid_until - timedelta(seconds=3601)
     )
 
     assert notify(client, marketplace, secret=previous).status_code == 404
     assert notify(client, rotated).status_code == 200
 
 
-def test_a_second_rotation_drops_the_first_secret(client, marketplace, settings):
-    settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS = 3600
+def test_a_second_rotation_drops_the_first_secret(client, marketplace):
     first = marketplace.connector_secret
-    sales_channel_connector_secret_rotate(channel=marketplace)
-    rotated = sales_channel_connector_secret_rotate(channel=marketplace)
+    sales_channel_connector_secret_rotate(channel=marketplace, grace_seconds=3600)
+    rotated = sales_channel_connector_secret_rotate(channel=marketplace, grace_seconds=3600)
 
     assert notify(client, rotated, secret=first).status_code == 404
     assert notify(client, rotated, secret=rotated.connector_secret_previous).status_code == 200
@@ -709,6 +705,62 @@ def test_the_rotate_command_rotates_and_prints_no_secret(marketplace):
     assert marketplace.connector_secret_previous == previous
     assert previous not in out.getvalue() and marketplace.connector_secret not in out.getvalue()
     assert "accepted until" in out.getvalue()
+
+
+def test_the_rotate_command_keeps_the_previous_secret_for_the_default_grace(client, marketplace, settings):
+    settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS = 3600
+    previous = marketplace.connector_secret
+    before = timezone.now()
+
+    call_command("rotate_connector_secret", "mkp", stdout=io.StringIO())
+
+    marketplace.refresh_from_db()
+    valid_until = marketplace.connector_secret_previous_valid_until
+    assert before + timedelta(seconds=3600) <= valid_until <= timezone.now() + timedelta(seconds=3600)
+    assert notify(client, marketplace, secret=previous).status_code == 200
+
+
+def test_the_rotate_command_stores_its_own_grace_on_the_row(client, marketplace, settings):
+    previous = marketplace.connector_secret
+    before = timezone.now()
+
+    call_command("rotate_connector_secret", "mkp", "--grace-seconds", "60", stdout=io.StringIO())
+    settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS = 0  # a later change of the default moves nothing
+
+    marketplace.refresh_from_db()
+    valid_until = marketplace.connector_secret_previous_valid_until
+    assert before + timedelta(seconds=60) <= valid_until <= timezone.now() + timedelta(seconds=60)
+    assert notify(client, marketplace, secret=previous).status_code == 200
+    SalesChannel.objects.filter(pk=marketplace.pk).update(
+        connector_secret_previous_valid_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert notify(client, marketplace, secret=previous).status_code == 404
+
+
+def test_the_rotate_command_can_revoke_the_previous_secret_at_once(client, marketplace, settings):
+    settings.VTEX_CONNECTOR_SECRET_GRACE_SECONDS = 3600
+    previous = marketplace.connector_secret
+    out = io.StringIO()
+
+    call_command("rotate_connector_secret", "mkp", "--revoke-previous", stdout=out)
+
+    marketplace.refresh_from_db()
+    assert (marketplace.connector_secret_previous, marketplace.connector_secret_previous_valid_until) == ("", None)
+    assert notify(client, marketplace, secret=previous).status_code == 404
+    assert notify(client, marketplace).status_code == 200
+    assert "the previous one no longer works" in out.getvalue()
+    assert previous not in out.getvalue() and marketplace.connector_secret not in out.getvalue()
+
+
+@pytest.mark.parametrize("options", [["--grace-seconds", "-1"], ["--grace-seconds", "60", "--revoke-previous"]])
+def test_the_rotate_command_refuses_a_negative_or_contradicting_grace(marketplace, options):
+    secret = marketplace.connector_secret
+
+    with pytest.raises(CommandError):
+        call_command("rotate_connector_secret", "mkp", *options, stdout=io.StringIO())
+
+    marketplace.refresh_from_db()
+    assert marketplace.connector_secret == secret
 
 
 def test_the_rotate_command_names_an_unknown_channel(db):
