@@ -11,8 +11,8 @@ import responses
 from mappings.models import ChannelKind, SalesChannel
 from portal.redaction import MASK
 from sync import outbound
+from sync.outcomes import Failed, NotYet
 from sync.remotes import vtex_client_for
-from sync.runner import Failed, NotYet
 from tests.factories import OrderSyncFactory, SalesChannelFactory
 from tests.sync.builders import vtex_item, vtex_order
 
