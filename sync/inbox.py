@@ -38,7 +38,7 @@ from sync.queue import (
     scheduled_jobs_rescue,
 )
 from sync.remotes import NotConfigured, vario_client
-from sync.runner import backoff_seconds, order_sync_defer, order_sync_request
+from sync.runner import Try, next_try, order_sync_defer, order_sync_request
 from sync.timeline import timeline_add
 
 logger = logging.getLogger(__name__)
@@ -337,12 +337,12 @@ def _process_vario_event(event: InboxEvent, erp_orders: ErpOrders) -> None:
     try:
         order = erp_orders.resolve(event)
     except RetryableError as exc:
-        attempts = event.attempts + 1
-        if attempts > settings.SYNC_MAX_RETRIES:
-            _mark(event, InboxEvent.Status.FAILED, error=f"Gave up after {attempts - 1} retries: {exc}")
+        retry = next_try(kind=Try.RETRY, count=event.attempts, reason=str(exc), retry_after=exc.retry_after)
+        if retry.gave_up:
+            _mark(event, InboxEvent.Status.FAILED, error=retry.message)
             return
-        InboxEvent.objects.filter(pk=event.pk).update(attempts=attempts, last_error=str(exc)[:2000])
-        inbox_event_process_enqueue(event_id=event.pk, delay=backoff_seconds(attempts, exc.retry_after))
+        InboxEvent.objects.filter(pk=event.pk).update(attempts=retry.count, last_error=str(exc)[:2000])
+        inbox_event_process_enqueue(event_id=event.pk, delay=retry.delay)
         return
     except NotFoundError as exc:
         _mark(event, InboxEvent.Status.FAILED, error=f"The ERP does not know {event.entity_id}: {exc}")

@@ -13,7 +13,9 @@ import random
 import re
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
@@ -119,6 +121,41 @@ def backoff_seconds(retries: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0.0)
 
 
+class Try(StrEnum):
+    """The two kinds of trying again, each bounded by its own settings."""
+
+    RETRY = "retry"  # after a temporary error: exponential backoff, at most SYNC_MAX_RETRIES times
+    WAIT = "wait"  # the remote said "not yet": SYNC_NOT_YET_DELAY_SECONDS apart, at most SYNC_NOT_YET_MAX_WAITS times
+
+
+@dataclass(frozen=True)
+class NextTry:
+    """The policy's answer: try again in ``delay`` seconds, or give up (``delay`` None) saying ``message``."""
+
+    count: int  # tries of this kind so far, this one included: what the counter becomes
+    limit: int
+    delay: float | None
+    message: str
+
+    @property
+    def gave_up(self) -> bool:
+        return self.delay is None
+
+
+def next_try(*, kind: Try, count: int, reason: str, retry_after: float | None = None) -> NextTry:
+    """The one bounded retry and wait policy of the order runs and the inbox (design §2: retries back
+    off and honour Retry-After, "not yet" waits are bounded, and running out is a visible failure).
+    ``count``: tries of ``kind`` made so far; ``reason``: the error or the remote's "not yet"."""
+    count += 1
+    if kind == Try.RETRY:
+        limit, delay, tries = settings.SYNC_MAX_RETRIES, backoff_seconds(count, retry_after), "retries"
+    else:
+        limit, delay, tries = settings.SYNC_NOT_YET_MAX_WAITS, settings.SYNC_NOT_YET_DELAY_SECONDS, "waits"
+    if count > limit:
+        return NextTry(count, limit, None, f"Gave up after {count - 1} {tries}: {reason}")
+    return NextTry(count, limit, delay, reason)
+
+
 def order_sync_run(*, order_sync_id: int, work: Work) -> None:
     with order_lock(f"order-sync:{order_sync_id}") as lock:
         if lock is None:
@@ -190,45 +227,55 @@ def _with_fault_point(recorder: TimelineRecorder):
     return record
 
 
-def _finish(sync: OrderSync, generation: int, outcome: Outcome, *, marketplace_status_before: str = "") -> None:
-    status, message, needs_mapping, delay = OrderSync.Status.DONE, "", "", None
-    waits = 0
-    if isinstance(outcome, Done):
-        title = outcome.summary
-    elif isinstance(outcome, Skipped):
-        status, message, title = OrderSync.Status.SKIPPED, outcome.reason, f"Skipped: {outcome.reason}"
-    elif isinstance(outcome, Parked):
-        status, message, needs_mapping = OrderSync.Status.PARKED, outcome.message, outcome.needs_mapping
-        title = f"Needs mapping: {outcome.message}"
-    elif isinstance(outcome, Conflict):
-        status, message, title = OrderSync.Status.CONFLICT, outcome.message, f"Conflict: {outcome.message}"
-    elif isinstance(outcome, NotYet):
-        waits = sync.waits + 1
-        if waits > settings.SYNC_NOT_YET_MAX_WAITS:
-            status = OrderSync.Status.FAILED
-            message = f"Gave up after {waits - 1} waits: {outcome.message}"
-            title = message
-        else:
-            status, message, delay = OrderSync.Status.WAITING, outcome.message, settings.SYNC_NOT_YET_DELAY_SECONDS
-            title = f"Not yet ({waits}/{settings.SYNC_NOT_YET_MAX_WAITS}): {outcome.message}; next try in {delay:.0f}s"
-    else:
-        status, message, title = OrderSync.Status.FAILED, outcome.message, f"Failed: {outcome.message}"
+@dataclass(frozen=True)
+class _Ending:
+    """What an outcome makes of the order: its status, timeline entry, message and next try."""
 
+    status: str
+    title: str
+    message: str = ""
+    needs_mapping: str = ""
+    delay: float | None = None
+    waits: int = 0  # "not yet" waits in a row; anything else starts them over
+
+
+def _ending(outcome: Outcome, *, waits: int) -> _Ending:
+    match outcome:
+        case Done(summary):
+            return _Ending(OrderSync.Status.DONE, summary)
+        case Skipped(reason):
+            return _Ending(OrderSync.Status.SKIPPED, f"Skipped: {reason}", reason)
+        case Parked(needs_mapping, message):
+            return _Ending(OrderSync.Status.PARKED, f"Needs mapping: {message}", message, needs_mapping=needs_mapping)
+        case Conflict(message):
+            return _Ending(OrderSync.Status.CONFLICT, f"Conflict: {message}", message)
+        case NotYet(message):
+            wait = next_try(kind=Try.WAIT, count=waits, reason=message)
+            if wait.gave_up:
+                return _Ending(OrderSync.Status.FAILED, wait.message, wait.message, waits=wait.count)
+            title = f"Not yet ({wait.count}/{wait.limit}): {message}; next try in {wait.delay:.0f}s"
+            return _Ending(OrderSync.Status.WAITING, title, message, delay=wait.delay, waits=wait.count)
+    return _Ending(OrderSync.Status.FAILED, f"Failed: {outcome.message}", outcome.message)
+
+
+def _finish(sync: OrderSync, generation: int, outcome: Outcome, *, marketplace_status_before: str = "") -> None:
+    ending = _ending(outcome, waits=sync.waits)
+    status, delay = ending.status, ending.delay
     kind = (
         TimelineEntry.Kind.ATTEMPT
         if status in (OrderSync.Status.DONE, OrderSync.Status.SKIPPED)
         else (TimelineEntry.Kind.PROBLEM)
     )
-    timeline_add(order_sync=sync, kind=kind, title=title, detail=message)
+    timeline_add(order_sync=sync, kind=kind, title=ending.title, detail=ending.message)
     now = timezone.now()
     with transaction.atomic():
         current = OrderSync.objects.select_for_update().get(pk=sync.pk)
         rerun = current.generation > generation and status not in (OrderSync.Status.PARKED,)
         current.done_generation = generation
         current.finished_at = now
-        current.message = message
-        current.needs_mapping = needs_mapping
-        current.waits = waits
+        current.message = ending.message
+        current.needs_mapping = ending.needs_mapping
+        current.waits = ending.waits
         current.vtex_order_id = sync.vtex_order_id or current.vtex_order_id
         current.erp_order_number = sync.erp_order_number or current.erp_order_number
         current.order_link_id = sync.order_link_id or current.order_link_id
@@ -252,16 +299,15 @@ def _finish(sync: OrderSync, generation: int, outcome: Outcome, *, marketplace_s
 def _retry_later(
     sync: OrderSync, generation: int, error: RetryableError, *, marketplace_status_before: str = ""
 ) -> None:
-    retries = sync.retries + 1
-    if retries > settings.SYNC_MAX_RETRIES:
-        outcome = Failed(f"Gave up after {retries - 1} retries: {error}")
-        _finish(sync, generation, outcome, marketplace_status_before=marketplace_status_before)
+    retry = next_try(kind=Try.RETRY, count=sync.retries, reason=str(error), retry_after=error.retry_after)
+    if retry.gave_up:
+        _finish(sync, generation, Failed(retry.message), marketplace_status_before=marketplace_status_before)
         return
-    delay = backoff_seconds(retries, error.retry_after)
+    delay = retry.delay
     timeline_add(
         order_sync=sync,
         kind=TimelineEntry.Kind.PROBLEM,
-        title=f"Temporary error, retry {retries}/{settings.SYNC_MAX_RETRIES} in {delay:.1f}s",
+        title=f"Temporary error, retry {retry.count}/{retry.limit} in {delay:.1f}s",
         detail=str(error),
     )
     now = timezone.now()
@@ -281,23 +327,21 @@ def order_sync_defer(*, order_sync: OrderSync, message: str, marketplace_status_
     """The remote said "not yet" after the run ended (an asynchronous answer): run again later, bounded."""
     with transaction.atomic():
         current = OrderSync.objects.select_for_update().get(pk=order_sync.pk)
-        current.waits += 1
+        wait = next_try(kind=Try.WAIT, count=current.waits, reason=message)
+        current.waits = wait.count
         if marketplace_status_sent is not None:
             current.marketplace_status_sent = marketplace_status_sent
-        delay = None
-        if current.waits > settings.SYNC_NOT_YET_MAX_WAITS:
-            current.status = OrderSync.Status.FAILED
-            current.message = f"Gave up after {current.waits - 1} waits: {message}"
-        else:
-            delay = settings.SYNC_NOT_YET_DELAY_SECONDS
-            current.status = OrderSync.Status.WAITING
-            current.message = message
-            current.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        current.status = OrderSync.Status.FAILED if wait.gave_up else OrderSync.Status.WAITING
+        current.message = wait.message
+        if not wait.gave_up:
+            current.next_attempt_at = timezone.now() + timedelta(seconds=wait.delay)
         current.save()
         timeline_add(
             order_sync=current,
             kind=TimelineEntry.Kind.PROBLEM,
-            title=current.message if delay is None else f"Not yet: {message}; next try in {delay:.0f}s",
+            title=wait.message if wait.gave_up else f"Not yet: {message}; next try in {wait.delay:.0f}s",
         )
-        if delay is not None:
-            transaction.on_commit(lambda: order_sync_enqueue(order_sync_id=current.pk, kind=current.kind, delay=delay))
+        if not wait.gave_up:
+            transaction.on_commit(
+                lambda: order_sync_enqueue(order_sync_id=current.pk, kind=current.kind, delay=wait.delay)
+            )

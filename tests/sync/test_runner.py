@@ -171,3 +171,30 @@ def test_redis_going_away_in_a_run_leaves_the_order_to_the_sweep_not_failed(sync
     assert sync.timeline.filter(title="Run stopped: Redis unavailable").exists()
     settings.SYNC_LOCK_SECONDS = 0  # the run's lease has run out
     assert inbox_sweep()["orders"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "count", "expected"),
+    [
+        (runner.Try.RETRY, 0, (1, 3, False, "timeout")),
+        (runner.Try.RETRY, 2, (3, 3, False, "timeout")),
+        (runner.Try.RETRY, 3, (4, 3, True, "Gave up after 3 retries: timeout")),
+        (runner.Try.WAIT, 1, (2, 2, False, "timeout")),
+        (runner.Try.WAIT, 2, (3, 2, True, "Gave up after 2 waits: timeout")),
+    ],
+)
+def test_one_policy_bounds_retries_and_waits_by_their_own_settings(settings, kind, count, expected):
+    settings.SYNC_MAX_RETRIES, settings.SYNC_NOT_YET_MAX_WAITS = 3, 2
+    settings.SYNC_NOT_YET_DELAY_SECONDS = 7
+
+    step = runner.next_try(kind=kind, count=count, reason="timeout", retry_after=None)
+
+    assert (step.count, step.limit, step.gave_up, step.message) == expected
+    if not step.gave_up and kind == runner.Try.WAIT:
+        assert step.delay == 7
+
+
+def test_a_retry_is_never_sooner_than_the_remotes_retry_after(settings):
+    settings.SYNC_RETRY_BASE_SECONDS, settings.SYNC_RETRY_MAX_SECONDS, settings.SYNC_MAX_RETRIES = 2, 60, 3
+
+    assert runner.next_try(kind=runner.Try.RETRY, count=0, reason="429", retry_after=45).delay == 45
