@@ -261,11 +261,8 @@ def _ending(outcome: Outcome, *, waits: int) -> _Ending:
 def _finish(sync: OrderSync, generation: int, outcome: Outcome, *, marketplace_status_before: str = "") -> None:
     ending = _ending(outcome, waits=sync.waits)
     status, delay = ending.status, ending.delay
-    kind = (
-        TimelineEntry.Kind.ATTEMPT
-        if status in (OrderSync.Status.DONE, OrderSync.Status.SKIPPED)
-        else (TimelineEntry.Kind.PROBLEM)
-    )
+    fine = status in (OrderSync.Status.DONE, OrderSync.Status.SKIPPED)
+    kind = TimelineEntry.Kind.ATTEMPT if fine else TimelineEntry.Kind.PROBLEM
     timeline_add(order_sync=sync, kind=kind, title=ending.title, detail=ending.message)
     now = timezone.now()
     with transaction.atomic():
@@ -276,13 +273,7 @@ def _finish(sync: OrderSync, generation: int, outcome: Outcome, *, marketplace_s
         current.message = ending.message
         current.needs_mapping = ending.needs_mapping
         current.waits = ending.waits
-        current.vtex_order_id = sync.vtex_order_id or current.vtex_order_id
-        current.erp_order_number = sync.erp_order_number or current.erp_order_number
-        current.order_link_id = sync.order_link_id or current.order_link_id
-        if sync.marketplace_status_sent != marketplace_status_before:
-            # Only what this run sent: a "send it again" that VTEX's answer set meanwhile
-            # (order_sync_defer) must not be undone by the run's stale copy.
-            current.marketplace_status_sent = sync.marketplace_status_sent
+        _learnt(current, run=sync, marketplace_status_before=marketplace_status_before)
         if rerun:
             # Events arrived during the run: one more run picks them all up.
             current.status, delay = OrderSync.Status.PENDING, None
@@ -294,6 +285,17 @@ def _finish(sync: OrderSync, generation: int, outcome: Outcome, *, marketplace_s
         current.save()
         if rerun or delay:
             transaction.on_commit(lambda: order_sync_enqueue(order_sync_id=current.pk, kind=current.kind, delay=delay))
+
+
+def _learnt(current: OrderSync, *, run: OrderSync, marketplace_status_before: str) -> None:
+    """What the run learnt about the order, onto the row as it is now."""
+    current.vtex_order_id = run.vtex_order_id or current.vtex_order_id
+    current.erp_order_number = run.erp_order_number or current.erp_order_number
+    current.order_link_id = run.order_link_id or current.order_link_id
+    if run.marketplace_status_sent != marketplace_status_before:
+        # Only what this run sent: a "send it again" that VTEX's answer set meanwhile
+        # (order_sync_defer) must not be undone by the run's stale copy.
+        current.marketplace_status_sent = run.marketplace_status_sent
 
 
 def _retry_later(
