@@ -171,7 +171,7 @@ def poller_round(stack: Stack, sim: Sim, channel, events: int, *, timeout: float
     began = time.monotonic()
     poller = stack.start("poll-feed", [sys.executable, "manage.py", "poll_feed", "--once", "--channel", "bench"])
     try:
-        code = poller.popen.wait(timeout=timeout)
+        code = poller.wait_dead(timeout=timeout)
     except subprocess.TimeoutExpired:
         code = None
     wall = time.monotonic() - began

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -16,13 +15,14 @@ from pathlib import Path
 
 import requests
 
-from sandbox.harness import LiveSandbox, RedisServer, free_port, vario_settings
+from sandbox.harness import LiveSandbox, PortalProcess, RedisServer, free_port, vario_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # Development-only keys for the benchmark's own throwaway processes.
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
 FIELD_ENCRYPTION_KEY = "YmVuY2gta2V5LWZvci1wb3J0YWwtYmVuY2htYXJrcy0="
 NO_LIMIT = "1000000/1"  # a portal-side rate that never binds
+STOP_SECONDS = 15  # a worker finishing its job after SIGTERM
 ROLE_PREFIXES = (("web-", "web"), ("worker-", "workers"))  # process names (start_web, start_workers) → role
 
 
@@ -62,34 +62,7 @@ def machine_busy_seconds() -> float:
     return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
 
 
-class Process:
-    """One child process with its output in a log file."""
-
-    def __init__(self, name: str, args: list[str], *, env: dict[str, str], log_path: Path) -> None:
-        self.name = name
-        self.log_path = log_path
-        log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.popen = subprocess.Popen(  # noqa: S603 - our own arguments
-            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
-
-
-def wait_http(url: str, *, process: Process | None = None, timeout: float = 30.0) -> None:
+def wait_http(url: str, *, process: PortalProcess | None = None, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and not process.alive():
@@ -112,7 +85,7 @@ class Stack:
         self.sandbox_port = free_port()
         self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
         self.database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{self.directory / 'portal.sqlite3'}"
-        self.processes: list[Process] = []
+        self.processes: list[PortalProcess] = []
         self.sandbox: LiveSandbox | None = None
 
     @property
@@ -168,24 +141,26 @@ class Stack:
             roles["sandbox"] = cpu_seconds(self.sandbox.process.pid)
         for process in self.processes:
             role = next((r for prefix, r in ROLE_PREFIXES if process.name.startswith(prefix)), "other")
-            roles[role] += cpu_seconds(process.popen.pid)
+            roles[role] += cpu_seconds(process.pid)
         if self.redis.process is not None:
             roles["redis"] = cpu_seconds(self.redis.process.pid)
         roles["machine"] = machine_busy_seconds()
         roles["at"] = time.monotonic()
         return roles
 
-    def start(self, name: str, args: list[str], **env: str) -> Process:
-        process = Process(name, args, env=self.env(**env), log_path=self.directory / f"{name}.log")
-        self.processes.append(process)
+    def start(self, name: str, args: list[str], **env: str) -> PortalProcess:
+        """``args`` as a child process in this run's directory, its output in ``<name>.log``."""
+        log_path = self.directory / f"{name}.log"
+        process = PortalProcess(env=self.env(**env), log_path=log_path, command=args, name=name, session=False)
+        self.processes.append(process.start())
         return process
 
-    def stop(self, process: Process) -> None:
-        process.stop()
+    def stop(self, process: PortalProcess) -> None:
+        process.stop(timeout=STOP_SECONDS)
         if process in self.processes:
             self.processes.remove(process)
 
-    def start_web(self, *, workers: int, threads: int, **env: str) -> tuple[Process, str]:
+    def start_web(self, *, workers: int, threads: int, **env: str) -> tuple[PortalProcess, str]:
         """gunicorn with deploy/gunicorn.conf.py, as the Procfile's web process."""
         port = free_port()
         web = self.start(
@@ -200,7 +175,7 @@ class Stack:
         wait_http(f"{url}/healthz", process=web)
         return web, url
 
-    def start_workers(self, count: int, **env: str) -> list[Process]:
+    def start_workers(self, count: int, **env: str) -> list[PortalProcess]:
         """``manage.py rqworker --with-scheduler default`` as the Procfile's worker process, ``count`` times."""
         from rq import Worker
 
@@ -236,7 +211,7 @@ class Stack:
 
     def close(self) -> None:
         for process in reversed(self.processes):
-            process.stop()
+            process.stop(timeout=STOP_SECONDS)
         self.processes.clear()
         if self.sandbox is not None:
             self.sandbox.stop()

@@ -2,8 +2,9 @@
 
 Both the suite and the benchmarks need the same few things: a free loopback port, a private
 ``redis-server``, ``manage.py run_sandbox`` in its own process and database, a client for the
-sandbox's control API (``/_sim/``), an order pair seeded on both simulated sides, and the demo
-installation's credentials that point the portal at the sandbox. They live here, beside the
+sandbox's control API (``/_sim/``), an order pair seeded on both simulated sides, the demo
+installation's credentials that point the portal at the sandbox, and the portal's own processes
+(``PortalProcess``: a worker, gunicorn, the poller) with their logs. They live here, beside the
 simulators they drive, because bench/ imports nothing from tests/ (design.md §3) and the portal's
 own apps must not carry code only a demo or a test runs (design.md §5: the sandbox is "demo and
 tests only, never in production").
@@ -14,8 +15,10 @@ before Django reads its settings, and a benchmark can use it before it configure
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -165,6 +168,78 @@ class LiveSandbox:
     def log_tail(self) -> str:
         path = self.directory / "sandbox.log"
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+class PortalProcess:
+    """One portal process (``manage.py <args>`` unless ``command`` is given), its output in ``log_path``.
+
+    ``session=True`` (the tests' workers, web and periodic) puts it in a session of its own, so that
+    ``kill`` reaches everything it started (an RQ worker's scheduler and job process, gunicorn's
+    workers), as when its host dies.
+    """
+
+    args: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        log_path: Path,
+        command: list[str] | None = None,
+        name: str = "",
+        session: bool = True,
+    ) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.command = command or [sys.executable, "manage.py", *self.args]
+        self.name = name or log_path.stem
+        self.session = session
+        self.process: subprocess.Popen | None = None
+
+    def start(self):
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(  # noqa: S603 - our own arguments
+            self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=self.session
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was never started")
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL to the process, and with ``session`` to all it started."""
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                if self.session:
+                    os.killpg(self.pid, signal.SIGKILL)
+                else:
+                    self.process.kill()
+            self.process.wait()
+
+    def wait_dead(self, timeout: float = 30.0) -> int:
+        """The exit status of a process that ends by itself; TimeoutExpired after ``timeout``."""
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was never started")
+        return self.process.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 10) -> int | None:
+        """SIGTERM to the main process only, as systemd's KillMode=mixed sends it; its exit status."""
+        if self.alive():
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode if self.process else None
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
 
 class Sim:

@@ -8,7 +8,7 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from sandbox.harness import RedisServer
+from sandbox.harness import ROOT, RedisServer
 from tests.support import stack
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,7 +23,7 @@ def test_jobs_run_with_the_job_modules_already_imported(settings, redis_conn):
 
     subprocess.run(
         [sys.executable, "manage.py", "rqworker", "--burst", "default"],
-        cwd=stack.ROOT,
+        cwd=ROOT,
         env=env,
         check=True,
         timeout=120,
@@ -56,7 +56,7 @@ def test_workers_refuse_to_start_on_a_redis_that_evicts_keys(command, evicting_r
 
     result = subprocess.run(
         [sys.executable, "manage.py", command, "--burst", "default"],
-        cwd=stack.ROOT,
+        cwd=ROOT,
         env=env,
         timeout=120,
         capture_output=True,

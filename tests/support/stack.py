@@ -8,10 +8,7 @@ which bench/ uses too.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,7 +16,7 @@ from pathlib import Path
 import requests
 from django.db import connection
 
-from sandbox.harness import ROOT, VARIO_APP_IDENTIFIER, VARIO_CLIENT_SECRET, free_port, vario_settings
+from sandbox.harness import VARIO_APP_IDENTIFIER, VARIO_CLIENT_SECRET, PortalProcess, free_port, vario_settings
 
 FAST_SYNC = {
     "SYNC_RETRY_BASE_SECONDS": "0.2",
@@ -43,56 +40,6 @@ def worker_database_url() -> str:
     password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
     auth = f"{user}{password}@" if user else ""
     return f"postgres://{auth}{settings.get('HOST') or '127.0.0.1'}:{settings.get('PORT') or 5432}/{settings['NAME']}"
-
-
-class PortalProcess:
-    """One portal process (``manage.py <args>`` unless ``command`` is given), in a session of its own so
-    that a kill reaches everything it started, as when its host dies."""
-
-    args: tuple[str, ...] = ()
-
-    def __init__(self, *, env: dict[str, str], log_path: Path, command: list[str] | None = None) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.command = command or [sys.executable, "manage.py", *self.args]
-        self.process: subprocess.Popen | None = None
-
-    def start(self):
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def kill(self) -> None:
-        """SIGKILL to the process and all it started (an RQ worker's scheduler, a gunicorn's workers)."""
-        if self.process and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def wait_dead(self, timeout: float = 30.0) -> int:
-        """The exit status of a process that ends by itself (a fault point killed it)."""
-        assert self.process is not None
-        return self.process.wait(timeout=timeout)
-
-    def stop(self, timeout: float = 10) -> int | None:
-        """SIGTERM to the main process only, as systemd's KillMode=mixed sends it; its exit status."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.process.returncode if self.process else None
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
 
 class Worker(PortalProcess):
