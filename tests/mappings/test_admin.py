@@ -13,8 +13,8 @@ from mappings.models import (
     SyncType,
     TransferToggle,
 )
-from tests.admin_forms import admin_post_data
 from tests.factories import CarrierCodeFactory, OrderLinkFactory, SalesChannelFactory, StatusMappingFactory
+from tests.support.admin_forms import admin_post_data
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.debug import PortalExceptionReporterFilter
-from tests.admin_forms import admin_post_data
 from tests.factories import SalesChannelFactory
+from tests.support.admin_forms import admin_post_data
 
 
 def _crash(*args, **kwargs):
