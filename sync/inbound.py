@@ -33,18 +33,9 @@ from sync.clients.vario import EXTERNAL_ID_FIELDS, VarioClient
 from sync.clients.vtex import VtexClient
 from sync.locks import lock_confirm
 from sync.models import OrderSync, TimelineEntry
+from sync.outcomes import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipped
 from sync.remotes import vario_client, vtex_client_for
-from sync.runner import (
-    Conflict,
-    Done,
-    Failed,
-    NotYet,
-    Outcome,
-    Parked,
-    Skipped,
-    order_sync_request,
-    order_sync_run,
-)
+from sync.runner import order_sync_request, order_sync_run
 from sync.timeline import TimelineRecorder, timeline_add
 from sync.transforms import ErpImportConfig, OrderImportError, erp_order_request_from_vtex_order
 

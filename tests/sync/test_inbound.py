@@ -8,7 +8,7 @@ import pytest
 
 from sync import inbound
 from sync.models import OrderSync
-from sync.runner import Conflict, Failed, Skipped
+from sync.outcomes import Conflict, Failed, Skipped
 from tests.factories import OrderLinkFactory, OrderSyncFactory, SalesChannelFactory
 from tests.sync.builders import vtex_item, vtex_order
 
@@ -109,7 +109,7 @@ def test_a_document_vario_creates_as_another_category_is_a_conflict(ready_order,
 def test_a_cancel_while_a_create_has_no_clear_answer_waits_instead_of_accepting_it(ready_order, monkeypatch):
     from django.utils import timezone
 
-    from sync.runner import NotYet
+    from sync.outcomes import NotYet
 
     channel = SalesChannelFactory(code="shop")
     cancelling = replace(ready_order, status="cancellation-requested")
@@ -131,7 +131,7 @@ def test_a_cancel_while_a_create_has_no_clear_answer_waits_instead_of_accepting_
 
 def test_a_create_answered_with_something_unreadable_is_looked_for_not_sent_again(ready_order, monkeypatch, redis_conn):
     from sync.clients.errors import PayloadError
-    from sync.runner import NotYet
+    from sync.outcomes import NotYet
 
     class UnreadableVario(EmptyVario):
         def find_article_id(self, sku):

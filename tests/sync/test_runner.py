@@ -6,6 +6,7 @@ from sync import runner
 from sync.clients.errors import RejectedError, RetryableError
 from sync.locks import order_lock
 from sync.models import OrderSync, TimelineEntry
+from sync.outcomes import Done, NotYet, Parked
 from tests.factories import SalesChannelFactory, StatusMappingFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,7 +49,7 @@ def test_a_request_queues_one_job_and_many_requests_collapse(sync):
 
 
 def test_done_records_the_generation_it_finished(sync):
-    sync = run(sync, runner.Done("all good"))
+    sync = run(sync, Done("all good"))
     assert (sync.status, sync.done_generation) == (OrderSync.Status.DONE, sync.generation)
     assert TimelineEntry.objects.filter(order_sync=sync, title="all good").exists()
 
@@ -56,7 +57,7 @@ def test_done_records_the_generation_it_finished(sync):
 def test_events_during_a_run_make_it_run_once_more(sync):
     def work(order_sync, recorder, lock):
         runner.order_sync_request(kind=order_sync.kind, channel=order_sync.channel, key=order_sync.key)
-        return runner.Done()
+        return Done()
 
     before = queued_jobs()
     runner.order_sync_run(order_sync_id=sync.pk, work=work)
@@ -90,22 +91,22 @@ def test_a_rejection_fails_with_the_remotes_message(sync):
 
 
 def test_not_yet_waits_a_bounded_number_of_times(sync):
-    sync = run(sync, runner.NotYet("VTEX still in start-handling"))
-    sync = run(sync, runner.NotYet("VTEX still in start-handling"))
+    sync = run(sync, NotYet("VTEX still in start-handling"))
+    sync = run(sync, NotYet("VTEX still in start-handling"))
     assert (sync.status, sync.waits) == (OrderSync.Status.WAITING, 2)
-    sync = run(sync, runner.NotYet("VTEX still in start-handling"))
+    sync = run(sync, NotYet("VTEX still in start-handling"))
     assert sync.status == OrderSync.Status.FAILED and "Gave up after 2 waits" in sync.message
 
 
 def test_a_run_does_nothing_while_another_holds_the_order(sync):
     with order_lock(f"order-sync:{sync.pk}") as lock:
         assert lock is not None
-        sync = run(sync, runner.Done())
+        sync = run(sync, Done())
     assert sync.status == OrderSync.Status.PENDING
 
 
 def test_parked_work_runs_again_when_its_mapping_is_saved(sync):
-    sync = run(sync, runner.Parked("status:returned", "no mapping for returned"))
+    sync = run(sync, Parked("status:returned", "no mapping for returned"))
     assert (sync.status, sync.needs_mapping) == (OrderSync.Status.PARKED, "status:returned")
     jobs = queued_jobs()
 
@@ -117,7 +118,7 @@ def test_parked_work_runs_again_when_its_mapping_is_saved(sync):
 
 
 def test_an_unrelated_mapping_leaves_parked_work_alone(sync):
-    sync = run(sync, runner.Parked("status:returned", "no mapping for returned"))
+    sync = run(sync, Parked("status:returned", "no mapping for returned"))
     StatusMappingFactory(channel=sync.channel, erp_state=ErpFulfilmentState.CONFIRMED, platform_status="processing")
     sync.refresh_from_db()
     assert sync.status == OrderSync.Status.PARKED
@@ -143,7 +144,7 @@ def test_an_answer_that_arrives_during_a_run_is_not_undone_by_its_finish(sync):
     def work(order_sync, recorder, lock):
         # VTEX's asynchronous EOI008 lands while the run waits for it: send the status again later.
         runner.order_sync_defer(order_sync=order_sync, message="Channel Order API EOI008", marketplace_status_sent="")
-        return runner.NotYet("waiting for VTEX's answer to the Channel Order API status 'approved'")
+        return NotYet("waiting for VTEX's answer to the Channel Order API status 'approved'")
 
     runner.order_sync_run(order_sync_id=sync.pk, work=work)
 
@@ -153,7 +154,7 @@ def test_an_answer_that_arrives_during_a_run_is_not_undone_by_its_finish(sync):
 def test_a_status_sent_by_the_run_is_kept(sync):
     def work(order_sync, recorder, lock):
         order_sync.marketplace_status_sent = "approved"
-        return runner.NotYet("Channel Order API status 'approved' enqueued by VTEX")
+        return NotYet("Channel Order API status 'approved' enqueued by VTEX")
 
     runner.order_sync_run(order_sync_id=sync.pk, work=work)
 
