@@ -123,17 +123,23 @@ def token(claims: dict, secret: str) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+# One clock reading for the whole run: a strategy that read the clock itself drew different bounds when
+# hypothesis replayed an example a second later (FlakyStrategyDefinition). Tokens meant to be valid
+# expire an hour after collection, well after the suite ends and inside VARIO_TOKEN_MAX_LIFETIME_SECONDS.
+NOW = int(time.time())
+
+
 @st.composite
 def vario_authorizations(draw) -> str | None:
-    now = int(time.time())
-    exp = draw(st.just(now + 60) | st.integers(now - 100, now + 10**6) | numbers | any_text | st.booleans())
+    now = NOW
+    exp = draw(st.just(now + 3600) | st.integers(now - 100, now + 10**6) | numbers | any_text | st.booleans())
     claims = draw(st.fixed_dictionaries({"aud": st.just(APP) | any_text}, optional={"iat": numbers | any_text}))
     claims["exp"] = exp
     secret = draw(st.sampled_from([SECRET, PREVIOUS, "another-secret-of-at-least-32-bytes-long!!"]))
     return draw(
         st.one_of(
-            st.just(f"Bearer {token({'aud': APP, 'exp': now + 60}, SECRET)}"),
-            st.just(f"Bearer {token({'aud': APP, 'exp': now + 60}, PREVIOUS)}"),
+            st.just(f"Bearer {token({'aud': APP, 'exp': now + 3600}, SECRET)}"),
+            st.just(f"Bearer {token({'aud': APP, 'exp': now + 3600}, PREVIOUS)}"),
             st.just(f"Bearer {token(claims, secret)}"),
             st.builds(
                 lambda scheme, text: f"{scheme} {text}", st.sampled_from(["Bearer", "bearer", "Token"]), header_values
