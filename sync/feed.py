@@ -430,6 +430,7 @@ def feed_poll(
                 listed = {channel.pk for channel in channels}
                 pauses = {pk: pause for pk, pause in pauses.items() if pk in listed}  # removed or switched off
             any_full = False
+            standby: set[int] = set()  # channels whose account another poller holds this round
             for channel in channels:
                 if stop.is_set():
                     break
@@ -439,6 +440,7 @@ def feed_poll(
                 account = channel.vtex_account_name
                 if not locks.acquire(account):
                     report.standby_rounds += 1
+                    standby.add(channel.pk)
                     continue
                 report.accounts.add(account)
                 try:
@@ -463,10 +465,16 @@ def feed_poll(
                 continue  # more is waiting: no sleep
             now = time.monotonic()
             # --once reads a paused channel to its end after its wait, but gives up on one that keeps failing.
-            waiting = [p.until for p in pauses.values() if p.until > now and not (once and p.streak > ONCE_RETRIES)]
+            # For --once a wait already used up still counts (else leaving a channel after one try would
+            # depend on the machine's speed), unless another poller holds the account: nothing to retry.
+            waiting = [
+                p.until
+                for pk, p in pauses.items()
+                if (p.until > now or (once and pk not in standby)) and not (once and p.streak > ONCE_RETRIES)
+            ]
             if once and not waiting:
                 break
-            nap = sleep_seconds if not waiting else min(waiting) - now
+            nap = sleep_seconds if not waiting else max(0.0, min(waiting) - now)
             locks.wait(stop, nap if once else min(nap, sleep_seconds))
     finally:
         _success_log.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -90,9 +91,13 @@ def test_once_gives_up_on_a_channel_that_keeps_failing(redis_conn, monkeypatch):
     broken = SalesChannelFactory(code="broken", vtex_account_name="store-a")
     polled: list[str] = []
     monkeypatch.setattr(feed, "feed_channels", lambda channel_code=None: [broken])
-    monkeypatch.setattr(
-        feed, "feed_batch_poll", lambda *, channel, client=None: polled.append(1) or BatchResult(wait=0.001)
-    )
+
+    def slow_batch(*, channel, client=None):
+        polled.append(1)
+        time.sleep(0.003)  # a slow machine: the wait is used up before the round ends (CI flake, 2026-12-04)
+        return BatchResult(wait=0.001)
+
+    monkeypatch.setattr(feed, "feed_batch_poll", slow_batch)
     monkeypatch.setattr(feed._AccountLocks, "wait", lambda self, stop_, seconds: None)
 
     feed_poll(once=True)
