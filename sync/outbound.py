@@ -284,17 +284,11 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
     enabled = selectors.transfers_enabled(channel=channel)
     if (skipped := _switched_off(channel, enabled=enabled)) is not None:
         return skipped
-    # 1. Fetch ERP
-    vario = vario_client(recorder=recorder)
-    order = _erp_order_fetch(vario, sync=sync)
-    if isinstance(order, Failed):
-        return order
-    erp = _erp_side_fetch(vario, order=order, sync=sync, enabled=enabled)
-    if isinstance(erp, Parked):
-        return erp
-    # 2. Fetch VTEX
-    vtex = vtex_client_for(channel, recorder=recorder)
-    vtex_order = _vtex_order_fetch(vtex, order=order, sync=sync)
+    vario, vtex = vario_client(recorder=recorder), vtex_client_for(channel, recorder=recorder)
+    read = order_status_read(sync, vario=vario, vtex=vtex, enabled=enabled)  # 1. Fetch ERP, 2. Fetch VTEX
+    if not isinstance(read, OrderStatusRead):
+        return read
+    erp, vtex_order = read.erp, read.vtex_order
     outcome = _marketplace_approval(vtex=vtex, sync=sync, vtex_order=vtex_order, status=erp.marketplace_status)
     if outcome is not None:
         return outcome
@@ -312,6 +306,29 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
             return _recorded(outcome, sync=sync, vtex_order=vtex_order)  # 5. Record
         vtex_order = vtex.get_order(sync.vtex_order_id)
     return NotYet(f"VTEX order {sync.vtex_order_id} still lacks pushed changes after {MAX_ROUNDS} rounds")
+
+
+@dataclass(frozen=True)
+class OrderStatusRead:
+    """Both sides of one order as steps 1 and 2 read them: what the plan, a reconciliation (``sync.bulk``)
+    and a dry run start from."""
+
+    erp: ErpSide
+    vtex_order: VtexOrder
+
+
+def order_status_read(
+    sync: OrderSync, *, vario: VarioClient, vtex: VtexClient, enabled: frozenset[str]
+) -> OrderStatusRead | Parked | Failed:
+    """Steps 1 and 2 of ``order_status_work``: the ERP side through the channel's mappings, then the
+    VTEX order (recorded on the order link). Writes nothing to either remote."""
+    order = _erp_order_fetch(vario, sync=sync)  # 1. Fetch ERP
+    if isinstance(order, Failed):
+        return order
+    erp = _erp_side_fetch(vario, order=order, sync=sync, enabled=enabled)
+    if isinstance(erp, Parked):
+        return erp
+    return OrderStatusRead(erp, _vtex_order_fetch(vtex, order=order, sync=sync))  # 2. Fetch VTEX
 
 
 def _switched_off(channel: SalesChannel, *, enabled: frozenset[str]) -> Skipped | None:
@@ -346,7 +363,7 @@ def _erp_order_fetch(vario: VarioClient, *, sync: OrderSync) -> ErpDocument | Fa
 
 
 @dataclass(frozen=True)
-class _ErpSide:
+class ErpSide:
     """What step 1 found: the plan's facts (with no VTEX order yet) and the channel's mapping of them."""
 
     facts: OutboundFacts
@@ -356,7 +373,7 @@ class _ErpSide:
 
 def _erp_side_fetch(
     vario: VarioClient, *, order: ErpDocument, sync: OrderSync, enabled: frozenset[str]
-) -> _ErpSide | Parked:
+) -> ErpSide | Parked:
     """Step 1: the order's follow-up documents and shipments, read through the channel's mappings."""
     channel = sync.channel
     refs = sync.erp_refs or {}
@@ -395,7 +412,7 @@ def _erp_side_fetch(
             f"carrier:{unmapped[0]}", f"channel {channel.code} has no carrier mapping for ERP carrier '{unmapped[0]}'"
         )
     approves = channel.is_external_marketplace and SyncType.MARKETPLACE_STATUS in enabled
-    return _ErpSide(facts, mapping.platform_status, mapping.marketplace_status if approves else "")
+    return ErpSide(facts, mapping.platform_status, mapping.marketplace_status if approves else "")
 
 
 def _vtex_order_fetch(vtex: VtexClient, *, order: ErpDocument, sync: OrderSync) -> VtexOrder:
