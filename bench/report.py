@@ -50,7 +50,7 @@ def _throughput(r: dict) -> list[str]:
     return [
         f"### 2. Sync throughput ({r['orders']} full orders, {r['workers']} workers)",
         "",
-        "`manage.py rqworker --with-scheduler default` (the Procfile's worker: django-rq's default, forking "
+        "`manage.py rqworker --with-scheduler default bulk` (the Procfile's worker: django-rq's default, forking "
         f"`rq.Worker`) × {r['workers']}; web: gunicorn {r['web_workers']}×{r['web_threads']}. The sandbox's seeded "
         f"VARIO rule ({', '.join(map(str, r['removed_rules'])) or 'none found'}) was removed with "
         "`DELETE /_sim/rate-limits` (the seeded VTEX rules were put back), and the workers ran with "

@@ -176,13 +176,13 @@ class Stack:
         return web, url
 
     def start_workers(self, count: int, **env: str) -> list[PortalProcess]:
-        """``manage.py rqworker --with-scheduler default`` as the Procfile's worker process, ``count`` times."""
+        """``manage.py rqworker --with-scheduler default bulk`` as the Procfile's worker process, ``count`` times."""
         from rq import Worker
 
         workers = [
             self.start(
                 f"worker-{i}-{free_port()}",
-                [sys.executable, "manage.py", "rqworker", "--with-scheduler", "default"],
+                [sys.executable, "manage.py", "rqworker", "--with-scheduler", "default", "bulk"],
                 **env,
             )
             for i in range(count)

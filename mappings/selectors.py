@@ -6,6 +6,7 @@ import secrets
 from functools import lru_cache
 
 from django.conf import settings
+from django.db.models import Q
 from django.views.decorators.debug import sensitive_variables
 
 from mappings.models import CarrierCode, ChannelKind, OrderLink, SalesChannel, StatusMapping, TransferToggle
@@ -103,3 +104,38 @@ def order_link_of_another_channel(*, channel: SalesChannel, vtex_order_id: str) 
 
 def carrier_codes_for(*, channel: SalesChannel) -> list[CarrierCode]:
     return list(CarrierCode.objects.filter(channel=channel))
+
+
+def order_links_known(*, channel: SalesChannel, vtex_order_ids: list[str]) -> set[str]:
+    """Which of these VTEX orders the channel already links to an ERP order (a backfill leaves them out)."""
+    return set(
+        OrderLink.objects.filter(channel=channel, vtex_order_id__in=vtex_order_ids).values_list(
+            "vtex_order_id", flat=True
+        )
+    )
+
+
+def order_links_page(
+    *, channel: SalesChannel, after_id: int, limit: int, since=None, until=None, ids: list[str] | None = None
+) -> list[OrderLink]:
+    """One page of the channel's order links that have both sides, by id (a reconciliation's scope):
+    created in [since, until), or those whose VTEX or ERP order id is in ``ids``."""
+    links = OrderLink.objects.filter(channel=channel, id__gt=after_id).exclude(erp_order_id="")
+    if since is not None:
+        links = links.filter(created_at__gte=since)
+    if until is not None:
+        links = links.filter(created_at__lt=until)
+    if ids:
+        links = links.filter(Q(vtex_order_id__in=ids) | Q(erp_order_id__in=ids) | Q(erp_order_number__in=ids))
+    return list(links.select_related("channel").order_by("id")[:limit])
+
+
+def order_links_count(*, channel: SalesChannel, since=None, until=None, ids: list[str] | None = None) -> int:
+    links = OrderLink.objects.filter(channel=channel).exclude(erp_order_id="")
+    if since is not None:
+        links = links.filter(created_at__gte=since)
+    if until is not None:
+        links = links.filter(created_at__lt=until)
+    if ids:
+        links = links.filter(Q(vtex_order_id__in=ids) | Q(erp_order_id__in=ids) | Q(erp_order_number__in=ids))
+    return links.count()

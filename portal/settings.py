@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "portal",
     "mappings",
     "sync",
+    "sync.bulk",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -173,7 +174,7 @@ REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
 # Jobs carry ids only, so JSON is enough, and no pickled payload can execute code in a worker.
 RQ_SERIALIZER = "rq.serializers.JSONSerializer"
 RQ_DEFAULT_TIMEOUT = env.int("RQ_DEFAULT_TIMEOUT", default=300)
-RQ_QUEUE_NAMES = ["default"]
+RQ_QUEUE_NAMES = ["default", "bulk"]  # a worker reads them in this order: bulk runs last
 
 
 def _with_timeouts(url: str, seconds: float) -> str:
@@ -260,6 +261,26 @@ SYNC_LOCK_SECONDS = env.float("SYNC_LOCK_SECONDS", default=30.0)
 # The sweep re-enqueues work left pending or running this long (Redis was down, a worker was killed).
 SYNC_SWEEP_AFTER_SECONDS = env.float("SYNC_SWEEP_AFTER_SECONDS", default=20.0)
 SYNC_SWEEP_INTERVAL_SECONDS = env.int("SYNC_SWEEP_INTERVAL_SECONDS", default=10)
+# --- Bulk runs (sync.bulk; docs/operations.md "Bulk runs") ---------------------------------------------------
+# A bulk run's calls take at most this share of each remote's budget (its own window beside the shared
+# one), so webhooks and the feed keep flowing during a backfill.
+BULK_BUDGET_SHARE = env.float("BULK_BUDGET_SHARE", default=0.5)
+# One step job works this long, then queues the next: pause and cancel take effect in between, and a
+# worker is never held by one run for long (normal work comes first: the bulk queue is read last).
+BULK_STEP_SECONDS = env.float("BULK_STEP_SECONDS", default=30.0)
+# Items read from a remote or the database per page; the run never holds more of its scope than this.
+BULK_PAGE_SIZE = env.int("BULK_PAGE_SIZE", default=100)
+# A running run without progress for this long and no step queued lost its worker: the sweep resumes it.
+BULK_STALE_SECONDS = env.float("BULK_STALE_SECONDS", default=120.0)
+# The scheduled reconciliation: every channel with order status upload, over the last N days, as a dry
+# run that only reports (0 switches it off). A person repairs from its report.
+BULK_RECONCILE_INTERVAL_SECONDS = env.int("BULK_RECONCILE_INTERVAL_SECONDS", default=86400)
+BULK_RECONCILE_DAYS = env.int("BULK_RECONCILE_DAYS", default=7)
+# VTEX's List orders serves 30 pages (reference/vtex.md §1.6): the order backfill cuts its date range in
+# halves until each slice fits, but no slice narrower than this; one that still holds more than 30 pages
+# is read as far as VTEX allows and the run says which range was cut off (sync.bulk.vtex_scan).
+BULK_VTEX_MIN_SLICE_SECONDS = env.int("BULK_VTEX_MIN_SLICE_SECONDS", default=60)
+
 # Stored events are handed to workers in batches: one drain job takes at most this many at a time.
 INBOX_DRAIN_BATCH_SIZE = env.int("INBOX_DRAIN_BATCH_SIZE", default=20)
 # Webhooks hand their stored events to the workers from a background thread of the web process (one

@@ -48,20 +48,22 @@ INBOX_READY_KEY = "portal:inbox:ready"  # sorted set: event id → event id (old
 INBOX_TAKEN_KEY = "portal:inbox:taken"  # sorted set: event id → when a drain took it
 DRAIN_MARKER = "inbox-drain"
 JOBS = "sync.jobs"  # the job functions, by dotted path: importing them would import every service
+BULK_QUEUE = "bulk"  # bulk runs' steps: workers read it after QUEUE, so events and the feed come first
+BULK_JOBS = "sync.bulk.jobs"
 
 
 def _marker(name: str) -> str:
     return f"portal:queued:{name}"
 
 
-def _enqueue(job: str, *args, marker: str, delay: float | None = None) -> bool:
+def _enqueue(job: str, *args, marker: str, delay: float | None = None, queue: str = QUEUE) -> bool:
     """Enqueue ``job(*args)`` (a dotted path) and point its marker at the new job, in one MULTI/EXEC
     round trip."""
     try:
         connection = redis_connection()
         # Callers enqueue after their own commit (transaction.on_commit), so django-rq must not defer
         # again: its deferral would run after this pipeline has been executed and lose the job.
-        rq_queue = django_rq.get_queue(QUEUE, connection=connection, commit_mode="auto")
+        rq_queue = django_rq.get_queue(queue, connection=connection, commit_mode="auto")
         # No worker sees a job without its marker. (RQ may WATCH on the pipeline, which must come
         # before any other command, so the marker follows the job.)
         with connection.pipeline() as pipeline:
@@ -341,3 +343,14 @@ def order_sync_enqueue(*, order_sync_id: int, kind: str, delay: float | None = N
     """The job of an OrderSync's kind: status sync (ERP → VTEX) or order import (VTEX → ERP)."""
     job = {"status": f"{JOBS}.order_status_sync_job", "import": f"{JOBS}.order_import_job"}[kind]
     return _enqueue(job, order_sync_id, marker=order_sync_marker(order_sync_id), delay=delay)
+
+
+def bulk_run_marker(run_id: int) -> str:
+    return f"bulk-run:{run_id}"
+
+
+def bulk_run_step_enqueue(*, run_id: int, delay: float | None = None) -> bool:
+    """The next step of a bulk run, on the bulk queue."""
+    return _enqueue(
+        f"{BULK_JOBS}.bulk_run_step_job", run_id, marker=bulk_run_marker(run_id), delay=delay, queue=BULK_QUEUE
+    )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.conf import settings
 
 from mappings.models import SalesChannel
@@ -13,6 +17,26 @@ from sync.clients.vtex import VtexClient, VtexCredentials
 
 class NotConfigured(Exception):
     """A remote the work needs has no credentials configured: a person must add them."""
+
+
+# The lane the clients built in this context pace their calls in ("" = the shared one): a bulk run's
+# calls take at most BULK_BUDGET_SHARE of each remote's budget (sync.clients.limiter).
+_lane: ContextVar[str] = ContextVar("remote_lane", default="")
+
+
+@contextmanager
+def remote_lane(name: str) -> Iterator[None]:
+    """``with remote_lane("bulk"):`` every client built inside paces its calls in that lane."""
+    token = _lane.set(name)
+    try:
+        yield
+    finally:
+        _lane.reset(token)
+
+
+def _lane_options() -> dict:
+    lane = _lane.get()
+    return {"lane": lane, "lane_share": settings.BULK_BUDGET_SHARE} if lane else {}
 
 
 def _timeout() -> tuple[float, float]:
@@ -30,6 +54,7 @@ def vtex_client_for(channel: SalesChannel, *, recorder: Recorder | None = None) 
         default_rate=Rate.parse(settings.VTEX_DEFAULT_RATE),
         max_wait=settings.LIMITER_MAX_WAIT_SECONDS,
         margin_seconds=settings.LIMITER_MARGIN_SECONDS,
+        **_lane_options(),
     )
     credentials = VtexCredentials(
         account_name=channel.vtex_account_name,
@@ -86,6 +111,7 @@ def vario_client(*, recorder: Recorder | None = None) -> VarioClient:
         # VARIO counts 40 per 6 s for the whole API client (reference §1.3), not per route: documents,
         # shipments, query and webhooks share one window, and a 429 on one blocks them all.
         per_route=False,
+        **_lane_options(),
     )
     return VarioClient(
         credentials=credentials,

@@ -53,11 +53,13 @@ def order_sync_request(
     erp_dissolved: bool = False,
     erp_document_id: str = "",
     erp_shipment_id: str = "",
+    enqueue: bool = True,
 ) -> OrderSync:
     """Ask for the order to be brought up to date. Many requests while one is pending make one run.
 
     ``erp_document_id`` / ``erp_shipment_id``: a follow-up document or shipment the event named, kept
-    for every later run (``OrderSync.erp_refs``).
+    for every later run (``OrderSync.erp_refs``). ``enqueue=False``: the caller runs it at once itself
+    (a bulk run, in its own lane); the sweep still finds it if that caller dies first.
     """
     with transaction.atomic():
         sync, _ = OrderSync.objects.select_for_update().get_or_create(
@@ -75,7 +77,7 @@ def order_sync_request(
             sync.status = OrderSync.Status.PENDING
             sync.waits = 0  # new facts: waiting starts over
         sync.save()
-        if not was_queued:
+        if enqueue and not was_queued:
             transaction.on_commit(lambda: order_sync_enqueue(order_sync_id=sync.pk, kind=sync.kind))
     return sync
 

@@ -113,8 +113,14 @@ class RemoteLimiter:
         max_wait: float,
         margin_seconds: float = 0.0,
         per_route: bool = True,
+        lane: str = "",
+        lane_share: float = 1.0,
     ) -> None:
         self.remote = remote
+        # A lane (a bulk run's) takes at most ``lane_share`` of every window, counted in a window of its own,
+        # and its calls count in the shared window too: the rest stays for webhooks and the feed.
+        self.lane = lane
+        self.lane_share = lane_share
         self.scope = scope
         self.rates = rates
         self.default_rate = default_rate
@@ -138,20 +144,39 @@ class RemoteLimiter:
             retry_after=wait,
         )
 
+    def _lane_rate(self, rate: Rate | None) -> Rate | None:
+        if rate is None or not self.lane:
+            return None
+        return Rate(max(1, int(rate.limit * self.lane_share)), rate.window_seconds)
+
     def acquire(self, route: str = "") -> float:
-        """Wait for the right to make one call on ``route``; returns the seconds waited."""
-        waited = 0.0
+        """Wait for the right to make one call on ``route``; returns the seconds waited.
+
+        In a lane: first a place in the lane's own, smaller window, then one in the shared window."""
         rate = self._rate(route)
+        waited = 0.0
+        if lane_rate := self._lane_rate(rate):
+            # A lane is meant to run full: waiting out its own window is its pace, not a reason to give up.
+            patience = max(self.max_wait, lane_rate.window_seconds + self.margin_seconds)
+            key = self._key(f"window-{self.lane}", route)
+            waited = self._wait_for(route, lane_rate, window_key=key, waited=0.0, max_wait=patience)
+            return self._wait_for(route, rate, window_key=self._key("window", route), waited=0.0) + waited
+        return self._wait_for(route, rate, window_key=self._key("window", route), waited=0.0)
+
+    def _wait_for(
+        self, route: str, rate: Rate | None, *, window_key: str, waited: float, max_wait: float | None = None
+    ) -> float:
+        max_wait = self.max_wait if max_wait is None else max_wait
         limit = rate.limit if rate else 0
         window_ms = round(((rate.window_seconds if rate else 0) + self.margin_seconds) * 1000)
-        keys = [self._key("window", route), self._key("blocked", route)]
+        keys = [window_key, self._key("blocked", route)]
         while True:
             granted, wait_ms, blocked = self._acquire(keys=keys, args=[limit, window_ms])
             if granted:
                 return waited
             wait = max(int(wait_ms), 1) / 1000
             reason = "the remote asked us to wait (Retry-After)" if blocked else f"rate limit {rate} reached"
-            if waited + wait > self.max_wait:
+            if waited + wait > max_wait:
                 raise self._too_long(wait, route, reason)
             time.sleep(wait)
             waited += wait

@@ -26,7 +26,7 @@ def pytest_collection_modifyitems(items):
 def stack_settings(settings, live_sandbox):
     """The in-process portal (live server) talks to the sandbox with fast sync settings."""
     for name, value in {**vario_settings(live_sandbox.url), **FAST_SYNC}.items():
-        setattr(settings, name, float(value) if name in FAST_SYNC else value)
+        setattr(settings, name, type(getattr(settings, name))(value) if name in FAST_SYNC else value)
     return settings
 
 
@@ -58,6 +58,19 @@ def sim(sandbox_url):
 @pytest.fixture
 def channel(stack_settings, live_sandbox, live_server, sim, redis_conn):
     """The demo-like channel on the sandbox, with default mappings and carriers, webhooks registered."""
+    channel = sandbox_channel(live_sandbox)
+    vario_webhooks_register(base_url=live_server.url)
+    return channel
+
+
+@pytest.fixture
+def quiet_channel(stack_settings, live_sandbox, sim, redis_conn):
+    """The same channel with no VARIO webhooks registered: what happens in the ERP reaches the portal
+    only when it asks (a bulk run), as after webhooks were lost."""
+    return sandbox_channel(live_sandbox)
+
+
+def sandbox_channel(live_sandbox):
     channel = SalesChannelFactory(
         code="shop",
         vtex_account_name="demostore",
@@ -75,7 +88,6 @@ def channel(stack_settings, live_sandbox, live_server, sim, redis_conn):
             tracking_url_template=template,
             integrated_with_vtex_tracking=integrated,
         )
-    vario_webhooks_register(base_url=live_server.url)
     return channel
 
 

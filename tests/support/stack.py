@@ -28,6 +28,9 @@ FAST_SYNC = {
     "RETRY_AFTER_DEFAULT_SECONDS": "1",
     "VARIO_429_BACKOFF_SECONDS": "0.2",
     "REMOTE_READ_TIMEOUT": "5",
+    "BULK_STEP_SECONDS": "2",
+    "BULK_STALE_SECONDS": "3",
+    "BULK_PAGE_SIZE": "4",
 }
 
 
@@ -45,7 +48,7 @@ def worker_database_url() -> str:
 class Worker(PortalProcess):
     """One `manage.py rqworker` process with its scheduler."""
 
-    args = ("rqworker", "default", "--with-scheduler")
+    args = ("rqworker", "default", "bulk", "--with-scheduler")
 
 
 class Periodic(PortalProcess):

@@ -8,7 +8,17 @@ from sync.clients.limiter import Rate, RemoteLimiter
 
 @pytest.fixture
 def make_limiter(settings, redis_conn):
-    def make(rate="3/1", max_wait=5.0, scope="acct", rates=None, margin=0.0, remote="vtex", per_route=True):
+    def make(
+        rate="3/1",
+        max_wait=5.0,
+        scope="acct",
+        rates=None,
+        margin=0.0,
+        remote="vtex",
+        per_route=True,
+        lane="",
+        share=1.0,
+    ):
         return RemoteLimiter(
             remote=remote,
             scope=scope,
@@ -18,6 +28,8 @@ def make_limiter(settings, redis_conn):
             max_wait=max_wait,
             margin_seconds=margin,
             per_route=per_route,
+            lane=lane,
+            lane_share=share,
         )
 
     return make
@@ -135,3 +147,27 @@ def test_a_per_route_remote_still_blocks_only_the_route_that_got_the_429(make_li
 def test_bad_rates_are_refused_with_an_example(text):
     with pytest.raises(ValueError, match=r"40/6|at least"):
         Rate.parse(text)
+
+
+def test_a_lane_takes_at_most_its_share_of_the_window_and_leaves_the_rest(make_limiter):
+    bulk = make_limiter("4/2", max_wait=0.1, lane="bulk", share=0.5)
+    assert [bulk.acquire(), bulk.acquire()] == [0, 0]
+    shared = make_limiter("4/2", max_wait=0.1)
+    assert [shared.acquire(), shared.acquire()] == [0, 0]  # the rest is there for everything else
+    with pytest.raises(RetryableError):  # the lane's calls counted in the shared window too
+        shared.acquire()
+    # Its share used, the lane waits out its own window (its pace) rather than give up at max_wait.
+    assert 1.0 < bulk.acquire() <= 2.2
+
+
+def test_remote_lane_builds_clients_in_the_lane(settings):
+    from mappings.models import SalesChannel
+    from sync.remotes import remote_lane, vtex_client_for
+
+    settings.BULK_BUDGET_SHARE = 0.25
+    channel = SalesChannel(code="x", vtex_account_name="acct", vtex_app_key="k", vtex_app_token="t")
+    with remote_lane("bulk"):
+        inside = vtex_client_for(channel)
+    outside = vtex_client_for(channel)
+    assert (inside.http.limiter.lane, inside.http.limiter.lane_share) == ("bulk", 0.25)
+    assert outside.http.limiter.lane == ""
