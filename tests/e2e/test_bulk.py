@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 
 from sandbox.harness import order_pair
 from sync.bulk.models import BulkRun, BulkRunItem
@@ -115,3 +118,17 @@ def test_pause_resume_cancel_and_one_run_per_kind(sim, quiet_channel, worker, se
     bulk_run_cancel(run=second)
     second.refresh_from_db()
     assert second.state == BulkRun.State.CANCELLED
+
+
+def test_the_cli_starts_a_run_and_follows_it_to_its_end(sim, quiet_channel, worker):
+    vtex, erp = order_pair(sim, ONE_ITEM)
+    sim.post(f"vario/orders/{erp['id']}/deliver", {"carrier": "DHL", "trackingNumber": "DHL-1"})
+    out = io.StringIO()
+
+    call_command(
+        "bulk_run", "shop", "order_status_initial", "--ids", erp["id"], "--wait", "--poll-seconds", "0.2", stdout=out
+    )
+
+    text = out.getvalue()
+    assert "about 1 item(s)" in text and "finished: 1 done, 1 changed" in text, text
+    assert vtex_status(sim, vtex["orderId"]) == "invoiced"

@@ -288,3 +288,55 @@ def test_events_stored_by_a_web_process_killed_before_its_hand_off_are_swept_and
         InboxEvent.objects.filter(status=InboxEvent.Status.PROCESSED).values_list("pk", flat=True)
     )
     assert_nothing_lost_nothing_doubled(sim)
+
+
+# --- (f) a bulk run: its worker killed mid-run, then Redis restarted (issue #15 item 4) --------------------
+
+
+def test_a_bulk_run_resumes_after_a_killed_worker_and_a_redis_restart_and_does_each_order_once(
+    sim, quiet_channel, env, processes, tmp_path, stack_settings
+):
+    from sync.bulk.models import BulkRun
+    from sync.bulk.services import bulk_run_start
+
+    redis = RedisServer().start()
+    try:
+        stack_settings.REDIS_URL = redis.url
+        env = {**env, "REDIS_URL": redis.url}
+        pairs = [order_pair(sim, TWO_ITEMS) for _ in range(6)]
+        for _vtex, erp in pairs:  # shipped while no webhook reached the portal
+            sim.post(f"vario/orders/{erp['id']}/deliver", {"carrier": "DHL", "trackingNumber": f"DHL-{erp['id']}"})
+        # The worker dies once VTEX accepted the first invoice, before the portal recorded it.
+        worker = processes(
+            Worker(env={**env, "PORTAL_FAULT_KILL_AFTER": f"^POST {INVOICE}"}, log_path=tmp_path / "w1.log")
+        )
+        run = bulk_run_start(
+            channel=quiet_channel,
+            kind=BulkRun.Kind.ORDER_STATUS_INITIAL,
+            scope={"since": "2000-01-01"},
+            dry_run=False,
+            started_by="test",
+        )
+        worker.wait_dead()
+        assert len(accepted_invoice_posts(sim)) == 1, worker.log_tail()
+
+        redis.stop()  # queues, scheduled steps, locks and markers are gone with it
+        restarted = RedisServer()
+        restarted.port = redis.port
+        redis = restarted.start()
+        processes(Periodic(env=env, log_path=tmp_path / "periodic.log"))  # its sweep finds the stalled run
+        processes(Worker(env=env, log_path=tmp_path / "w2.log"))
+
+        def ended():
+            run.refresh_from_db()
+            return run if run.state == BulkRun.State.FINISHED else None
+
+        wait_until(ended, message="the bulk run resumed and finished", timeout=90)
+        assert (run.total, run.done, run.failed) == (6, 6, 0), run.message
+        for vtex, erp in pairs:
+            [invoice] = sim.vtex_order(vtex["orderId"])["invoices"]
+            assert invoice["trackingNumber"] == f"DHL-{erp['id']}"
+        assert len(accepted_invoice_posts(sim)) == 6
+        assert_nothing_lost_nothing_doubled(sim)
+    finally:
+        redis.stop()
