@@ -92,6 +92,20 @@ def orders(request):
     return json_response(order_json(order), status=201)
 
 
+@control_view("POST")
+def orders_bulk(request):
+    """POST {count, template} or {orders}: many orders at once, without feed events (docs/sandbox-vtex.md)."""
+    data = _object(request)
+    name = data.get("accountName", DEMO_ACCOUNT)
+    account = Account.objects.filter(account_name=name).first()
+    if account is None:
+        raise ControlError(f"unknown account {name!r}; create it with POST /_sim/vtex/accounts")
+    order_ids = services.orders_bulk_create(account=account, data=data)
+    return json_response(
+        {"accountName": account.account_name, "created": len(order_ids), "orderIds": order_ids}, status=201
+    )
+
+
 def _order(order_id: str) -> Order:
     return Order.objects.select_related("account").get(order_id=order_id)
 

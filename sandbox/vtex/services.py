@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sandbox import clock
 from sandbox.http import object_id
@@ -581,14 +581,20 @@ ADDRESS_DEFAULTS = {
 }
 
 
-def order_create(*, account: Account, data: dict) -> Order:
-    """A customer order as checkout would create it, walked to ``status`` (default ready-for-handling)."""
+def _order_target(data: dict) -> str:
     target = data.get("status", st.READY_FOR_HANDLING)
     if target not in st.PRE_HANDLING_PATH and target not in st.SIDE_STATUSES:
         raise ControlError(
             f"status must be one of {', '.join(st.PRE_HANDLING_PATH + sorted(st.SIDE_STATUSES))} "
             "(move it further with the real API or POST /_sim/vtex/orders/{id}/status)"
         )
+    return target
+
+
+def _new_order(*, account: Account, data: dict, sequence: int, created: datetime) -> Order:
+    """An unsaved order at ``order-created`` from a control API body (docs/sandbox-vtex.md)."""
+    if not isinstance(data, dict):
+        raise ControlError("an order must be a JSON object")
     lines = _order_lines(data.get("items"))
     shipping = _int_field(data, "shippingValue", minimum=0, default=0)
     customer = {**CUSTOMER_DEFAULTS, **(data.get("customer") or {})}
@@ -597,20 +603,11 @@ def order_create(*, account: Account, data: dict) -> Order:
     marketplace_order_id = str(data.get("marketplaceOrderId") or "")
     if marketplace_order_id and not affiliate:
         raise ControlError("a marketplace order (marketplaceOrderId) needs its affiliateId (e.g. MKP)")
-    if (
-        marketplace_order_id
-        and Order.objects.filter(
-            account=account, affiliate_id=affiliate, marketplace_order_id=marketplace_order_id
-        ).exists()
-    ):
-        raise ControlError(f"order {marketplace_order_id} of {affiliate} already exists (VTEX answers EOI007)")
     origin = data.get("origin", "Marketplace")
     if origin not in ("Marketplace", "Fulfillment", "Chain"):
         raise ControlError("origin must be Marketplace, Fulfillment or Chain")
-    sequence = _next_sequence()
     number = f"{ORDER_ID_BASE + sequence}-01"
-    now = clock.now()
-    order = Order.objects.create(
+    return Order(
         account=account,
         order_id=f"{affiliate}-{number}" if affiliate else number,
         sequence=str(sequence),
@@ -628,14 +625,36 @@ def order_create(*, account: Account, data: dict) -> Order:
         customer=customer,
         address=address,
         delivery_company=str(data.get("deliveryCompany") or "PPL"),
-        creation_date=now,
-        last_change=now,
-        status_history=[{"from": "", "to": st.ORDER_CREATED, "at": now.isoformat()}],
+        creation_date=created,
+        last_change=created,
+        status_history=[{"from": "", "to": st.ORDER_CREATED, "at": created.isoformat()}],
         ids={
             name: new_hex()
             for name in ("orderFormId", "transactionId", "paymentId", "userProfileId", "addressId", "lockId")
         },
     )
+
+
+def _marketplace_duplicate(account: Account, order: Order) -> ControlError | None:
+    if order.marketplace_order_id and (
+        Order.objects.filter(
+            account=account, affiliate_id=order.affiliate_id, marketplace_order_id=order.marketplace_order_id
+        ).exists()
+    ):
+        return ControlError(
+            f"order {order.marketplace_order_id} of {order.affiliate_id} already exists (VTEX answers EOI007)"
+        )
+    return None
+
+
+def order_create(*, account: Account, data: dict) -> Order:
+    """A customer order as checkout would create it, walked to ``status`` (default ready-for-handling)."""
+    target = _order_target(data)
+    order = _new_order(account=account, data=data, sequence=_next_sequence(), created=clock.now())
+    if error := _marketplace_duplicate(account, order):
+        raise error
+    order.save()
+    now = order.creation_date
     # Creation is the order's first status change: there is no previous state.
     events.order_status_changed(order=order, last_state="", state=st.ORDER_CREATED, last_change=now, current_change=now)
     if target in st.SIDE_STATUSES:
@@ -644,6 +663,114 @@ def order_create(*, account: Account, data: dict) -> Order:
     else:
         order_walk(order=order, to=target)
     return order
+
+
+BULK_MAX_ORDERS = 100_000
+BULK_BATCH = 500
+
+
+def _bulk_bodies(data: dict) -> list[dict]:
+    """The order bodies of a bulk request: ``orders`` as given, or ``count`` copies of ``template``."""
+    if "orders" in data:
+        bodies = data["orders"]
+        if not isinstance(bodies, list) or not 1 <= len(bodies) <= BULK_MAX_ORDERS:
+            raise ControlError(f"orders must be a list of 1 to {BULK_MAX_ORDERS} order objects")
+        return bodies
+    count = _int_field(data, "count", minimum=1)
+    if count > BULK_MAX_ORDERS:
+        raise ControlError(f"count must be at most {BULK_MAX_ORDERS}")
+    template = data.get("template")
+    if not isinstance(template, dict):
+        raise ControlError("give orders (a list of order objects) or count and template (an order object)")
+    mp_id = str(template.get("marketplaceOrderId") or "")
+    if mp_id and "{n}" not in mp_id and count > 1:
+        raise ControlError("a template's marketplaceOrderId needs \"{n}\" (the order's number, 1..count)")
+    return [
+        {**template, "marketplaceOrderId": mp_id.replace("{n}", str(n))} if mp_id else template
+        for n in range(1, count + 1)
+    ]
+
+
+def _control_date(data: dict, field: str, default: datetime) -> datetime:
+    if data.get(field) is None:
+        return default
+    moment = _parse_iso_with_time(data[field])
+    if moment is None:
+        raise ControlError(f"{field} must be an ISO 8601 date and time, e.g. 2026-03-01T10:00:00+00:00")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _walk_quietly(order: Order, target: str) -> None:
+    """Put a new order in ``target`` along the path ``order_create`` walks, without events: one
+    microsecond per step after its creation, in its history."""
+    path = (
+        [*st.path_from(st.ORDER_CREATED, st.SIDE_STATUSES[target]), target]
+        if target in st.SIDE_STATUSES
+        else st.path_from(st.ORDER_CREATED, target)
+    )
+    previous = st.ORDER_CREATED
+    for step, status in enumerate(path, start=1):
+        at = order.creation_date + timedelta(microseconds=step)
+        order.status_history.append({"from": previous, "to": status, "at": at.isoformat()})
+        if status == st.PAYMENT_APPROVED:
+            order.authorized_date = at
+        order.status, order.last_change, previous = status, at, status
+
+
+def _marketplace_ids_new(account: Account, keys: set[tuple[str, str]]) -> None:
+    ids = sorted({mp_id for _, mp_id in keys})
+    for at in range(0, len(ids), BULK_BATCH):
+        existing = Order.objects.filter(account=account, marketplace_order_id__in=ids[at : at + BULK_BATCH])
+        taken = keys & set(existing.values_list("affiliate_id", "marketplace_order_id"))
+        if taken:
+            affiliate, mp_id = min(taken)
+            raise ControlError(f"order {mp_id} of {affiliate} already exists (VTEX answers EOI007)")
+
+
+def orders_bulk_create(*, account: Account, data: dict) -> list[str]:
+    """Control API: many orders in a few inserts, as if their feed events had expired (none is emitted).
+
+    1. The bodies: ``orders``, or ``count`` copies of ``template`` (``{n}`` in its marketplaceOrderId).
+    2. Creation dates: a body's own ``creationDate``, else spread evenly over [creationFrom,
+       creationTo) (both default to the simulated now).
+    3. Each order is built as ``order_create`` builds it and put in its status directly, the history
+       recorded; marketplace ids must be new, in the request and in the account.
+    4. Inserted in batches as they are built (the caller's transaction undoes all on a refusal); the
+       ids are returned in the request's order.
+    """
+    bodies = _bulk_bodies(data)
+    now = clock.now()
+    first = _control_date(data, "creationFrom", now)
+    last = _control_date(data, "creationTo", first)
+    if last < first:
+        raise ControlError("creationTo lies before creationFrom")
+    step = (last - first) / len(bodies)
+    sequence = _next_sequence()
+    order_ids: list[str] = []
+    batch: list[Order] = []
+    marketplace_ids: set[tuple[str, str]] = set()
+    for n, body in enumerate(bodies):
+        try:
+            if not isinstance(body, dict):
+                raise ControlError("an order must be a JSON object")
+            target = _order_target(body)
+            created = _control_date(body, "creationDate", first + step * n)
+            order = _new_order(account=account, data=body, sequence=sequence + n, created=created)
+            key = (order.affiliate_id, order.marketplace_order_id)
+            if order.marketplace_order_id and key in marketplace_ids:
+                raise ControlError(f"order {key[1]} of {key[0]} is given twice (VTEX answers EOI007)")
+        except ControlError as exc:
+            raise ControlError(f"order {n + 1}: {exc}") from None
+        if order.marketplace_order_id:
+            marketplace_ids.add(key)
+        _walk_quietly(order, target)
+        batch.append(order)
+        if len(batch) == BULK_BATCH or n == len(bodies) - 1:
+            _marketplace_ids_new(account, {(o.affiliate_id, o.marketplace_order_id) for o in batch} & marketplace_ids)
+            Order.objects.using(SANDBOX_DB).bulk_create(batch)
+            order_ids += [o.order_id for o in batch]
+            batch = []
+    return order_ids
 
 
 def order_status_move(*, order: Order, status: str) -> None:

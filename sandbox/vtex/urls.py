@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/do/notes", views.do_notes),
     path("_sim/vtex/accounts", control.accounts),
     path("_sim/vtex/orders", control.orders),
+    path("_sim/vtex/orders/bulk", control.orders_bulk),
     path("_sim/vtex/orders/<str:order_id>", control.order_state),
     path("_sim/vtex/orders/<str:order_id>/status", control.order_status),
     path("_sim/vtex/orders/<str:order_id>/request-cancellation", control.order_request_cancellation),

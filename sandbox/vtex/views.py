@@ -10,18 +10,15 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from sandbox.http import READ_ONLY_METHODS, InvalidJson, QueryParamError, int_query_param, json_body, json_response
+from sandbox.http import READ_ONLY_METHODS, InvalidJson, json_body, json_response
 from sandbox.routers import SANDBOX_DB
-from sandbox.vtex import changes, channel, notes, services
+from sandbox.vtex import changes, channel, listing, notes, services
 from sandbox.vtex.auth import vtex_auth, vtex_error
 from sandbox.vtex.errors import ChannelError, OmsError, bad_request
 from sandbox.vtex.models import Order, OrderChange
-from sandbox.vtex.serializers import order_json, order_list_json, order_list_row
+from sandbox.vtex.serializers import order_json
 
 JSON_UTF8 = "application/json; charset=utf-8"
-LIST_PAGE_LIMIT = 30
-LIST_PER_PAGE_MAX = 100
-LIST_ORDER_FIELDS = {"creationDate": "creation_date", "orderId": "order_id", "origin": "origin"}
 
 
 def read_json(request, *, required: bool = True):
@@ -73,33 +70,8 @@ def order_detail(request, order_id: str):
 
 @oms_view("GET")
 def order_list(request):
-    try:
-        # List orders stops at page 30 (docs/sandbox-vtex.md).
-        page = int_query_param(request.GET, "page", default=1, minimum=1, maximum=LIST_PAGE_LIMIT)
-        per_page = int_query_param(request.GET, "per_page", default=15, minimum=1, maximum=LIST_PER_PAGE_MAX)
-    except QueryParamError as exc:
-        raise bad_request("SBX-LIST-PAGE", str(exc)) from None
-    orders = Order.objects.filter(account=request.vtex_account).select_related("account")
-    if request.GET.get("f_status"):
-        orders = orders.filter(status__in=request.GET["f_status"].split(","))
-    if request.GET.get("f_affiliateId"):
-        orders = orders.filter(affiliate_id__in=request.GET["f_affiliateId"].split(","))
-    field, _, direction = request.GET.get("orderBy", "creationDate,desc").partition(",")
-    if field not in LIST_ORDER_FIELDS or direction not in ("asc", "desc"):
-        raise bad_request("SBX-LIST-ORDER", "orderBy must be creationDate|orderId|origin followed by ,asc or ,desc")
-    orders = orders.order_by(("-" if direction == "desc" else "") + LIST_ORDER_FIELDS[field], "id")
-    rows = [order_list_row(o) for o in orders]
-    if request.GET.get("q"):
-        needle = request.GET["q"].lower()
-        rows = [r for r, o in zip(rows, orders, strict=True) if needle in _searchable(o)]
-    start = (page - 1) * per_page
-    body = order_list_json(rows=rows[start : start + per_page], all_rows=rows, page=page, per_page=per_page)
+    body = listing.order_list(account=request.vtex_account, query=request.GET)
     return json_response(body, content_type=JSON_UTF8)
-
-
-def _searchable(order: Order) -> str:
-    c = order.customer
-    return " ".join([order.order_id, c["email"], c["document"], c["firstName"], c["lastName"]]).lower()
 
 
 @oms_view("POST")

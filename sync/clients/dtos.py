@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -21,6 +21,15 @@ def _int(value: Any, default: int = 0) -> int:
 
 def _str(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _datetime(value: Any) -> datetime:
+    """An ISO 8601 timestamp as an aware datetime. VTEX writes them with an offset or ``Z`` and up to
+    seven fraction digits (reference/vtex.md §0, "Date formats seen"); one without an offset is UTC."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"not a timestamp: {value!r}")
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 # --- Calls (for the timeline) ----------------------------------------------------------------------
@@ -253,6 +262,81 @@ class VtexReceipt:
     def from_json(cls, data: Mapping[str, Any] | None) -> VtexReceipt:
         data = data or {}
         return cls(order_id=_str(data.get("orderId")), receipt=_str(data.get("receipt")), date=_str(data.get("date")))
+
+
+@dataclass(frozen=True)
+class VtexOrderSummary:
+    """One row of List orders (``list[]`` of ``GET /api/oms/pvt/orders``, OpenAPI schema ``List``).
+
+    The row has no items (none since 2018, says the spec) and no lastChange: what a caller needs
+    beyond these fields comes from Get order."""
+
+    order_id: str
+    status: str
+    creation_date: datetime
+    sales_channel: str = ""
+    sequence: str = ""
+    marketplace_order_id: str = ""
+    affiliate_id: str = ""
+    origin: str = ""
+    total_value: int = 0
+    total_items: int = 0
+    currency_code: str = ""
+    authorized_date: datetime | None = None
+    workflow_in_error: bool = False
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VtexOrderSummary:
+        order_id = _str(data["orderId"])
+        if not order_id:
+            raise ValueError("a List orders row without orderId")
+        authorized = data.get("authorizedDate")
+        return cls(
+            order_id=order_id,
+            status=_str(data.get("status")),
+            creation_date=_datetime(data["creationDate"]),
+            sales_channel=_str(data.get("salesChannel")),
+            sequence=_str(data.get("sequence")),
+            marketplace_order_id=_str(data.get("marketPlaceOrderId")),
+            affiliate_id=_str(data.get("affiliateId")),
+            origin=_str(data.get("origin")),
+            total_value=_int(data.get("totalValue")),
+            total_items=_int(data.get("totalItems")),
+            currency_code=_str(data.get("currencyCode")),
+            authorized_date=_datetime(authorized) if authorized else None,
+            workflow_in_error=bool(data.get("workflowInErrorState")),
+        )
+
+
+@dataclass(frozen=True)
+class VtexOrderList:
+    """One page of List orders: its rows and ``paging`` (total orders matching, pages, this page, size).
+
+    ``total`` and ``pages`` count every matching order, also those beyond the 30 pages VTEX lets a
+    caller read (OpenAPI ``Paging``: "Total number of orders"); ``vtex_orders_scan`` relies on it."""
+
+    orders: tuple[VtexOrderSummary, ...]
+    total: int
+    pages: int
+    page: int
+    per_page: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VtexOrderList:
+        paging = data["paging"]
+        rows = data.get("list") or []
+        if not isinstance(rows, list):
+            raise TypeError("List orders: list is not an array")
+        values = {k: _int(paging[k]) for k in ("total", "pages", "currentPage", "perPage")}
+        if min(values.values()) < 0:
+            raise ValueError(f"List orders: negative paging {dict(paging)}")
+        return cls(
+            orders=tuple(VtexOrderSummary.from_json(row) for row in rows),
+            total=values["total"],
+            pages=values["pages"],
+            page=values["currentPage"],
+            per_page=values["perPage"],
+        )
 
 
 @dataclass(frozen=True)

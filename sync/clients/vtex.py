@@ -9,17 +9,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from django.views.decorators.debug import sensitive_variables
 
-from sync.clients.dtos import ChannelOrderResult, FeedConfig, FeedItem, VtexOrder, VtexReceipt
+from sync.clients.dtos import ChannelOrderResult, FeedConfig, FeedItem, VtexOrder, VtexOrderList, VtexReceipt
 from sync.clients.errors import NotFoundError
 from sync.clients.http import HttpClient, Recorder
 from sync.clients.limiter import RemoteLimiter
 
 MAX_FEED_LOT = 10  # VTEX's maximum maxlot
+# List orders: "the limit of information retrieval is 30 pages", per_page "goes up to 100" (OpenAPI
+# orders-api.json, GET /api/oms/pvt/orders; reference/vtex.md §1.6).
+MAX_LIST_PAGES = 30
+MAX_LIST_PER_PAGE = 100
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def list_orders_timestamp(moment: datetime, *, round_up: bool = False) -> str:
+    """``2022-01-01T02:00:00.000Z``: the UTC, millisecond form of the spec's f_creationDate example.
+
+    Rounded down, or up with ``round_up``, to the millisecond, so a range written with a rounded-down
+    start and a rounded-up end covers every moment of the range asked for."""
+    if moment.tzinfo is None:
+        raise ValueError("List orders needs aware datetimes (VTEX compares UTC timestamps)")
+    moment = moment.astimezone(UTC)
+    floor = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    if round_up and floor != moment:
+        floor += _MILLISECOND
+    return floor.strftime("%Y-%m-%dT%H:%M:%S.") + f"{floor.microsecond // 1000:03d}Z"
 
 
 def vtex_error(body: Any) -> tuple[str, str]:
@@ -87,6 +107,42 @@ class VtexClient:
         path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}"
         data = self.http.request_json("GET", path, route="get_order")
         return self.http.parse(VtexOrder.from_json, data, "GET", path)
+
+    def list_orders(
+        self,
+        *,
+        creation_from: datetime,
+        creation_to: datetime,
+        statuses: Sequence[str] = (),
+        page: int = 1,
+        per_page: int = MAX_LIST_PER_PAGE,
+    ) -> VtexOrderList:
+        """One page of List orders created in [creation_from, creation_to], oldest first.
+
+        VTEX's range ``creationDate:[from TO to]`` includes both ends; it is sent in milliseconds, the
+        start rounded down and the end up, so it covers the range asked for and perhaps a moment more:
+        a caller that wants a half-open range drops the rows outside it (``sync.bulk.vtex_scan`` does).
+        Ascending by creation date, so the orders a page shows do not move when newer ones arrive.
+        VTEX serves at most 30 pages (``MAX_LIST_PAGES``); ``paging.total`` counts them all. The list
+        lags the orders by about four minutes of indexing (reference/vtex.md §1.6).
+        """
+        if not 1 <= page <= MAX_LIST_PAGES:
+            raise ValueError(f"page must be between 1 and {MAX_LIST_PAGES} (VTEX serves no further page)")
+        if not 1 <= per_page <= MAX_LIST_PER_PAGE:
+            raise ValueError(f"per_page must be between 1 and {MAX_LIST_PER_PAGE}")
+        if any(not status or "," in status for status in statuses):
+            raise ValueError("statuses are non-empty VTEX status names (f_status is a comma-separated list)")
+        start = list_orders_timestamp(creation_from)
+        end = list_orders_timestamp(creation_to, round_up=True)
+        if creation_to < creation_from:
+            raise ValueError("creation_to lies before creation_from")
+        params = {"f_creationDate": f"creationDate:[{start} TO {end}]"}
+        if statuses:
+            params["f_status"] = ",".join(statuses)
+        params.update({"orderBy": "creationDate,asc", "page": page, "per_page": per_page})
+        path = "/api/oms/pvt/orders"
+        data = self.http.request_json("GET", path, route="list_orders", params=params)
+        return self.http.parse(VtexOrderList.from_json, data, "GET", path)
 
     def start_handling(self, order_id: str) -> None:
         self.http.request(

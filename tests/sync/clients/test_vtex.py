@@ -280,3 +280,201 @@ def test_channel_order_codes_that_mean_retry_later(code, not_yet):
     result = ChannelOrderResult.from_json({"marketplaceOrderId": "MKP-1", "code": code, "success": False})
 
     assert result.not_yet is not_yet
+
+
+# --- List orders (the order backfill's scan, sync.bulk.vtex_scan) ------------------------------------
+
+
+def list_orders_answer(rows: list[dict], *, total: int, pages: int, page: int = 1, per_page: int = 100) -> dict:
+    """An answer in the spec's shape; statistics (which the client ignores) of no order, as the sandbox writes them."""
+    from sandbox.vtex.serializers import order_list_json
+
+    answer = order_list_json(rows=rows, all_rows=[], page=page, per_page=per_page)
+    return {**answer, "paging": {"total": total, "pages": pages, "currentPage": page, "perPage": per_page}}
+
+
+def list_row(order_id: str, creation_date: str, **extra) -> dict:
+    """A row as the OpenAPI example shows it (every field the schema requires)."""
+    return {
+        "orderId": order_id,
+        "creationDate": creation_date,
+        "clientName": "J C",
+        "items": None,
+        "totalValue": 7453,
+        "paymentNames": "Visa",
+        "status": "ready-for-handling",
+        "statusDescription": "Pronto para o manuseio",
+        "marketPlaceOrderId": None,
+        "sequence": "502559",
+        "salesChannel": "1",
+        "affiliateId": "",
+        "origin": "Marketplace",
+        "workflowInErrorState": False,
+        "workflowInRetry": False,
+        "lastMessageUnread": None,
+        "ShippingEstimatedDate": None,
+        "ShippingEstimatedDateMax": None,
+        "ShippingEstimatedDateMin": None,
+        "orderIsComplete": True,
+        "listId": None,
+        "listType": None,
+        "authorizedDate": None,
+        "callCenterOperatorName": None,
+        "totalItems": 1,
+        "currencyCode": "BRL",
+        **extra,
+    }
+
+
+def _utc(text: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)
+
+
+@responses.activate
+def test_list_orders_asks_for_the_creation_range_oldest_first_and_validates(vtex):
+    responses.get(f"{BASE}/api/oms/pvt/orders", json=list_orders_answer([], total=0, pages=0))
+
+    vtex.list_orders(
+        creation_from=_utc("2026-03-01T10:00:00+00:00"),
+        creation_to=_utc("2026-03-02T10:00:00+00:00"),
+        statuses=["ready-for-handling", "handling"],
+        page=3,
+        per_page=50,
+    )
+
+    request, body = sent()
+    query = dict(responses.calls[0].request.params)
+    assert query == {
+        "f_creationDate": "creationDate:[2026-03-01T10:00:00.000Z TO 2026-03-02T10:00:00.000Z]",
+        "f_status": "ready-for-handling,handling",
+        "orderBy": "creationDate,asc",
+        "page": "3",
+        "per_page": "50",
+    }
+    assert body is None and request.method == "GET"
+    validate_vtex_request("orders", "get", "/api/oms/pvt/orders", query=query)
+
+
+@responses.activate
+def test_list_orders_widens_the_range_to_whole_milliseconds_in_utc(vtex):
+    from datetime import timedelta, timezone
+
+    responses.get(f"{BASE}/api/oms/pvt/orders", json=list_orders_answer([], total=0, pages=0))
+    prague = timezone(timedelta(hours=1))
+
+    vtex.list_orders(
+        creation_from=_utc("2026-03-01T11:00:00.123999+01:00"),
+        creation_to=_utc("2026-03-01T10:00:05.000001+00:00").astimezone(prague),
+    )
+
+    query = dict(responses.calls[0].request.params)
+    assert query["f_creationDate"] == "creationDate:[2026-03-01T10:00:00.123Z TO 2026-03-01T10:00:05.001Z]"
+    assert "f_status" not in query  # no statuses: no filter
+
+
+@responses.activate
+def test_list_orders_reads_rows_and_paging(vtex):
+    rows = [
+        list_row(
+            "1306331686122-01",
+            "2019-02-04T10:29:11+00:00",
+            status="invoiced",
+            authorizedDate="2019-02-07T21:29:54+00:00",
+        ),
+        list_row(
+            "SCP-880102018018-01",
+            "2019-02-04T10:29:11.1234567Z",
+            marketPlaceOrderId="880102018018-01",
+            affiliateId="SCP",
+            salesChannel="2",
+            origin="Fulfillment",
+        ),
+    ]
+    answer = list_orders_answer(rows, total=250, pages=3, page=2)
+    validate_vtex_response(
+        "orders", "get", "/api/oms/pvt/orders", status=200, body=answer, content_type="application/json; charset=utf-8"
+    )
+    responses.get(f"{BASE}/api/oms/pvt/orders", json=answer)
+
+    result = vtex.list_orders(
+        creation_from=_utc("2019-02-01T00:00:00Z"), creation_to=_utc("2019-03-01T00:00:00Z"), page=2
+    )
+
+    assert (result.total, result.pages, result.page, result.per_page) == (250, 3, 2, 100)
+    first, second = result.orders
+    assert (first.order_id, first.status, first.sales_channel, first.marketplace_order_id) == (
+        "1306331686122-01",
+        "invoiced",
+        "1",
+        "",
+    )
+    assert first.creation_date == _utc("2019-02-04T10:29:11+00:00")
+    assert first.authorized_date == _utc("2019-02-07T21:29:54+00:00") and second.authorized_date is None
+    assert second.creation_date == _utc("2019-02-04T10:29:11.123456+00:00")
+    assert (second.marketplace_order_id, second.affiliate_id, second.sales_channel, second.origin) == (
+        "880102018018-01",
+        "SCP",
+        "2",
+        "Fulfillment",
+    )
+    assert (first.total_value, first.total_items, first.currency_code) == (7453, 1, "BRL")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"list": []},  # no paging
+        list_orders_answer([{"orderId": "1-01"}], total=1, pages=1),  # a row without creationDate
+        list_orders_answer([list_row("1-01", "yesterday")], total=1, pages=1),
+        list_orders_answer([list_row("", "2026-03-01T10:00:00Z")], total=1, pages=1),
+        list_orders_answer([], total=-1, pages=0),
+        {**list_orders_answer([], total=0, pages=0), "list": {"orderId": "1-01"}},
+    ],
+)
+@responses.activate
+def test_list_orders_answer_it_cannot_read_is_the_remotes_payload_error(vtex, broken):
+    from sync.clients.errors import PayloadError
+
+    responses.get(f"{BASE}/api/oms/pvt/orders", json=broken)
+    with pytest.raises(PayloadError):
+        vtex.list_orders(creation_from=_utc("2026-03-01T00:00:00Z"), creation_to=_utc("2026-03-02T00:00:00Z"))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"page": 31},
+        {"page": 0},
+        {"per_page": 101},
+        {"per_page": 0},
+        {"statuses": ["handling,invoiced"]},
+        {"statuses": [""]},
+        {"creation_from": _utc("2026-03-02T00:00:00Z")},  # after creation_to
+        {"creation_to": _utc("2026-03-02T00:00:00")},  # naive
+    ],
+)
+@responses.activate
+def test_list_orders_refuses_what_vtex_would_not_serve_before_calling(vtex, kwargs):
+    arguments = {"creation_from": _utc("2026-03-01T00:00:00Z"), "creation_to": _utc("2026-03-01T12:00:00Z"), **kwargs}
+    with pytest.raises(ValueError):
+        vtex.list_orders(**arguments)
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_list_orders_uses_its_own_limiter_route(vtex):
+    class Limiter:
+        max_wait = 10.0
+        routes: list[str] = []
+
+        def acquire(self, route=""):
+            self.routes.append(route)
+            return 0.0
+
+    limiter = Limiter()
+    vtex.http.limiter = limiter
+    responses.get(f"{BASE}/api/oms/pvt/orders", json=list_orders_answer([], total=0, pages=0))
+    vtex.list_orders(creation_from=_utc("2026-03-01T00:00:00Z"), creation_to=_utc("2026-03-01T12:00:00Z"))
+    assert limiter.routes == ["list_orders"]
