@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -19,10 +22,12 @@ from mappings.admin import OrderLinkAdmin
 from mappings.models import OrderLink
 from portal.admin_confirm import BulkAction, LeftOut, bulk_action_confirm
 from portal.admin_rq import RqDashboardAdmin
+from sync.dry_run import PlannedCall, order_sync_dry_run
 from sync.inbox import inbox_event_retry
 from sync.models import FeedPollState, InboxEvent, OrderSync, TimelineEntry
 from sync.monitoring import feed_poll_health_get, feed_poll_staleness
 from sync.runner import order_sync_retry
+from sync.timeline import timeline_add
 
 TIMELINE_LIMIT = 500  # newest entries shown on an order link page
 # What the bulk retry applies to. A done order is not retried in bulk ("Retry now" on its page still
@@ -140,6 +145,10 @@ class OrderSyncAdmin(ReadOnlyStateAdmin):
         "updated_at",
     )
 
+    def has_dry_run_permission(self, request, obj=None) -> bool:
+        # A dry run writes nothing, but it reads both remotes with the portal's credentials and budget.
+        return self.has_retry_permission(request, obj)
+
     @admin.display(description="message")
     def short_message(self, sync: OrderSync) -> str:
         if len(sync.message) <= 120:
@@ -171,7 +180,12 @@ class OrderSyncAdmin(ReadOnlyStateAdmin):
             self.admin_site.admin_view(self.retry_view),
             name=f"{opts.app_label}_{opts.model_name}_retry",
         )
-        return [retry, *super().get_urls()]
+        dry_run = path(
+            "<path:object_id>/dry-run/",
+            self.admin_site.admin_view(self.dry_run_view),
+            name=f"{opts.app_label}_{opts.model_name}_dry_run",
+        )
+        return [retry, dry_run, *super().get_urls()]
 
     @method_decorator(require_POST)
     def retry_view(self, request, object_id):
@@ -188,9 +202,44 @@ class OrderSyncAdmin(ReadOnlyStateAdmin):
             reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[sync.pk])
         )
 
+    @method_decorator(require_POST)
+    def dry_run_view(self, request, object_id):
+        """The change page's "Dry run": the calls a real run of this order would send now, none sent."""
+        if not self.has_dry_run_permission(request):
+            raise PermissionDenied
+        sync = self.get_object(request, unquote(object_id))
+        if sync is None:
+            raise Http404(f"No order sync with id {object_id!r}.")
+        dry_run = order_sync_dry_run(order_sync=sync)
+        timeline_add(
+            order_sync=sync,
+            kind=TimelineEntry.Kind.OPERATOR,
+            title=f"Dry run by {request.user.get_username()}: {len(dry_run.calls)} call(s)",
+            detail=dry_run.outcome,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": sync,
+            "title": f"Dry run: {sync}",
+            "dry_run": dry_run,
+            "calls": [dry_run_call_shown(number, call) for number, call in enumerate(dry_run.calls, start=1)],
+        }
+        return TemplateResponse(request, "admin/sync/ordersync/dry_run.html", context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        context = {**(extra_context or {}), "has_retry_permission": self.has_retry_permission(request)}
+        context = {
+            **(extra_context or {}),
+            "has_retry_permission": self.has_retry_permission(request),
+            "has_dry_run_permission": self.has_dry_run_permission(request),
+        }
         return super().change_view(request, object_id, form_url, context)
+
+
+def dry_run_call_shown(number: int, call: PlannedCall) -> dict:
+    """One held call as the page shows it: its body as indented JSON."""
+    body = "" if call.body is None else json.dumps(call.body, indent=2, ensure_ascii=False, sort_keys=False)
+    return {"number": number, "remote": call.remote.upper(), "method": call.method, "path": call.path, "body": body}
 
 
 @admin.register(InboxEvent)

@@ -141,6 +141,8 @@ def _erp_order_ref(vario: VarioClient, sync: OrderSync, order_id: str) -> tuple[
 
 def _remember_erp_order(sync: OrderSync, erp_id: str, erp_number: str) -> None:
     sync.erp_order_id, sync.erp_order_number, sync.erp_create_sent_at = erp_id, erp_number, None
+    if sync.pk is None:  # a dry run's unsaved copy (sync.dry_run): kept in memory only
+        return
     # The runner's finish keeps the number and the link; the id is written here.
     OrderSync.objects.filter(pk=sync.pk).update(
         erp_order_id=erp_id, erp_order_number=erp_number, erp_create_sent_at=None
@@ -149,7 +151,17 @@ def _remember_erp_order(sync: OrderSync, erp_id: str, erp_number: str) -> None:
 
 def _create_sent(sync: OrderSync, at) -> None:
     sync.erp_create_sent_at = at
-    OrderSync.objects.filter(pk=sync.pk).update(erp_create_sent_at=at)
+    if sync.pk is not None:  # not for a dry run's unsaved copy: it created nothing
+        OrderSync.objects.filter(pk=sync.pk).update(erp_create_sent_at=at)
+
+
+def _link_record(sync: OrderSync, **fields) -> None:
+    """The order link learns what the run saw. A dry run's unsaved copy of the row records nothing: a
+    later real run reads the link (it is how the import knows the order is in the ERP)."""
+    if sync.pk is None:
+        return
+    link = order_link_record(channel=sync.channel, vtex_order_id=sync.vtex_order_id, **fields)
+    sync.order_link_id = link.pk
 
 
 def _erp_order_create(vario: VarioClient, sync: OrderSync, request: dict) -> ErpDocument:
@@ -260,21 +272,39 @@ def _import(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOr
         created = False
     erp_id, erp_number = ref
     _remember_erp_order(sync, erp_id, erp_number)
-    link = order_link_record(
-        channel=channel,
-        vtex_order_id=order.order_id,
+    _link_record(
+        sync,
         erp_order_id=erp_id,
         erp_order_number=erp_number,
         marketplace_order_id=order.marketplace_order_id,
         vtex_status=order.status,
     )
-    sync.order_link_id = link.pk
     status = _start_handling(vtex, sync, order)
     if not isinstance(status, str):
         return status
-    order_link_record(channel=channel, vtex_order_id=order.order_id, vtex_status=status)
+    _link_record(sync, vtex_status=status)
     verb = "imported as" if created else "already in the ERP as"
     return Done(f"VTEX order {order.order_id} {verb} {erp_number}; VTEX {status}")
+
+
+def _status_sync_request(sync: OrderSync, *, erp_order: ErpDocument, vtex_order_id: str) -> None:
+    if sync.pk is None:
+        # A dry run requests nothing (it would queue real work); its report says what would be asked for.
+        timeline_add(
+            order_sync=sync,
+            kind=TimelineEntry.Kind.ACTION,
+            title=f"ERP → VTEX sync of ERP order {erp_order.number} requested, to accept the cancellation in VTEX",
+        )
+        return
+    order_sync_request(
+        kind=OrderSync.Kind.STATUS,
+        channel=sync.channel,
+        key=erp_order.id,
+        erp_order_id=erp_order.id,
+        erp_order_number=erp_order.number,
+        vtex_order_id=vtex_order_id,
+        erp_dissolved=True,
+    )
 
 
 def _cancel(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOrder) -> Outcome:
@@ -293,15 +323,13 @@ def _cancel(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOr
         return Done(f"VTEX order is {order.status} and never reached the ERP: nothing to do")
     erp_order: ErpDocument = vario.get_document(ref[0])
     _remember_erp_order(sync, erp_order.id, erp_order.number)
-    link = order_link_record(
-        channel=channel,
-        vtex_order_id=order.order_id,
+    _link_record(
+        sync,
         erp_order_id=erp_order.id,
         erp_order_number=erp_order.number,
         vtex_status=order.status,
         erp_state=erp_order.state_key,
     )
-    sync.order_link_id = link.pk
     if erp_order.state_key not in set(channel.erp_cancelled_state_keys):
         if any(line.quantity_committed > 0 for line in erp_order.article_lines):
             return Conflict(
@@ -319,33 +347,30 @@ def _cancel(vtex: VtexClient, vario: VarioClient, sync: OrderSync, order: VtexOr
             kind=TimelineEntry.Kind.ACTION,
             title=f"ERP order {erp_order.number} dissolved (VTEX: {order.status})",
         )
-        order_link_record(channel=channel, vtex_order_id=order.order_id, erp_state=erp_order.state_key)
+        _link_record(sync, erp_state=erp_order.state_key)
     if order.status == "cancellation-requested":
         # The outbound sync accepts the request by cancelling in VTEX (sync.transforms). No VARIO webhook
         # will ask for it: the dissolve went out with x-vario-suppress-own-webhooks.
-        order_sync_request(
-            kind=OrderSync.Kind.STATUS,
-            channel=channel,
-            key=erp_order.id,
-            erp_order_id=erp_order.id,
-            erp_order_number=erp_order.number,
-            vtex_order_id=order.order_id,
-            erp_dissolved=True,
-        )
+        _status_sync_request(sync, erp_order=erp_order, vtex_order_id=order.order_id)
     return Done(f"ERP order {erp_order.number} cancelled; VTEX {order.status}")
 
 
 # --- the work ------------------------------------------------------------------------------------------
 
 
-def order_import_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outcome:
+def order_import_work(sync: OrderSync, recorder: TimelineRecorder, lock, *, vtex: VtexClient | None = None) -> Outcome:
+    """Bring one VTEX order (``sync.key``) into the ERP, or its cancellation; steps in the module's docstring.
+
+    ``vtex``: the VTEX client to use instead of the channel's; a dry run (``sync.dry_run``) passes its own
+    and an unsaved copy of the order's row, so that the run stores nothing: no order link, no request.
+    """
     channel = sync.channel
     if not channel.active:
         return Skipped(f"sales channel {channel.code} is inactive")
     if not selectors.transfer_enabled(channel=channel, sync_type=SyncType.ORDER_DOWNLOAD):
         return Skipped(f"order download is switched off for {channel.code}")
 
-    vtex = vtex_client_for(channel, recorder=recorder)
+    vtex = vtex if vtex is not None else vtex_client_for(channel, recorder=recorder)
     order = vtex.get_order(sync.key)
     sync.vtex_order_id = order.order_id
     if not channel.imports_trade_policy(order.sales_channel):
@@ -359,7 +384,7 @@ def order_import_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
     if order.status in TOO_LATE_STATUSES:
         link = selectors.order_link_get(channel=channel, vtex_order_id=order.order_id)
         if link is not None:
-            order_link_record(channel=channel, vtex_order_id=order.order_id, vtex_status=order.status)
+            _link_record(sync, vtex_status=order.status)
             return Done(f"VTEX order is {order.status}; already linked to {link.erp_order_number}")
         return Skipped(f"VTEX order is already {order.status}; it is not imported into the ERP any more")
     if order.status not in IMPORT_STATUSES:

@@ -265,8 +265,12 @@ def _marketplace_approval(*, vtex: VtexClient, sync: OrderSync, vtex_order: Vtex
 # --- the work ----------------------------------------------------------------------------------------
 
 
-def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outcome:
+def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock, *, vtex: VtexClient | None = None) -> Outcome:
     """Bring one VTEX order up to date with its ERP order (``order_sync_run`` holds the order's lock).
+
+    ``vtex``: the VTEX client to use instead of the channel's (a dry run's, ``sync.dry_run``, which reads
+    the order back as its held writes would have left it). A dry run also passes an unsaved copy of the
+    order's row: what the run writes down stays on the copy, and the order link is not touched.
 
     1. Fetch ERP: the customer order (this channel's, naming its VTEX order), its delivery notes,
        shipments and goods returns, and its fulfilment state read through the channel's status and
@@ -284,7 +288,8 @@ def order_status_work(sync: OrderSync, recorder: TimelineRecorder, lock) -> Outc
     enabled = selectors.transfers_enabled(channel=channel)
     if (skipped := _switched_off(channel, enabled=enabled)) is not None:
         return skipped
-    vario, vtex = vario_client(recorder=recorder), vtex_client_for(channel, recorder=recorder)
+    vario = vario_client(recorder=recorder)
+    vtex = vtex if vtex is not None else vtex_client_for(channel, recorder=recorder)
     read = order_status_read(sync, vario=vario, vtex=vtex, enabled=enabled)  # 1. Fetch ERP, 2. Fetch VTEX
     if not isinstance(read, OrderStatusRead):
         return read
@@ -418,17 +423,24 @@ def _erp_side_fetch(
 def _vtex_order_fetch(vtex: VtexClient, *, order: ErpDocument, sync: OrderSync) -> VtexOrder:
     """Step 2: the VTEX order as it is now; the order link learns both sides' ids and states."""
     vtex_order = vtex.get_order(sync.vtex_order_id)
-    link = order_link_record(
-        channel=sync.channel,
-        vtex_order_id=sync.vtex_order_id,
+    _link_record(
+        sync,
         erp_order_id=order.id,
         erp_order_number=order.number,
         marketplace_order_id=vtex_order.marketplace_order_id,
         vtex_status=vtex_order.status,
         erp_state=order.state_key,
     )
-    sync.order_link_id = link.pk
     return vtex_order
+
+
+def _link_record(sync: OrderSync, **fields) -> None:
+    """The order link learns what the run saw. A dry run's unsaved copy of the row records nothing: a
+    later real run reads the link."""
+    if sync.pk is None:
+        return
+    link = order_link_record(channel=sync.channel, vtex_order_id=sync.vtex_order_id, **fields)
+    sync.order_link_id = link.pk
 
 
 def _push(
@@ -451,5 +463,5 @@ def _push(
 
 def _recorded(outcome: Outcome, *, sync: OrderSync, vtex_order: VtexOrder) -> Outcome:
     """Step 5: the order link shows the VTEX status the run ended with."""
-    order_link_record(channel=sync.channel, vtex_order_id=sync.vtex_order_id, vtex_status=vtex_order.status)
+    _link_record(sync, vtex_status=vtex_order.status)
     return outcome

@@ -80,7 +80,8 @@ def pending_forget_unapplied(*, vtex_pending: Mapping | None) -> dict:
 def _save(order_sync: OrderSync, **changes) -> None:
     pending = {**(order_sync.vtex_pending or {}), **changes}
     order_sync.vtex_pending = {key: value for key, value in pending.items() if value is not None}
-    OrderSync.objects.filter(pk=order_sync.pk).update(vtex_pending=order_sync.vtex_pending)
+    if order_sync.pk is not None:  # a dry run's unsaved copy (sync.dry_run) keeps it in memory only
+        OrderSync.objects.filter(pk=order_sync.pk).update(vtex_pending=order_sync.vtex_pending)
 
 
 @contextmanager

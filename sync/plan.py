@@ -14,10 +14,10 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sync.clients.dtos import ErpDocument, ErpShipment, VtexItem, VtexOrder
+from sync.clients.dtos import ErpDocument, ErpShipment, VtexItem, VtexOrder, VtexPackage, VtexPackageItem
 from sync.outcomes import Conflict, NotYet
 from sync.transforms import (
     CANCELLED,
@@ -516,3 +516,118 @@ def _nothing_left_to_invoice(facts: OutboundFacts) -> bool:
     invoiced = invoiced_quantities(facts.vtex_order)
     to_ship = erp_quantities_to_ship(facts)
     return all(invoiced.get(index, 0) >= quantity for index, quantity in to_ship.items())
+
+
+# --- The VTEX order after an action (what a dry run reads back) ----------------------------------------------
+
+
+def vtex_order_after(order: VtexOrder, action: Action) -> VtexOrder:
+    """The VTEX order as VTEX shows it once it has applied ``action``, by the rules of reference/vtex.md
+    §3, §4, §5, §8.3 and §13; the plan's verdicts (Conflict, NotYet) are not sent and change nothing.
+
+    A dry run (``sync.dry_run``) reads this instead of the real order after each write it held back, so
+    the run plans its next round as it would after the real write. It assumes VTEX has moved on at once
+    (start-handling straight to handling, a removal applied): a real run may have to wait for that, and
+    then sends the same calls in a later run.
+    """
+    match action:
+        case StartHandling():
+            # §3.1: only from ready-for-handling; start-handling, then handling by itself.
+            return replace(order, status="handling") if order.status == "ready-for-handling" else order
+        case PostInvoice(invoice=invoice):
+            return _after_invoice(order, invoice)
+        case PatchTracking():
+            return _package_changed(
+                order,
+                action.invoice_number,
+                courier=action.courier,
+                tracking_number=action.tracking_number,
+                tracking_url=action.tracking_url,
+            )
+        case PutTrackingEvents(invoice_number=number, status=status):
+            package = order.invoice(number)
+            if package is None:
+                return order
+            # §5.2: the events are appended (a resent one shows twice); isDelivered finishes the package.
+            events = tuple((e["city"], e["state"], e["description"]) for e in status["events"])
+            return _package_changed(
+                order,
+                number,
+                tracking_event_contents=(*package.tracking_event_contents, *events),
+                tracking_events=package.tracking_events + len(events),
+                delivered=package.delivered or bool(status["isDelivered"]),
+            )
+        case RemoveItems(changes=changes):
+            return _after_removal(order, changes["remove"]["items"])
+        case CancelOrder():
+            # §3.2: asynchronous, cancel ("Canceling") first, then canceled.
+            return replace(order, status="cancel")
+    return order
+
+
+def _package_changed(order: VtexOrder, number: str, **changes) -> VtexOrder:
+    packages = tuple(replace(p, **changes) if p.invoice_number == number else p for p in order.packages)
+    return replace(order, packages=packages)
+
+
+def _invoiced_in_full(order: VtexOrder) -> VtexOrder:
+    """§4, §8.3: once the sale invoices add up to the order's value, a partly invoiced order is invoiced."""
+    outputs = order.invoices("Output")
+    if order.status == "invoice" and outputs and sum(p.invoice_value for p in outputs) >= order.value:
+        return replace(order, status="invoiced")
+    return order
+
+
+def _after_invoice(order: VtexOrder, invoice: Mapping) -> VtexOrder:
+    """§4: the invoice becomes a package; its items are put on the order's lines of each SKU, first line
+    first, as VTEX infers them from the SKU ids (the body names no line)."""
+    type_ = invoice["type"]
+    taken = defaultdict(int, invoiced_quantities(order, type_))
+    items = []
+    for sent in invoice["items"]:
+        left = int(sent["quantity"])
+        for line in order.items:
+            share = min(left, line.quantity - taken[line.index]) if line.sku_id == str(sent["id"]) else 0
+            if share <= 0:
+                continue
+            taken[line.index] += share
+            left -= share
+            items.append(VtexPackageItem(item_index=line.index, quantity=share, price=int(sent["price"])))
+        if left > 0:  # more than the lines hold (VTEX would refuse it): kept on no line
+            items.append(VtexPackageItem(item_index=None, quantity=left, price=int(sent["price"])))
+    package = VtexPackage(
+        type=type_,
+        invoice_number=invoice["invoiceNumber"],
+        invoice_value=int(invoice["invoiceValue"]),
+        items=tuple(items),
+        courier=invoice.get("courier") or "",
+        tracking_number=invoice.get("trackingNumber") or "",
+        tracking_url=invoice.get("trackingUrl") or "",
+        issuance_date=invoice.get("issuanceDate") or "",
+    )
+    order = replace(order, packages=(*order.packages, package))
+    if type_ != "Output":
+        return order  # a return invoice leaves the status as it is (§8.2)
+    if order.status == "handling":
+        order = replace(order, status="invoice")
+    return _invoiced_in_full(order)
+
+
+def _after_removal(order: VtexOrder, removed: Sequence[Mapping]) -> VtexOrder:
+    """§13: the lines shrink (by uniqueId, else the SKU's first line with units left), the order's value
+    with them; an order whose invoices now cover its value is invoiced."""
+    quantities = {item.index: item.quantity for item in order.items}
+    value = order.value
+    for sent in removed:
+        left = int(sent["quantity"])
+        for line in order.items:
+            if line.sku_id != str(sent["id"]) or (sent.get("uniqueId") and line.unique_id != sent["uniqueId"]):
+                continue
+            share = min(left, quantities[line.index])
+            quantities[line.index] -= share
+            left -= share
+            value -= share * int(sent.get("price") if sent.get("price") is not None else line.selling_price)
+            if not left:
+                break
+    items = tuple(replace(item, quantity=quantities[item.index]) for item in order.items)
+    return _invoiced_in_full(replace(order, items=items, value=value))

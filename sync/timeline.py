@@ -7,7 +7,7 @@ from sync.models import OrderSync, TimelineEntry
 
 
 def timeline_add(*, order_sync: OrderSync, kind: str, title: str, detail: str = "") -> TimelineEntry:
-    return TimelineEntry.objects.create(
+    entry = TimelineEntry(
         order_sync=order_sync,
         channel_id=order_sync.channel_id,
         vtex_order_id=order_sync.vtex_order_id,
@@ -16,6 +16,17 @@ def timeline_add(*, order_sync: OrderSync, kind: str, title: str, detail: str = 
         title=title[:300],
         detail=detail,
     )
+    if order_sync.pk is None:
+        # A dry run's unsaved copy of the order (sync.dry_run) stores nothing: its entries stay on the copy.
+        timeline_kept(order_sync).append(entry)
+        return entry
+    entry.save()
+    return entry
+
+
+def timeline_kept(order_sync: OrderSync) -> list[TimelineEntry]:
+    """The entries ``timeline_add`` kept on an unsaved order sync instead of storing them, oldest first."""
+    return order_sync.__dict__.setdefault("_timeline_kept", [])
 
 
 class TimelineRecorder:

@@ -13,6 +13,12 @@ A 429 is tried again in place, up to ``max_429_tries`` calls in all, when the wa
 guide's minute doubling per repeat (reference/vtex.md §9), longer than ``max_wait`` in production,
 so the job is rescheduled. VARIO (``backoff_429_base``): its ``Retry-After`` when it sends one, else
 ``base``, ``2 × base``, ``4 × base``, … per try (reference/vario-erp.md §4.1 documents none).
+
+A dry run (``sync.dry_run``) holds the writes: inside ``with writes_held(tap):`` no client sends a call
+that may change something (any method but GET, HEAD, OPTIONS, unless the call is marked ``read``: a VQL
+query, the OAuth token grant). Each goes to ``tap`` as a redacted ``PlannedCall`` instead, and the tap's
+answer (the status and JSON the remote would give) comes back as if the remote had sent it, so the
+clients and the recipes above them run exactly as they do for real. Reads are sent as always.
 """
 
 from __future__ import annotations
@@ -20,17 +26,20 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 import requests.utils
 import urllib3.exceptions
 from django.utils import timezone
 
-from portal.redaction import redact_mapping, redact_text
+from portal.redaction import MASK, is_secret_name, redact_mapping, redact_text
 from sync.clients.dtos import RemoteCall
 from sync.clients.errors import (
     AuthError,
@@ -48,6 +57,45 @@ REDACTION_MARGIN = 4096  # longer than any token or key a remote sends
 Recorder = Callable[[RemoteCall], None]
 # The first text a remote gives about its own error, given the parsed body.
 ErrorReader = Callable[[Any], tuple[str, str]]  # → (code, message)
+# Methods that change nothing on the remote (RFC 9110 §9.2.1): sent in a dry run too.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """A write a dry run held back: what the real run sends, as the remote would receive it."""
+
+    remote: str
+    method: str
+    path: str  # the URL's path as the remote sees it (VARIO's /api/vario prefix included), then ?query
+    body: Any = None  # the JSON body (or form), secrets masked; None: no body
+
+
+# A dry run's tap: it records the held write and answers (status, JSON body or None) as the remote would.
+WriteTap = Callable[[PlannedCall], tuple[int, Any]]
+_write_tap: ContextVar[WriteTap | None] = ContextVar("write_tap", default=None)
+
+
+@contextmanager
+def writes_held(tap: WriteTap) -> Iterator[None]:
+    """``with writes_held(tap):`` no client in this context sends a write; ``tap`` records and answers it."""
+    token = _write_tap.set(tap)
+    try:
+        yield
+    finally:
+        _write_tap.reset(token)
+
+
+def redacted_body(value: Any) -> Any:
+    """A JSON body with every secret masked: values under secret names, and secrets inside strings (the
+    Channel Order API's connectorEndpoint carries the connector secret in its path)."""
+    if isinstance(value, Mapping):
+        return {key: MASK if is_secret_name(str(key)) else redacted_body(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redacted_body(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -159,7 +207,13 @@ class HttpClient:
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         url: str | None = None,
+        read: bool = False,
     ) -> requests.Response:
+        """``read``: a call that changes nothing although its method could (a query by POST, a token
+        grant), so a dry run sends it too."""
+        tap = _write_tap.get()
+        if tap is not None and not read and method.upper() not in SAFE_METHODS:
+            return self._held(tap, method, path, params=params, json_body=json_body, form=form, url=url)
         for attempt in range(1, self.max_429_tries + 1):
             response = self._send(
                 method, path, route=route, params=params, json_body=json_body, form=form, headers=headers, url=url
@@ -173,6 +227,23 @@ class HttpClient:
                     continue
             break
         self._raise_for_status(method, path, route, response, attempt=attempt)
+        return response
+
+    def _held(self, tap: WriteTap, method: str, path: str, *, params, json_body, form, url) -> requests.Response:
+        """A dry run's write: not sent (no limiter either: it costs the remote nothing); the tap records
+        it and its answer is returned as the remote's response would be."""
+        target = urlsplit(url or f"{self.base_url}{path}")
+        shown = target.path + (f"?{urlencode(params)}" if params else "")
+        body = json_body if form is None else dict(form.items())
+        status, answer = tap(PlannedCall(self.remote, method.upper(), shown, redacted_body(body)))
+        response = requests.Response()
+        response.status_code = status
+        response.reason = "held by a dry run"
+        response.url = target.geturl()
+        response._content = b"" if answer is None else json.dumps(answer).encode()
+        if answer is not None:
+            response.headers["Content-Type"] = "application/json"
+        self._raise_for_status(method, path, "", response)
         return response
 
     def _wait_after_429(self, response: requests.Response, attempt: int) -> float:

@@ -135,6 +135,7 @@ class VarioClient:
                 "client_secret": client_secret,
             },
             headers={"Content-Type": "application/x-www-form-urlencoded"},
+            read=True,  # a POST that changes nothing in the ERP: a dry run gets its token too
         )
 
     def _access_token(self) -> str:
@@ -220,7 +221,8 @@ class VarioClient:
             "limit": limit,
             "offset": offset,
         }
-        response = self._send("POST", path, route="query", json_body=body)
+        # A POST that only reads (reference §4.5): a dry run sends it too.
+        response = self._send("POST", path, route="query", json_body=body, read=True)
         data = self.http.json_of(response, "POST", path) or {}
         more = response.headers.get("x-query-more-elements", "false").strip().lower() == "true"
         next_offset = response.headers.get("x-query-next-offset")

@@ -76,6 +76,7 @@ TOTP_DEVICE_SEEN: Needs = (("otp_totp.view_totpdevice",), ("otp_totp.change_totp
 # Admin views beyond the standard pages, by URL name: method, whether the URL names an object, and needs.
 EXTRA_VIEWS: dict[str, tuple[str, bool, Needs]] = {
     "sync_ordersync_retry": ("POST", True, (("sync.change_ordersync",),)),
+    "sync_ordersync_dry_run": ("POST", True, (("sync.change_ordersync",),)),
     "auth_user_password_change": ("GET", True, (("auth.change_user",),)),
     # A TOTP device's key and QR code: django-otp shows them to no one with OTP_ADMIN_HIDE_SENSITIVE_DATA.
     **{
