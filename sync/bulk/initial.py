@@ -25,10 +25,12 @@ from sync.bulk.kinds import (
     Scope,
     ScopeInvalid,
     StepContext,
+    dry_run_result,
     order_run_inline,
 )
 from sync.bulk.models import BulkRun
 from sync.clients.vario import vql_literal
+from sync.dry_run import order_status_dry_run
 from sync.models import OrderSync
 from sync.outbound import order_status_work
 from sync.remotes import vario_client
@@ -113,6 +115,8 @@ class OrderStatusInitialSync(BulkKind):
             yield Page(tuple(items.values()), {"offset": offset + size})
 
     def process(self, run: BulkRun, item: Item, context: StepContext) -> ItemResult:
+        if run.dry_run:
+            return dry_run_result(order_status_dry_run(channel=run.channel, erp_order_id=item.key))
         return order_run_inline(
             kind=OrderSync.Kind.STATUS,
             channel=run.channel,

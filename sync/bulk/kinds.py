@@ -122,11 +122,21 @@ class ItemResult:
     differences: tuple[dict, ...] = ()
     order_sync_id: int | None = None
     order_link_id: int | None = None
+    repaired: bool = False  # a reconciliation asked the normal sync to repair it
 
     @property
     def kept(self) -> bool:
-        """Worth a row of its own: anything but a plain "unchanged"."""
-        return self.outcome != BulkRunItem.Outcome.UNCHANGED or bool(self.calls or self.differences)
+        """Worth a row of its own: what changed, failed or was deferred, and every planned call or
+        difference. Unchanged and skipped items (an order already linked) are counted, not kept."""
+        kept = (BulkRunItem.Outcome.CHANGED, BulkRunItem.Outcome.FAILED, BulkRunItem.Outcome.DEFERRED)
+        return self.outcome in kept or bool(self.calls or self.differences)
+
+
+def dry_run_result(dry: Any) -> ItemResult:
+    """A dry run of one order (``sync.dry_run.DryRun``) as an item: "changed" when it would send anything."""
+    calls = tuple({"remote": c.remote, "method": c.method, "path": c.path, "body": c.body} for c in dry.calls)
+    outcome = BulkRunItem.Outcome.CHANGED if calls else BulkRunItem.Outcome.UNCHANGED
+    return ItemResult(outcome, dry.outcome, calls=calls)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from sync.bulk.backfill import OrderBackfill
 from sync.bulk.initial import OrderStatusInitialSync
 from sync.bulk.kinds import BulkKind
+from sync.bulk.reconciliation import Reconciliation
 
-KINDS: dict[str, BulkKind] = {handler.kind: handler for handler in (OrderStatusInitialSync(),)}
+KINDS: dict[str, BulkKind] = {
+    handler.kind: handler for handler in (OrderStatusInitialSync(), OrderBackfill(), Reconciliation())
+}

@@ -26,7 +26,7 @@ from mappings.models import SalesChannel, SyncType
 from sync.bulk.kinds import BulkKind, Item, ItemResult, Preview, Scope, ScopeInvalid, StepContext, day_range
 from sync.bulk.models import BulkRun, BulkRunItem
 from sync.bulk.registry import KINDS
-from sync.clients.errors import RemoteError, RetryableError
+from sync.clients.errors import AuthError, RemoteError, RetryableError
 from sync.locks import order_lock
 from sync.queue import bulk_run_marker, bulk_run_step_enqueue, is_queued
 from sync.remotes import NotConfigured, remote_lane
@@ -206,8 +206,10 @@ def _process(run: BulkRun, handler: BulkKind, item: Item, context: StepContext) 
     """One item; a failure stays with the item (a bad order does not stop the run)."""
     try:
         return handler.process(run, item, context)
-    except RetryableError:
-        raise  # the lane or the remote says wait: the whole step waits, this item runs again
+    except (RetryableError, AuthError):
+        # The lane or the remote says wait: the whole step waits, this item runs again. Credentials
+        # refused fail every item alike: the run fails with the reason instead.
+        raise
     except (RemoteError, NotConfigured) as exc:
         return ItemResult(BulkRunItem.Outcome.FAILED, f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # a bug: visible on the item, not the end of the run
@@ -231,6 +233,7 @@ def _record(run: BulkRun, item: Item, result: ItemResult, *, checkpoint: dict) -
                     "difference_kinds": f" {kinds} " if kinds else "",
                     "order_sync_id": result.order_sync_id,
                     "order_link_id": result.order_link_id,
+                    "repaired_at": timezone.now() if result.repaired else None,
                 },
             )
         counter = COUNTS[result.outcome]

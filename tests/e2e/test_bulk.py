@@ -132,3 +132,158 @@ def test_the_cli_starts_a_run_and_follows_it_to_its_end(sim, quiet_channel, work
     text = out.getvalue()
     assert "about 1 item(s)" in text and "finished: 1 done, 1 changed" in text, text
     assert vtex_status(sim, vtex["orderId"]) == "invoiced"
+
+
+def reconcile(channel, *, dry_run: bool) -> BulkRun:
+    run = bulk_run_start(
+        channel=channel,
+        kind=BulkRun.Kind.RECONCILIATION,
+        scope={"since": "2000-01-01"},
+        dry_run=dry_run,
+        started_by="test",
+    )
+    return wait_until(lambda: ended(run), message="reconciliation ended", timeout=90)
+
+
+def differences_of(run: BulkRun) -> dict[str, list[tuple[str, bool]]]:
+    found = {}
+    for item in run.items.all():
+        found[item.label.split(" ⇄ ")[0]] = sorted((d["kind"], d["repairable"]) for d in item.differences)
+    return found
+
+
+def test_reconciliation_finds_planted_differences_and_its_repair_fixes_the_repairable_ones(sim, quiet_channel, worker):
+    from mappings.services import order_link_record
+
+    pairs = [order_pair(sim, ONE_ITEM) for _ in range(4)]
+    for vtex, erp in pairs:
+        order_link_record(channel=quiet_channel, vtex_order_id=vtex["orderId"], erp_order_id=erp["id"])
+    first = bulk_run_start(
+        channel=quiet_channel,
+        kind=BulkRun.Kind.ORDER_STATUS_INITIAL,
+        scope={"since": "2000-01-01"},
+        dry_run=False,
+        started_by="test",
+    )
+    assert wait_until(lambda: ended(first), message="both sides in line first", timeout=60).failed == 0
+    [(shipped, shipped_erp), (vtex_cancelled, _), (agreeing, _), (erp_cancelled, erp_cancelled_erp)] = pairs
+    # Planted while no webhook reaches the portal: shipped in the ERP; cancelled in VTEX only; cancelled in the ERP.
+    sim.post(f"vario/orders/{shipped_erp['id']}/deliver", {"carrier": "DHL", "trackingNumber": "DHL-R"})
+    sim.post(f"vtex/orders/{vtex_cancelled['orderId']}/status", {"status": "canceled"})
+    sim.post(f"vario/orders/{erp_cancelled_erp['id']}/cancel", {})
+
+    report = reconcile(quiet_channel, dry_run=True)
+
+    assert report.state == BulkRun.State.FINISHED and (report.done, report.failed) == (4, 0), report.message
+    found = differences_of(report)
+    assert agreeing["orderId"] not in found
+    assert ("invoice_missing", True) in found[shipped["orderId"]]
+    assert found[vtex_cancelled["orderId"]] == [("cancellation", False)]
+    assert ("cancellation", True) in found[erp_cancelled["orderId"]]
+    assert vtex_status(sim, shipped["orderId"]) == "handling", "a dry reconciliation repairs nothing"
+
+    repairing = reconcile(quiet_channel, dry_run=False)  # repairs what the normal sync can
+
+    assert repairing.items.filter(repaired_at__isnull=False).count() == 2
+    wait_until(lambda: vtex_status(sim, shipped["orderId"]) == "invoiced", message="shipped order invoiced")
+    wait_until(
+        lambda: vtex_status(sim, erp_cancelled["orderId"]) in ("canceled", "cancel"), message="ERP cancel in VTEX"
+    )
+    wait_until(
+        lambda: not OrderSync.objects.filter(channel=quiet_channel, status__in=OrderSync.OPEN).exists(),
+        message="repairs settled",
+    )
+    after = differences_of(reconcile(quiet_channel, dry_run=True))
+    assert after == {vtex_cancelled["orderId"]: [("cancellation", False)]}, after
+
+
+def test_backfill_imports_exactly_the_orders_the_feed_lost_and_no_others(sim, quiet_channel, worker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from mappings.services import order_link_record
+
+    item = {
+        "skuId": "100",
+        "name": "SKU-RED-M",
+        "quantity": 1,
+        "price": 1999,
+        "sellingPrice": 1999,
+        "refId": "SKU-RED-M",
+    }
+    now = timezone.now()
+
+    def seeded(count: int, days_ago: float, **extra) -> list[str]:
+        start = (now - timedelta(days=days_ago)).isoformat()
+        end = (now - timedelta(days=days_ago - 0.5)).isoformat()
+        body = {"count": count, "template": {"items": [item], **extra}, "creationFrom": start, "creationTo": end}
+        return sim.post("vtex/orders/bulk", body)["orderIds"]
+
+    lost = seeded(5, days_ago=2)  # ready for handling; their feed events expired
+    too_old = seeded(2, days_ago=10)  # outside the range
+    unpaid = seeded(1, days_ago=2, status="payment-pending")  # in the range, not to import yet
+    imported = lost[:2]  # these two reached the ERP before the outage
+    for order_id in imported:
+        lines = [{"articleNumber": "SKU-RED-M", "quantity": 1, "price": 19.99}]
+        erp = sim.post("vario/orders", {"externalIdentifier": order_id, "externalOrderId": order_id, "lines": lines})
+        order_link_record(channel=quiet_channel, vtex_order_id=order_id, erp_order_id=erp["id"])
+    creates_before = len(sim.get("requests", remote="vario", method="POST", path="/erp/documents"))
+
+    run = bulk_run_start(
+        channel=quiet_channel,
+        kind=BulkRun.Kind.ORDER_BACKFILL,
+        scope={"since": (now - timedelta(days=3)).isoformat()},
+        dry_run=False,
+        started_by="test",
+    )
+    run = wait_until(lambda: ended(run), message="backfill ended", timeout=90)
+
+    assert run.state == BulkRun.State.FINISHED, run.message
+    assert (run.total, run.done, run.changed, run.failed) == (6, 6, 3, 0), list(run.items.values("key", "detail"))
+    assert run.skipped == 3  # two already linked, one not paid yet
+    creates = sim.get("requests", remote="vario", method="POST", path="/erp/documents")[creates_before:]
+    assert len(creates) == 3 and all(200 <= c["status"] < 300 for c in creates)
+    for order_id in lost[2:]:
+        assert vtex_status(sim, order_id) == "handling"
+        assert OrderSync.objects.get(kind=OrderSync.Kind.IMPORT, key=order_id).status == OrderSync.Status.DONE
+    for order_id in too_old + imported:  # never looked at
+        assert not OrderSync.objects.filter(kind=OrderSync.Kind.IMPORT, key=order_id).exists()
+    # Looked at and left for the feed: the import itself says it waits for payment.
+    assert OrderSync.objects.get(kind=OrderSync.Kind.IMPORT, key=unpaid[0]).status == OrderSync.Status.SKIPPED
+    assert vtex_status(sim, too_old[0]) == "ready-for-handling"
+
+
+def test_a_dry_initial_sync_sends_nothing_and_predicts_the_real_runs_calls_exactly(sim, quiet_channel, worker):
+    from tests.e2e.test_dry_run import last_log_id, of_order, writes_since
+
+    shipped = order_pair(sim, TWO_ITEMS)
+    sim.post(f"vario/orders/{shipped[1]['id']}/deliver", {"carrier": "UPS", "trackingNumber": "1Z42"})
+    partial = order_pair(sim, TWO_ITEMS)
+    line = sim.get(f"vario/orders/{partial[1]['id']}")["order"]["lines"][1]["id"]
+    sim.post(f"vario/orders/{partial[1]['id']}/deliver", {"lines": [{"orderLineId": line, "quantity": 1}]})
+    cancelled = order_pair(sim, ONE_ITEM)
+    sim.post(f"vario/orders/{cancelled[1]['id']}/cancel", {})
+    untouched = order_pair(sim, ONE_ITEM)
+    scope = {"since": "2000-01-01"}
+    mark = last_log_id(sim)
+
+    dry = bulk_run_start(
+        channel=quiet_channel, kind=BulkRun.Kind.ORDER_STATUS_INITIAL, scope=scope, dry_run=True, started_by="test"
+    )
+    dry = wait_until(lambda: ended(dry), message="dry run ended", timeout=90)
+
+    assert (dry.state, dry.done, dry.changed, dry.failed) == (BulkRun.State.FINISHED, 4, 4, 0), dry.message
+    assert writes_since(sim, mark) == [], "a dry run sends no write"
+    assert not OrderSync.objects.filter(channel=quiet_channel).exists(), "nor leaves work behind"
+    mark = last_log_id(sim)
+
+    real = bulk_run_start(
+        channel=quiet_channel, kind=BulkRun.Kind.ORDER_STATUS_INITIAL, scope=scope, dry_run=False, started_by="test"
+    )
+    assert wait_until(lambda: ended(real), message="real run ended", timeout=90).state == BulkRun.State.FINISHED
+    sent = writes_since(sim, mark)
+    for vtex, erp in (shipped, partial, cancelled, untouched):
+        item = dry.items.get(key=erp["id"])
+        planned = [(c["remote"], c["method"], c["path"], c["body"]) for c in item.calls]
+        assert planned and planned == of_order(sent, vtex["orderId"]), (erp["id"], item.detail)
