@@ -165,6 +165,8 @@ class CarrierCodeInline(admin.TabularInline):
 @admin.register(SalesChannel)
 class SalesChannelAdmin(WriteOnlySecretsMixin, admin.ModelAdmin):
     form = SalesChannelForm
+    # The stock page plus "Start a bulk run…" among its object tools (the bulk runs' start page, sync.bulk).
+    change_form_template = "admin/bulk/saleschannel_change_form.html"
 
     # A crash while saving must not print the typed secrets on the DEBUG error page.
     @method_decorator(sensitive_post_parameters("vtex_app_token", "vtex_hook_secret"))

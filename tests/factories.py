@@ -102,3 +102,80 @@ class FeedPollStateFactory(factory.django.DjangoModelFactory):
 
     channel = factory.SubFactory(SalesChannelFactory)
     poller = "web1:4242"
+
+
+# --- bulk runs (sync.bulk) ------------------------------------------------------------------------------------
+# Imported here rather than at the top: appended by the bulk runs' admin work without touching the file's head.
+from datetime import timedelta  # noqa: E402
+
+from django.utils import timezone  # noqa: E402
+
+from sync.bulk.models import BulkRun, BulkRunItem  # noqa: E402
+
+
+class BulkRunFactory(factory.django.DjangoModelFactory):
+    """A queued order status initial sync over a date range, as ``bulk_run_start`` stores it. Traits:
+    ``running`` (started, 2 of 4 done), ``finished`` (4 of 4), ``reconciliation`` (a dry reconciliation)."""
+
+    class Meta:
+        model = BulkRun
+
+    class Params:
+        running = factory.Trait(
+            state=BulkRun.State.RUNNING,
+            started_at=factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=1)),
+            heartbeat_at=factory.LazyFunction(timezone.now),
+            total=4,
+            done=2,
+            changed=1,
+            unchanged=1,
+        )
+        finished = factory.Trait(
+            state=BulkRun.State.FINISHED,
+            started_at=factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=2)),
+            finished_at=factory.LazyFunction(timezone.now),
+            total=4,
+            done=4,
+            changed=1,
+            unchanged=3,
+        )
+        reconciliation = factory.Trait(kind=BulkRun.Kind.RECONCILIATION, dry_run=True)
+
+    channel = factory.SubFactory(SalesChannelFactory)
+    kind = BulkRun.Kind.ORDER_STATUS_INITIAL
+    scope = factory.LazyFunction(lambda: {"since": "2026-11-01T00:00:00+00:00", "until": "2026-11-08T00:00:00+00:00"})
+    started_by = "manager"
+
+
+class BulkRunItemFactory(factory.django.DjangoModelFactory):
+    """A failed item of a run (an ERP order id as its key). ``difference=True`` makes it a reconciliation's
+    order with one repairable status difference, on an order link of the run's channel."""
+
+    class Meta:
+        model = BulkRunItem
+
+    class Params:
+        difference = factory.Trait(
+            outcome=BulkRunItem.Outcome.CHANGED,
+            detail="",
+            order_link=factory.SubFactory(OrderLinkFactory, channel=factory.SelfAttribute("..run.channel")),
+            differences=factory.LazyFunction(
+                lambda: [
+                    {
+                        "kind": "status",
+                        "title": "VTEX shows handling, the ERP order is fulfilled",
+                        "erp": "fulfilled",
+                        "vtex": "handling",
+                        "repairable": True,
+                        "subject": "",
+                    }
+                ]
+            ),
+            difference_kinds=" status ",
+        )
+
+    run = factory.SubFactory(BulkRunFactory)
+    key = factory.Sequence(lambda n: str(5000 + n))
+    label = factory.Sequence(lambda n: f"AU-{50000 + n}")
+    outcome = BulkRunItem.Outcome.FAILED
+    detail = "VTEX rejected the invoice"

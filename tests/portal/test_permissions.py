@@ -31,6 +31,8 @@ from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 from portal.admin_rq import RQ_DASHBOARD_PERMISSION
 from portal.admin_secrets import secret_field_names
 from tests.factories import (
+    BulkRunFactory,
+    BulkRunItemFactory,
     CarrierCodeFactory,
     FeedPollStateFactory,
     InboxEventFactory,
@@ -40,7 +42,7 @@ from tests.factories import (
     StatusMappingFactory,
 )
 
-PORTAL_APPS = ("mappings", "sync")
+PORTAL_APPS = ("mappings", "sync", "bulk")  # bulk: sync.bulk's app label; managers get bulk.start_bulkrun
 ROLES = ("superuser", "manager", "viewer", "staff")
 PK = "PK"  # stands for the object's primary key in a case's URL until the test fills it in
 JOB = "JOB"  # stands for a queued job's id in django-rq's URLs
@@ -88,6 +90,21 @@ EXTRA_VIEWS: dict[str, tuple[str, bool, Needs]] = {
         for view in ("config", "qrcode")
     },
 }
+# The bulk runs' views (sync.bulk.admin): starting needs the custom permission and a view of the channels;
+# the progress JSON is the run page's; pause, resume, cancel and repair need the custom permission.
+BULK_START: Needs = (
+    ("bulk.start_bulkrun", "mappings.view_saleschannel"),
+    ("bulk.start_bulkrun", "mappings.change_saleschannel"),
+)
+EXTRA_VIEWS |= {
+    "bulk_bulkrun_start": ("GET", False, BULK_START),
+    "bulk_bulkrun_progress": ("GET", True, (("bulk.view_bulkrun",), ("bulk.change_bulkrun",))),
+    **{f"bulk_bulkrun_{view}": ("POST", True, (("bulk.start_bulkrun",),)) for view in ("pause", "resume", "cancel")},
+    "bulk_bulkrun_repair": ("POST", True, (("bulk.start_bulkrun",),)),
+}
+# Extra POST views that answer an allowed empty POST with a redirect back (a message says what happened): the
+# world's run has ended, so pause, resume and cancel are refused, and a repair of nothing is a message.
+POST_REDIRECTS = {f"admin:bulk_bulkrun_{view}" for view in ("pause", "resume", "cancel", "repair")}
 # Site-wide admin views any logged-in staff user may use (each shows only what the user may see).
 SITE_VIEWS = {"index", "app_list", "login", "logout", "password_change", "password_change_done", "jsi18n"}
 SITE_VIEWS |= {"autocomplete", "view_on_site"}  # each checks the permission of the model it reads
@@ -250,6 +267,8 @@ def build_objects(superuser: User) -> None:
     )
     InboxEventFactory(channel=channel, failed=True, order_sync=sync)
     FeedPollStateFactory(channel=channel)
+    run = BulkRunFactory(channel=channel, finished=True, reconciliation=True)  # ended: its delete page opens
+    BulkRunItemFactory(run=run, difference=True, order_link=link)
     Group.objects.create(name="Integration managers")
     access = {"user_agent": "matrix", "ip_address": "192.0.2.1", "username": "someone", "http_accept": "*/*"}
     AccessAttempt.objects.create(**access, path_info="/admin/login/", get_data="", post_data="", failures_since_start=1)
@@ -382,7 +401,8 @@ def test_admin_pages_and_actions(world, db, role, case):
             assert not [s for s in world_secrets() if s in response.content.decode(errors="replace")]
         return
     response = client.post(url, {})
-    assert response.status_code == ((302 if case.url_name.endswith("_retry") else 200) if expected else 403)
+    redirects = case.url_name.endswith("_retry") or case.url_name in POST_REDIRECTS
+    assert response.status_code == ((302 if redirects else 200) if expected else 403)
 
 
 @pytest.mark.parametrize(("role", "case"), cases_for_roles([c for c in CASES if c.kind.startswith("rq")]))
