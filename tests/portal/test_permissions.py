@@ -26,6 +26,7 @@ from django.db import transaction
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.exceptions import NoReverseMatch
+from django_rq.settings import get_queues_list
 from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 
 from portal.admin_rq import RQ_DASHBOARD_PERMISSION
@@ -120,8 +121,10 @@ RQ_POSTS: dict[str, dict] = {
     "confirm_action": {"action": "delete", "_selected_action": [JOB]},
     "actions": {"action": "delete", "job_ids": [JOB]},
 }
+# django-rq lists the queues by name ("bulk", "default"): the views act on the queue the test job is in.
+DEFAULT_QUEUE_INDEX = [queue["name"] for queue in get_queues_list()].index("default")
 RQ_URL_ARGUMENTS = {
-    "queue_index": 0,
+    "queue_index": DEFAULT_QUEUE_INDEX,
     "scheduler_index": 0,
     "connection_index": 0,
     "job_id": JOB,
@@ -486,8 +489,11 @@ def test_a_staff_user_with_django_rqs_permission_may_use_the_dashboard(db, djang
     client.force_login(user)
 
     assert client.get(reverse("django_rq:home")).status_code == 200
-    assert client.get(reverse("admin:django_rq_job_detail", args=[0, rq_objects[JOB]])).status_code == 200
-    assert client.post(reverse("django_rq:clear", args=[0])).status_code == 302
+    assert (
+        client.get(reverse("admin:django_rq_job_detail", args=[DEFAULT_QUEUE_INDEX, rq_objects[JOB]])).status_code
+        == 200
+    )
+    assert client.post(reverse("django_rq:clear", args=[DEFAULT_QUEUE_INDEX])).status_code == 302
     assert django_rq.get_queue("default", commit_mode="auto").count == 0
     assert "Django-RQ" in client.get(reverse("admin:index")).content.decode()
 
