@@ -236,6 +236,9 @@ LIMITER_MAX_WAIT_SECONDS = env.float("LIMITER_MAX_WAIT_SECONDS", default=10.0)
 LIMITER_MARGIN_SECONDS = env.float("LIMITER_MARGIN_SECONDS", default=0.075)
 # Default VTEX budget per route and account (calls/seconds); channels can override per route.
 VTEX_DEFAULT_RATE = env.str("VTEX_DEFAULT_RATE", default="50/1")
+# Inventory updates (PUT per SKU and warehouse) per VTEX account (calls/seconds). VTEX publishes no limit
+# for Logistics; 10 a second is the working model's pace (reference/catalog-sync.md §1.6, §3.5 step 3).
+VTEX_INVENTORY_WRITE_RATE = env.str("VTEX_INVENTORY_WRITE_RATE", default="10/1")
 # Least wait after a VTEX 429; a longer Retry-After wins (reference/vtex.md §9: max(Retry-After,
 # back-off), the feed guide recommending a minute). Repeats back off further (the job's retry
 # back-off, the poller's doubling pause). VARIO backs off on its own: VARIO_429_BACKOFF_SECONDS.

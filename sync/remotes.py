@@ -13,6 +13,10 @@ from sync.clients.http import Recorder
 from sync.clients.limiter import Rate, RemoteLimiter
 from sync.clients.vario import VarioClient, VarioCredentials
 from sync.clients.vtex import VtexClient, VtexCredentials
+from sync.clients.vtex_catalog import VtexCatalogClient
+from sync.clients.vtex_logistics import VtexLogisticsClient
+from sync.clients.vtex_pricing import PUBLISHED_RATE, VtexPricingClient, pricing_base_url
+from sync.clients.vtex_pricing import ROUTES as PRICING_ROUTES
 
 
 class NotConfigured(Exception):
@@ -123,4 +127,71 @@ def vario_client(*, recorder: Recorder | None = None) -> VarioClient:
         # its reference asks for an exponential back-off instead (vario-erp.md §4.1).
         backoff_429_base=settings.VARIO_429_BACKOFF_SECONDS,
         max_429_tries=settings.VARIO_429_MAX_TRIES,
+    )
+
+
+# --- Stock and prices: VTEX Catalog, Logistics and Pricing (reference/catalog-sync.md §1) ---------------------
+
+
+def _catalog_sync_limiter(channel: SalesChannel, defaults: dict[str, Rate]) -> RemoteLimiter:
+    """The channel's VTEX account limiter with these routes' own rates; the channel's per-route budgets
+    win, and every other route runs at VTEX_DEFAULT_RATE. Same remote and scope as ``vtex_client_for``'s,
+    so all clients of one account share its windows and its 429 blocks route by route."""
+    overrides = {route: Rate.parse(rate) for route, rate in (channel.vtex_rate_limits or {}).items()}
+    return RemoteLimiter(
+        remote="vtex",
+        scope=channel.vtex_account_name,
+        redis_url=settings.REDIS_URL,
+        rates={**defaults, **overrides},
+        default_rate=Rate.parse(settings.VTEX_DEFAULT_RATE),
+        max_wait=settings.LIMITER_MAX_WAIT_SECONDS,
+        margin_seconds=settings.LIMITER_MARGIN_SECONDS,
+        **_lane_options(),
+    )
+
+
+def _catalog_sync_credentials(channel: SalesChannel, *, base_url: str) -> VtexCredentials:
+    if not channel.has_vtex_credentials:
+        raise NotConfigured(f"Sales channel {channel.code} has no VTEX app key and token.")
+    return VtexCredentials(
+        account_name=channel.vtex_account_name,
+        base_url=base_url,
+        app_key=channel.vtex_app_key,
+        app_token=channel.vtex_app_token,
+    )
+
+
+def vtex_catalog_client_for(channel: SalesChannel, *, recorder: Recorder | None = None) -> VtexCatalogClient:
+    """Catalog lookups (SKU by RefId, by RefIds, by EAN) on the channel's VTEX host."""
+    return VtexCatalogClient(
+        credentials=_catalog_sync_credentials(channel, base_url=channel.vtex_base_url),
+        timeout=_timeout(),
+        limiter=_catalog_sync_limiter(channel, {}),
+        recorder=recorder,
+        retry_after_default=settings.RETRY_AFTER_DEFAULT_SECONDS,
+    )
+
+
+def vtex_logistics_client_for(channel: SalesChannel, *, recorder: Recorder | None = None) -> VtexLogisticsClient:
+    """Warehouses and inventory on the channel's VTEX host; inventory writes paced by VTEX_INVENTORY_WRITE_RATE
+    (VTEX publishes no Logistics limit, catalog-sync.md §1.6)."""
+    return VtexLogisticsClient(
+        credentials=_catalog_sync_credentials(channel, base_url=channel.vtex_base_url),
+        timeout=_timeout(),
+        limiter=_catalog_sync_limiter(channel, {"inventory_write": Rate.parse(settings.VTEX_INVENTORY_WRITE_RATE)}),
+        recorder=recorder,
+        retry_after_default=settings.RETRY_AFTER_DEFAULT_SECONDS,
+    )
+
+
+def vtex_pricing_client_for(channel: SalesChannel, *, recorder: Recorder | None = None) -> VtexPricingClient:
+    """Prices and price tables at ``https://api.vtex.com/{account}`` (catalog-sync.md §1.1), or at the
+    channel's base URL override (the sandbox, a proxy), every pricing route at VTEX's published rate (§1.6)."""
+    base_url = channel.vtex_base_url if channel.vtex_base_url_override else pricing_base_url(channel.vtex_account_name)
+    return VtexPricingClient(
+        credentials=_catalog_sync_credentials(channel, base_url=base_url),
+        timeout=_timeout(),
+        limiter=_catalog_sync_limiter(channel, dict.fromkeys(PRICING_ROUTES, PUBLISHED_RATE)),
+        recorder=recorder,
+        retry_after_default=settings.RETRY_AFTER_DEFAULT_SECONDS,
     )

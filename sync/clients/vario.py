@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,15 @@ from urllib.parse import quote
 import redis
 from django.views.decorators.debug import sensitive_variables
 
+from sync.clients.catalog_dtos import (
+    ErpArticle,
+    ErpListing,
+    ErpListingPage,
+    ErpRecommendedPrice,
+    ErpSalesPrice,
+    ErpStock,
+    ErpStockRow,
+)
 from sync.clients.dtos import ErpDocument, ErpShipment, QueryPage
 from sync.clients.errors import AuthError, NotFoundError, PayloadError, RejectedError
 from sync.clients.http import HttpClient, Recorder
@@ -57,6 +67,56 @@ def vql_literal(value: str) -> str:
     if not _SAFE_LITERAL.match(value):
         raise ValueError(f"Refusing to put {value!r} into a VQL statement: unexpected characters")
     return f"'{value}'"
+
+
+# --- Stock and prices (reference/catalog-sync.md §3.3) -------------------------------------------------------
+# Q1 pages by 500 (the contract's LIMIT 500); the batch reads (Q2, Q3, RRP) take at most MAX_BATCH_ARTICLES ids
+# in one statement, their rows (articles × storages or price rows) read 500 a page.
+LISTINGS_PAGE_SIZE = 500
+BATCH_PAGE_SIZE = 500
+MAX_BATCH_ARTICLES = 500
+LISTING_FIELDS = (
+    "id, articleNumber, active, productType, sellableWithoutStock, identifiers.name, identifiers.value, "
+    "listings.id, listings.listed, listings.salesChannel.id, listings.custom.vtexportal.vtexSkuId, info.updatedAt"
+)
+
+
+def _article_ids(article_ids: Sequence[str]) -> tuple[str, ...]:
+    """VARIO article ids (int64, sent as quoted literals as §3.3 writes them), each once, in order."""
+    if isinstance(article_ids, str):
+        raise TypeError("article_ids is a sequence of ids, not one id")
+    ids = tuple(dict.fromkeys(str(i) for i in article_ids))
+    bad = [i for i in ids if not (i.isascii() and i.isdigit())]
+    if bad:
+        raise ValueError(f"VARIO article ids are whole numbers: {bad[:5]!r}")
+    if len(ids) > MAX_BATCH_ARTICLES:
+        raise ValueError(f"at most {MAX_BATCH_ARTICLES} articles a query; got {len(ids)}")
+    return ids
+
+
+def _channel_literal(sales_channel_id: str) -> str:
+    if not sales_channel_id:
+        raise ValueError("a VARIO sales channel id is needed: the channel has none configured")
+    return vql_literal(sales_channel_id)
+
+
+def _rows_of(dto) -> Callable[[Sequence[Mapping]], tuple]:
+    return lambda rows: tuple(dto.from_row(row) for row in rows)
+
+
+def _listings_of(rows: Sequence[Mapping]) -> tuple[ErpListing, ...]:
+    """One listing per article. The simulator answers one row per article with the EAN flattened to
+    ``ean`` (§3.3, A); should VARIO answer one row per identifier, the rows are merged, the EAN taken
+    from whichever row names it."""
+    by_article: dict[str, ErpListing] = {}
+    for row in rows:
+        listing = ErpListing.from_row(row)
+        seen = by_article.get(listing.article_id)
+        if seen is None:
+            by_article[listing.article_id] = listing
+        elif not seen.ean and listing.ean:
+            by_article[listing.article_id] = replace(seen, ean=listing.ean)
+    return tuple(by_article.values())
 
 
 @dataclass(frozen=True)
@@ -345,3 +405,126 @@ class VarioClient:
     def deregister_webhook(self, *, event: str, url: str) -> None:
         body = {"url": url, "destinationQueue": event, "appIdentifier": self._credentials.app_identifier}
         self._call("POST", "/cmn/system/app-message-webhook/deregister", route="webhooks", json_body=body)
+
+    # --- Stock and prices (reference/catalog-sync.md §3.3: the working contract's queries) ------------------
+    # The VQL sources and fields of Q2 and Q3 are the working model's (A), not VARIO's published ones (§4 gap
+    # 1): they live in these methods only, so they change in one place when the real names are known.
+
+    def get_channel_listings(
+        self, *, sales_channel_id: str, after_id: int = 0, limit: int = LISTINGS_PAGE_SIZE
+    ) -> ErpListingPage:
+        """One page of the articles listed in a sales channel (Q1, ``article.shopListing``), by article id
+        after ``after_id``: the page's ``next_after_id`` is the cursor a resumed run starts from (§3.6)."""
+        if isinstance(after_id, bool) or not isinstance(after_id, int) or after_id < 0:
+            raise ValueError(f"after_id is an article id (a whole number from 0): {after_id!r}")
+        if not 1 <= limit <= LISTINGS_PAGE_SIZE:
+            raise ValueError(f"limit lies between 1 and {LISTINGS_PAGE_SIZE}")
+        statement = (
+            f"SELECT {LISTING_FIELDS} FROM article.shopListing "
+            f"WHERE listings.salesChannel.id = {_channel_literal(sales_channel_id)} AND listings.listed = true "
+            f"AND id > {after_id} ORDER BY id"
+        )
+        page = self.execute_vql(statement, limit=limit)
+        # A row at or before the cursor is none of this page's (a remote ignoring the condition): dropped, so
+        # a reader never sees an article twice nor pages on for ever.
+        listings = self._parse_rows(
+            lambda rows: tuple(x for x in _listings_of(rows) if int(x.article_id) > after_id), page.rows, "listings"
+        )
+        full = page.more or len(page.rows) >= limit
+        last = max((int(listing.article_id) for listing in listings), default=None)
+        return ErpListingPage(listings=listings, next_after_id=last if full and last is not None else None)
+
+    def iter_channel_listings(
+        self, *, sales_channel_id: str, page_size: int = LISTINGS_PAGE_SIZE
+    ) -> Iterator[ErpListing]:
+        """Every article listed in the channel, page by page (one VQL call per page)."""
+        after = 0
+        while True:
+            page = self.get_channel_listings(sales_channel_id=sales_channel_id, after_id=after, limit=page_size)
+            yield from page.listings
+            if page.next_after_id is None or page.next_after_id <= after:
+                return  # also when the ids would not move on: never loop on one page
+            after = page.next_after_id
+
+    def get_listings(self, *, sales_channel_id: str, article_ids: Sequence[str]) -> tuple[ErpListing, ...]:
+        """These articles' listings in the channel, listed or not (Q1 without its ``listed`` filter): what
+        re-mapping an article after ``article(sales-channel-id=…).update`` reads (§3.3). An article without
+        a listing in the channel is absent."""
+        ids = _article_ids(article_ids)
+        if not ids:
+            return ()
+        statement = (
+            f"SELECT {LISTING_FIELDS} FROM article.shopListing "
+            f"WHERE listings.salesChannel.id = {_channel_literal(sales_channel_id)} "
+            f"AND id IN ({', '.join(vql_literal(i) for i in ids)}) ORDER BY id"
+        )
+        return self._parse_rows(_listings_of, self.query_all(statement, page_size=BATCH_PAGE_SIZE), "listings")
+
+    def get_article(self, article_id: str) -> ErpArticle | None:
+        """The article with this id (``article.queryArticles``, reference/vario-erp.md §4.5); None when absent."""
+        [key] = _article_ids([article_id])
+        return self._one_article(f"id = {vql_literal(key)}")
+
+    def find_article_by_number(self, article_number: str) -> ErpArticle | None:
+        """The article with this article number (the VTEX SKU's RefId, §3.2); None when absent."""
+        if not article_number:
+            raise ValueError("an article number is non-empty")
+        return self._one_article(f"articleNumber = {vql_literal(article_number)}")
+
+    def get_stock(self, article_ids: Sequence[str]) -> ErpStock:
+        """The stock of a batch of articles in every storage, in one query (Q2, §3.3), and the moment the
+        query was sent.
+
+        Steps:
+        1. Drop repeated ids; no ids, no call.
+        2. Note the time, then send the query: the figures VARIO answers are at least as new as that moment,
+           which is what the inventory PUT's ``dateUtcOnBalanceSystem`` must say (§3.4). A later moment
+           could release a VTEX reservation acknowledged after VARIO's figure was read (§1.4.4).
+        3. Read every page of the answer (rows are articles × storages).
+        """
+        ids = _article_ids(article_ids)
+        read_at = datetime.now(UTC)
+        if not ids:
+            return ErpStock(read_at=read_at, rows=())
+        statement = (
+            "SELECT articleId, articleNumber, storage.id, storage.number, quantityInStock, reservedQuantity, "
+            "quantityInPicking, stockAvailable, info.updatedAt FROM article.queryArticleStorages "
+            f"WHERE articleId IN ({', '.join(vql_literal(i) for i in ids)}) ORDER BY articleId"
+        )
+        rows = self.query_all(statement, page_size=BATCH_PAGE_SIZE)
+        return ErpStock(read_at=read_at, rows=self._parse_rows(_rows_of(ErpStockRow), rows, "stock"))
+
+    def get_sales_prices(self, article_ids: Sequence[str]) -> tuple[ErpSalesPrice, ...]:
+        """Every sales price row of a batch of articles, in one query (Q3, §3.3): all price groups, channels,
+        accounts, quantity tiers and validity windows; choosing among them is the caller's (§3.3's rule)."""
+        ids = _article_ids(article_ids)
+        if not ids:
+            return ()
+        statement = (
+            "SELECT id, articleId, priceGroup.id, salesChannel.id, account.id, currencyCode, netPrice, grossPrice, "
+            "priceBase, fromQuantity, validFrom, validUntil, specialOfferPrice FROM article.queryArticlePrices "
+            f"WHERE articleId IN ({', '.join(vql_literal(i) for i in ids)}) AND qualifier = 'SALES' ORDER BY id"
+        )
+        rows = self.query_all(statement, page_size=BATCH_PAGE_SIZE)
+        return self._parse_rows(_rows_of(ErpSalesPrice), rows, "sales prices")
+
+    def get_recommended_retail_prices(self, article_ids: Sequence[str]) -> tuple[ErpRecommendedPrice, ...]:
+        """The recommended retail prices (the list-price source ``rrp``) of a batch of articles, in one query:
+        REST reads them only by their own id, so VQL (§3.3, A)."""
+        ids = _article_ids(article_ids)
+        if not ids:
+            return ()
+        statement = (
+            "SELECT id, articleRef.id, countryCode, currencyCode, value FROM article.queryRecommendedRetailPrices "
+            f"WHERE articleRef.id IN ({', '.join(vql_literal(i) for i in ids)}) ORDER BY id"
+        )
+        rows = self.query_all(statement, page_size=BATCH_PAGE_SIZE)
+        return self._parse_rows(_rows_of(ErpRecommendedPrice), rows, "recommended retail prices")
+
+    def _one_article(self, condition: str) -> ErpArticle | None:
+        statement = f"SELECT id, articleNumber, ean, active FROM article.queryArticles WHERE {condition} LIMIT 1"
+        rows = self.execute_vql(statement, limit=1).rows
+        return self._parse_rows(_rows_of(ErpArticle), rows, "article")[0] if rows else None
+
+    def _parse_rows(self, parser, rows, what: str):
+        return self.http.parse(parser, rows, "POST", f"/cmn/computed-queries/execute ({what})")
