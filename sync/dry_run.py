@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from mappings.models import SalesChannel
 from sync.clients.dtos import RemoteCall, VtexOrder, VtexReceipt
-from sync.clients.errors import RemoteError, RetryableError
+from sync.clients.errors import AuthError, RemoteError, RetryableError
 from sync.clients.http import PlannedCall, writes_held
 from sync.clients.vtex import VtexClient
 from sync.inbound import order_import_work
@@ -52,7 +52,14 @@ from sync.remotes import NotConfigured, vtex_client_for
 from sync.timeline import timeline_kept
 from sync.transforms import UnmatchedLineError
 
-__all__ = ["DryRun", "PlannedCall", "order_import_dry_run", "order_status_dry_run", "order_sync_dry_run"]
+__all__ = [
+    "DryRun",
+    "PlannedCall",
+    "order_import_dry_run",
+    "order_status_dry_run",
+    "order_sync_dry_run",
+    "order_sync_unsaved_copy",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +81,7 @@ class DryRun:
     key: str  # the ERP order id (status) or the VTEX order id (import)
     calls: tuple[PlannedCall, ...]
     outcome: str  # the readable end: "Up to date: …", "would park: …", "would wait: …"
+    verdict: str = "Done"  # the outcome's type (sync.outcomes): Done, Skipped, Parked, Conflict, NotYet, Failed
     notes: tuple[str, ...] = ()  # what the real run would note on the order's timeline
     reads: int = 0  # calls sent to read the remotes' state (GETs, VQL queries, token grants)
 
@@ -85,14 +93,22 @@ class DryRun:
 # --- the services -------------------------------------------------------------------------------------------
 
 
-def order_status_dry_run(*, channel: SalesChannel, erp_order_id: str) -> DryRun:
-    """ERP → VTEX for the ERP order ``erp_order_id``: the calls ``order_status_sync`` would send to VTEX now."""
-    return _dry_run(kind=OrderSync.Kind.STATUS, channel=channel, key=erp_order_id, work=order_status_work)
+def order_status_dry_run(*, channel: SalesChannel, erp_order_id: str, raise_waits: bool = False) -> DryRun:
+    """ERP → VTEX for the ERP order ``erp_order_id``: the calls ``order_status_sync`` would send to VTEX now.
+
+    ``raise_waits``: a remote saying "wait" (``RetryableError``) or refusing the credentials
+    (``AuthError``) is raised instead of reported, for a bulk run that waits or fails as a whole."""
+    return _dry_run(
+        kind=OrderSync.Kind.STATUS, channel=channel, key=erp_order_id, work=order_status_work, raise_waits=raise_waits
+    )
 
 
-def order_import_dry_run(*, channel: SalesChannel, vtex_order_id: str) -> DryRun:
-    """VTEX → ERP for the VTEX order ``vtex_order_id``: the calls ``order_import`` would send to VARIO and VTEX now."""
-    return _dry_run(kind=OrderSync.Kind.IMPORT, channel=channel, key=vtex_order_id, work=order_import_work)
+def order_import_dry_run(*, channel: SalesChannel, vtex_order_id: str, raise_waits: bool = False) -> DryRun:
+    """VTEX → ERP for the VTEX order ``vtex_order_id``: the calls ``order_import`` would send to VARIO and VTEX now
+    (``raise_waits``: as ``order_status_dry_run``)."""
+    return _dry_run(
+        kind=OrderSync.Kind.IMPORT, channel=channel, key=vtex_order_id, work=order_import_work, raise_waits=raise_waits
+    )
 
 
 def order_sync_dry_run(*, order_sync: OrderSync) -> DryRun:
@@ -102,7 +118,7 @@ def order_sync_dry_run(*, order_sync: OrderSync) -> DryRun:
     return order_status_dry_run(channel=order_sync.channel, erp_order_id=order_sync.key)
 
 
-def _dry_run(*, kind: str, channel: SalesChannel, key: str, work: Work) -> DryRun:
+def _dry_run(*, kind: str, channel: SalesChannel, key: str, work: Work, raise_waits: bool = False) -> DryRun:
     """One order's dry run.
 
     1. Copy the order's row as the real run would find it (or a new one, as a first request makes it),
@@ -111,7 +127,7 @@ def _dry_run(*, kind: str, channel: SalesChannel, key: str, work: Work) -> DryRu
        writes caused is run again on the state they leave, at most MAX_PASSES runs in all.
     3. Report the held calls, the outcome of the last run and the timeline entries the runs kept.
     """
-    sync = _unsaved_copy(kind=kind, channel=channel, key=key)  # 1.
+    sync = order_sync_unsaved_copy(kind=kind, channel=channel, key=key)  # 1.
     calls: list[PlannedCall] = []
     reads: list[RemoteCall] = []
     vtex = DryVtexClient(build=lambda: vtex_client_for(channel, recorder=reads.append))
@@ -123,7 +139,7 @@ def _dry_run(*, kind: str, channel: SalesChannel, key: str, work: Work) -> DryRu
     with writes_held(tap):  # 2.
         for _ in range(MAX_PASSES):
             held_before = len(calls)
-            outcome, raised = _outcome_of(work, sync, recorder=reads.append, vtex=vtex)
+            outcome, raised = _outcome_of(work, sync, recorder=reads.append, vtex=vtex, raise_waits=raise_waits)
             if raised or not (isinstance(outcome, NotYet) and len(calls) > held_before):
                 break
     return DryRun(  # 3.
@@ -132,12 +148,13 @@ def _dry_run(*, kind: str, channel: SalesChannel, key: str, work: Work) -> DryRu
         key=key,
         calls=tuple(calls),
         outcome=outcome_text(outcome),
+        verdict=type(outcome).__name__,
         notes=tuple(entry.title for entry in timeline_kept(sync)),
         reads=len(reads),
     )
 
 
-def _unsaved_copy(*, kind: str, channel: SalesChannel, key: str) -> OrderSync:
+def order_sync_unsaved_copy(*, kind: str, channel: SalesChannel, key: str) -> OrderSync:
     """The order's row as a run would load it, never to be saved: pk None, so that what the run writes
     down through ``OrderSync.objects.filter(pk=…)`` reaches no row and ``timeline_add`` keeps its entries."""
     stored = OrderSync.objects.select_related("channel").filter(kind=kind, channel=channel, key=key).first()
@@ -151,13 +168,18 @@ def _unsaved_copy(*, kind: str, channel: SalesChannel, key: str) -> OrderSync:
     return copy
 
 
-def _outcome_of(work: Work, sync: OrderSync, *, recorder, vtex: DryVtexClient) -> tuple[Outcome, bool]:
+def _outcome_of(
+    work: Work, sync: OrderSync, *, recorder, vtex: DryVtexClient, raise_waits: bool = False
+) -> tuple[Outcome, bool]:
     """The work's outcome, and whether it raised: the errors ``sync.runner.order_sync_run`` turns into
-    outcomes become the same ones here (a dry run's page shows them; it never raises)."""
+    outcomes become the same ones here (a dry run's page shows them; it never raises unless asked to
+    for "wait" and refused credentials)."""
     try:
         return work(sync, recorder, None, vtex=vtex), False  # no lock: a dry run writes nothing
-    except RetryableError as exc:
-        return NotYet(f"a temporary error, the real run tries again later: {exc}"), True
+    except (RetryableError, AuthError) as exc:
+        if raise_waits:
+            raise
+        return _outcome_raised(exc), True
     except RedisError as exc:
         return Failed(f"Redis unavailable: {exc}"), True
     except (RemoteError, UnmatchedLineError, NotConfigured) as exc:
@@ -165,6 +187,12 @@ def _outcome_of(work: Work, sync: OrderSync, *, recorder, vtex: DryVtexClient) -
     except Exception as exc:  # a bug: shown on the page, as the runner shows it on the order
         logger.exception("dry run of %s %s crashed", sync.kind, sync.key)
         return Failed(f"Unexpected error: {type(exc).__name__}: {exc}"), True
+
+
+def _outcome_raised(exc: RemoteError) -> Outcome:
+    if isinstance(exc, RetryableError):
+        return NotYet(f"a temporary error, the real run tries again later: {exc}")
+    return Failed(str(exc))
 
 
 def outcome_text(outcome: Outcome) -> str:

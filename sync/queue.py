@@ -354,3 +354,12 @@ def bulk_run_step_enqueue(*, run_id: int, delay: float | None = None) -> bool:
     return _enqueue(
         f"{BULK_JOBS}.bulk_run_step_job", run_id, marker=bulk_run_marker(run_id), delay=delay, queue=BULK_QUEUE
     )
+
+
+def default_queue_waiting() -> bool:
+    """Whether jobs wait in the default queue (events, the feed, order work): a bulk step gives way.
+    Redis down: False, the step itself will meet the outage."""
+    try:
+        return django_rq.get_queue(QUEUE, connection=redis_connection()).count > 0
+    except RedisError:
+        return False

@@ -24,7 +24,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from mappings.models import SalesChannel
-from sync.clients.errors import RemoteError, RetryableError
+from sync.clients.errors import AuthError, RemoteError, RetryableError
 from sync.locks import LockLost, order_lock
 from sync.models import OrderSync, TimelineEntry
 from sync.outcomes import Conflict, Done, Failed, NotYet, Outcome, Parked, Skipped
@@ -158,7 +158,13 @@ def next_try(*, kind: Try, count: int, reason: str, retry_after: float | None = 
     return NextTry(count, limit, delay, reason)
 
 
-def order_sync_run(*, order_sync_id: int, work: Work) -> None:
+def order_sync_run(*, order_sync_id: int, work: Work, raise_waits: bool = False) -> None:
+    """Run ``work`` for one order under its lock and record how it ended.
+
+    ``raise_waits`` (a bulk run): after the order is handled as always (a retry scheduled, a failure
+    recorded), a remote's "wait" (``RetryableError``) or refused credentials (``AuthError``) is raised
+    too, so that the caller waits, or stops, as a whole instead of going on to the next order.
+    """
     with order_lock(f"order-sync:{order_sync_id}") as lock:
         if lock is None:
             # Another worker runs this order; it checks the generation when it finishes and runs again.
@@ -180,6 +186,8 @@ def order_sync_run(*, order_sync_id: int, work: Work) -> None:
             outcome = work(sync, recorder, lock)
         except RetryableError as exc:
             _retry_later(sync, generation, exc, marketplace_status_before=marketplace_status_before)
+            if raise_waits:
+                raise
             return
         except LockLost as exc:
             # Stopped before a step that must not happen twice. The order stays RUNNING: whoever took
@@ -200,7 +208,10 @@ def order_sync_run(*, order_sync_id: int, work: Work) -> None:
             )
             return
         except (RemoteError, UnmatchedLineError, NotConfigured) as exc:  # rejected, unreadable, not sent
-            outcome = Failed(str(exc))
+            _finish(sync, generation, Failed(str(exc)), marketplace_status_before=marketplace_status_before)
+            if raise_waits and isinstance(exc, AuthError):
+                raise
+            return
         except Exception as exc:  # a bug: visible on the order, not silent
             logger.exception("order sync %s crashed", sync.pk)
             outcome = Failed(f"Unexpected error: {type(exc).__name__}: {exc}")

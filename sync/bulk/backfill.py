@@ -32,13 +32,13 @@ from sync.bulk.kinds import (
 )
 from sync.bulk.models import BulkRun, BulkRunItem
 from sync.bulk.vtex_scan import vtex_orders_scan
+from sync.clients.dtos import VtexOrderSummary
 from sync.clients.vtex import MAX_LIST_PER_PAGE
 from sync.dry_run import order_import_dry_run
 from sync.inbound import order_import_work
 from sync.models import OrderSync
 from sync.remotes import vtex_client_for
 
-LINKED = "linked"
 INDEX_DELAY = timedelta(minutes=5)  # List orders depends on indexing, about 4 minutes behind (reference/vtex.md §1.6)
 
 
@@ -53,12 +53,10 @@ class OrderBackfill(BulkKind):
             return Preview(len(scope.ids), f"{len(known)} of them already linked: they are skipped")
         vtex = vtex_client_for(channel)
         try:
-            listed = vtex.list_orders(
-                creation_from=scope.since, creation_to=scope.until, statuses=scope.vtex_statuses, per_page=1
-            )
+            listed = vtex.list_orders(creation_from=scope.since, creation_to=scope.until, per_page=1)
         finally:
             vtex.close()
-        note = "VTEX orders in the range; those already linked are skipped without a call"
+        note = "VTEX orders in the range; those already linked (or of other statuses) are skipped without a call"
         if scope.until and scope.until > timezone.now() - INDEX_DELAY:
             note += "; VTEX lists an order about 4 minutes after it is created: the feed brings the newest ones"
         return Preview(listed.total, note)
@@ -70,17 +68,23 @@ class OrderBackfill(BulkKind):
             return
         vtex = vtex_client_for(channel)
         try:
+            # Listed by creation date only, the statuses filtered here: with f_status, every import (its
+            # start-handling moves the order out of ready-for-handling) would shift the later pages of the
+            # same query, and orders would be skipped. A closed range of creation dates stays put.
             for page in vtex_orders_scan(
                 vtex,
                 since=scope.since,
                 until=scope.until,
-                statuses=scope.vtex_statuses,
                 checkpoint=start or None,
                 per_page=min(settings.BULK_PAGE_SIZE, MAX_LIST_PER_PAGE),
             ):
                 ids = [order.order_id for order in page.orders]
                 linked = selectors.order_links_known(channel=channel, vtex_order_ids=ids)
-                items = tuple(Item(i, i, LINKED if i in linked else None) for i in ids)
+                wanted = set(scope.vtex_statuses)
+                items = tuple(
+                    Item(order.order_id, order.order_id, _why_skipped(order, linked=linked, wanted=wanted))
+                    for order in page.orders
+                )
                 yield Page(items, page.checkpoint, note=page.overflow)
         finally:
             vtex.close()
@@ -90,13 +94,14 @@ class OrderBackfill(BulkKind):
         for offset in range(start, len(ids), size):
             chunk = list(ids[offset : offset + size])
             linked = selectors.order_links_known(channel=channel, vtex_order_ids=chunk)
-            yield Page(tuple(Item(i, i, LINKED if i in linked else None) for i in chunk), {"offset": offset + size})
+            items = tuple(Item(i, i, "already linked to an ERP order" if i in linked else None) for i in chunk)
+            yield Page(items, {"offset": offset + size})
 
     def process(self, run: BulkRun, item: Item, context: StepContext) -> ItemResult:
-        if item.data == LINKED:
-            return ItemResult(BulkRunItem.Outcome.SKIPPED, "already linked to an ERP order")
+        if item.data:  # why it is left alone, found while listing: no call
+            return ItemResult(BulkRunItem.Outcome.SKIPPED, item.data)
         if run.dry_run:
-            return dry_run_result(order_import_dry_run(channel=run.channel, vtex_order_id=item.key))
+            return dry_run_result(order_import_dry_run(channel=run.channel, vtex_order_id=item.key, raise_waits=True))
         return order_run_inline(
             kind=OrderSync.Kind.IMPORT,
             channel=run.channel,
@@ -104,3 +109,11 @@ class OrderBackfill(BulkKind):
             work=order_import_work,
             vtex_order_id=item.key,
         )
+
+
+def _why_skipped(order: VtexOrderSummary, *, linked: set[str], wanted: set[str]) -> str | None:
+    if order.order_id in linked:
+        return "already linked to an ERP order"
+    if wanted and order.status not in wanted:
+        return f"VTEX status {order.status} is not in the run's statuses"
+    return None

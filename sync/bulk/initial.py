@@ -4,16 +4,18 @@ For connecting a shop whose orders VARIO already holds, or after lost VARIO webh
 are read with VQL, a page at a time by ascending id (keyset paging: a resumed run asks for the ids
 after its checkpoint, so orders created meanwhile neither shift nor repeat a page). Only customer
 orders of this channel's VARIO sales channel that carry a VTEX order id are in scope
-(reference/vario-erp.md §1.8, §4.5). A date range reads the document date, which is a day: both
-ends' days are included.
+(reference/vario-erp.md §1.8, §4.5). A date range reads the document date, which is a day (in the
+portal's time zone): since's day is included, until's only when the range ends after its midnight.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from mappings.models import SalesChannel
 from sync.bulk.kinds import (
@@ -50,19 +52,20 @@ def _where(channel: SalesChannel, scope: Scope) -> str:
         "custom.vtexportal.externalOrderId != null",
     ]
     if scope.since:
-        conditions.append(f"documentDate >= {vql_literal(scope.since.date().isoformat())}")
-    if scope.until:
-        conditions.append(f"documentDate <= {vql_literal(scope.until.date().isoformat())}")
+        conditions.append(f"documentDate >= {vql_literal(timezone.localtime(scope.since).date().isoformat())}")
+    if scope.until:  # until is excluded: its day counts only when the range ends after its midnight
+        last_day = timezone.localtime(scope.until - timedelta(microseconds=1)).date()
+        conditions.append(f"documentDate <= {vql_literal(last_day.isoformat())}")
     if scope.erp_states:
         conditions.append(f"documentState.key IN ({', '.join(vql_literal(s) for s in scope.erp_states)})")
     return " AND ".join(conditions)
 
 
 def _id_groups(ids: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
-    """A list of ids names ERP document ids (digits) or order numbers (anything else)."""
+    """A list of ids names ERP document ids or order numbers: digits may be either, so they are looked
+    for as both; anything else is an order number."""
     numeric = tuple(i for i in ids if i.isascii() and i.isdigit())
-    numbers = tuple(i for i in ids if i not in numeric)
-    return [(field, group) for field, group in (("id", numeric), ("number", numbers)) if group]
+    return [(field, group) for field, group in (("id", numeric), ("number", ids)) if group]
 
 
 class OrderStatusInitialSync(BulkKind):
@@ -96,9 +99,11 @@ class OrderStatusInitialSync(BulkKind):
                 if not rows:
                     return
                 after = max(int(row["id"]) for row in rows)
-                yield Page(
-                    tuple(Item(str(row["id"]), str(row.get("number") or "")) for row in rows), {"after_id": after}
+                items = tuple(
+                    Item(str(row["id"]), str(row.get("number") or ""), after={"after_id": int(row["id"])})
+                    for row in rows
                 )
+                yield Page(items, {"after_id": after})
         finally:
             vario.close()
 
@@ -116,7 +121,7 @@ class OrderStatusInitialSync(BulkKind):
 
     def process(self, run: BulkRun, item: Item, context: StepContext) -> ItemResult:
         if run.dry_run:
-            return dry_run_result(order_status_dry_run(channel=run.channel, erp_order_id=item.key))
+            return dry_run_result(order_status_dry_run(channel=run.channel, erp_order_id=item.key, raise_waits=True))
         return order_run_inline(
             kind=OrderSync.Kind.STATUS,
             channel=run.channel,

@@ -8,9 +8,10 @@ state. Later kinds (stock, prices) plug in with one class each in ``sync.bulk.re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from django.db.models import Max
@@ -21,6 +22,7 @@ from mappings.models import SalesChannel
 from sync.bulk.models import BulkRun, BulkRunItem
 from sync.models import OrderSync, TimelineEntry
 from sync.runner import Work, order_sync_request, order_sync_run
+from sync.timeline import timeline_add
 
 MAX_IDS = 1000  # a scope's list of ids; more is a date range's job
 
@@ -75,28 +77,42 @@ class Scope:
         return "; ".join(parts) or "everything"
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # no VTEX or VARIO order is older; far-off dates overflow
+# What an id or a state may consist of: every remote query quotes it (VQL literals admit only these).
+WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
+
+
 def _moment(value: Any, name: str) -> datetime | None:
-    """An ISO date or date-time (a date means its midnight, in the portal's time zone)."""
+    """An ISO date or date-time (a date means its midnight, in the portal's time zone), 2000 or later
+    and at most a day ahead."""
     if value in (None, ""):
         return None
-    if isinstance(value, datetime):
-        moment = value
-    elif not isinstance(value, str):
-        raise ScopeInvalid(f"{name}: expected a date such as 2026-11-01, got {value!r}")
-    elif (moment := parse_datetime(value)) is None:
-        day = parse_date(value)
-        if day is None:
-            raise ScopeInvalid(f"{name}: expected a date such as 2026-11-01, got {value!r}")
-        moment = datetime(day.year, day.month, day.day)
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    try:
+        if isinstance(value, datetime):
+            moment = value
+        elif not isinstance(value, str):
+            raise ValueError
+        elif (moment := parse_datetime(value.strip())) is None:
+            day = parse_date(value.strip())
+            if day is None:
+                raise ValueError
+            moment = datetime(day.year, day.month, day.day)
+        moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    except (ValueError, OverflowError):  # also a day that does not exist, such as 2026-02-30
+        raise ScopeInvalid(f"{name}: expected a date such as 2026-11-01, got {str(value)[:40]!r}") from None
+    if not EARLIEST <= moment <= timezone.now() + timedelta(days=1):
+        raise ScopeInvalid(f"{name}: a date from 2000 to tomorrow, got {str(value)[:40]!r}")
+    return moment
 
 
 def _words(values: Any, name: str) -> tuple[str, ...]:
     if isinstance(values, str):
         values = values.replace(",", " ").split()
     words = tuple(dict.fromkeys(str(v).strip() for v in values or () if str(v).strip()))
-    if any(len(word) > 100 or not word.isprintable() for word in words):
-        raise ScopeInvalid(f"{name}: each entry is one printable word of at most 100 characters")
+    if bad := [word for word in words if not WORD.fullmatch(word)]:
+        raise ScopeInvalid(
+            f"{name}: letters, digits and _ . : - only, at most 100 characters each; not {bad[0][:40]!r}"
+        )
     return words
 
 
@@ -105,6 +121,9 @@ class Item:
     key: str
     label: str = ""
     data: Any = None  # what the page read already (a VTEX order summary, an order link)
+    # Where to resume after this item, for kinds that read by key (keyset paging): a resumed run asks
+    # for what comes after it, whatever changed meanwhile. None: the position in its page.
+    after: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -132,11 +151,22 @@ class ItemResult:
         return self.outcome in kept or bool(self.calls or self.differences)
 
 
+# How a dry run's verdict (the outcome type the real run would end with, sync.outcomes) counts.
+_DRY_VERDICTS = {
+    "Skipped": BulkRunItem.Outcome.SKIPPED,
+    "Parked": BulkRunItem.Outcome.FAILED,
+    "Conflict": BulkRunItem.Outcome.FAILED,
+    "Failed": BulkRunItem.Outcome.FAILED,
+    "NotYet": BulkRunItem.Outcome.DEFERRED,
+}
+
+
 def dry_run_result(dry: Any) -> ItemResult:
-    """A dry run of one order (``sync.dry_run.DryRun``) as an item: "changed" when it would send anything."""
+    """A dry run of one order (``sync.dry_run.DryRun``) as an item: what the real run would end with (a
+    park, conflict or failure is a failure, with its reason), else "changed" when it would send anything."""
     calls = tuple({"remote": c.remote, "method": c.method, "path": c.path, "body": c.body} for c in dry.calls)
-    outcome = BulkRunItem.Outcome.CHANGED if calls else BulkRunItem.Outcome.UNCHANGED
-    return ItemResult(outcome, dry.outcome, calls=calls)
+    default = BulkRunItem.Outcome.CHANGED if calls else BulkRunItem.Outcome.UNCHANGED
+    return ItemResult(_DRY_VERDICTS.get(dry.verdict, default), dry.outcome, calls=calls)
 
 
 @dataclass(frozen=True)
@@ -212,18 +242,24 @@ _OUTCOMES = {
 }
 
 
-def order_run_inline(*, kind: str, channel: SalesChannel, key: str, work: Work, **ids: str) -> ItemResult:
+def order_run_inline(
+    *, kind: str, channel: SalesChannel, key: str, work: Work, note: str = "", **ids: str
+) -> ItemResult:
     """Run one order's normal sync now, in this process (the caller's lane), and say what it did.
 
     1. Request it as an event would (a new generation; not enqueued: it runs here).
     2. Run it through ``order_sync_run`` with the recipe's ``work``: the same lock, plan and outcome.
-       A run another worker holds ends at once; that worker runs it again for this generation.
+       A run another worker holds ends at once; that worker runs it again for this generation. A
+       remote's "wait" or refused credentials are raised after the order is handled as always: the
+       step waits (or the run fails) as a whole instead of racing through every order.
     3. Read the outcome: done with pushes is "changed", done without is "unchanged"; waiting is
        deferred to the normal retries; parked, conflict and failed are failures with their reason.
     """
     sync = order_sync_request(kind=kind, channel=channel, key=key, enqueue=False, **ids)  # 1.
+    if note:  # why it runs, on the order's timeline before the run's own entries
+        timeline_add(order_sync=sync, kind=TimelineEntry.Kind.OPERATOR, title=note)
     mark = TimelineEntry.objects.filter(order_sync=sync).aggregate(last=Max("id"))["last"] or 0
-    order_sync_run(order_sync_id=sync.pk, work=work)  # 2.
+    order_sync_run(order_sync_id=sync.pk, work=work, raise_waits=True)  # 2.
     sync.refresh_from_db(fields=["status", "message", "order_link"])  # 3.
     if sync.status == OrderSync.Status.DONE:
         pushed = list(

@@ -17,6 +17,7 @@ from sync.bulk.compare import Difference, order_differences
 from sync.clients.errors import AuthError, RemoteError, RetryableError
 from sync.clients.vario import VarioClient
 from sync.clients.vtex import VtexClient
+from sync.dry_run import order_sync_unsaved_copy
 from sync.models import OrderSync, TimelineEntry
 from sync.outbound import OrderStatusRead, order_status_read
 from sync.runner import order_sync_request
@@ -98,21 +99,14 @@ def order_differences_repair(*, order_link: OrderLink, actor: str) -> OrderSync:
 
 
 def _status_sync_of(order_link: OrderLink) -> OrderSync:
-    """The order's status sync (the key is the ERP order id, as ``order_sync_request`` files it), or an
-    unsaved one in its place."""
-    existing = OrderSync.objects.filter(
-        kind=OrderSync.Kind.STATUS, channel=order_link.channel, key=order_link.erp_order_id
-    ).first()
-    if existing is not None:
-        return existing
-    return OrderSync(
-        kind=OrderSync.Kind.STATUS,
-        channel=order_link.channel,
-        key=order_link.erp_order_id,
-        erp_order_id=order_link.erp_order_id,
-        erp_order_number=order_link.erp_order_number,
-        vtex_order_id=order_link.vtex_order_id,
-    )
+    """An unsaved copy of the order's status sync (the key is the ERP order id, as ``order_sync_request``
+    files it), or a new unsaved one: with no primary key, the read records nothing, not even on the order
+    link (``sync.outbound``), so a report never changes what a later run or backfill finds."""
+    sync = order_sync_unsaved_copy(kind=OrderSync.Kind.STATUS, channel=order_link.channel, key=order_link.erp_order_id)
+    sync.erp_order_id = sync.erp_order_id or order_link.erp_order_id
+    sync.erp_order_number = sync.erp_order_number or order_link.erp_order_number
+    sync.vtex_order_id = sync.vtex_order_id or order_link.vtex_order_id
+    return sync
 
 
 def _no_repair(channel: SalesChannel, *, enabled: frozenset[str]) -> str:

@@ -1,25 +1,38 @@
 """Reconciliation: for each order link in the scope, compare ERP and VTEX and record each difference.
 
 The comparison is ``sync.bulk.reconcile.order_link_reconcile`` (what a difference of each kind means:
-docs/operations.md, "What a reconciliation report means"). A real run asks the normal sync to repair
-every order with a repairable difference (``order_differences_repair``: the sync's own queue and
-lane); a dry run only reports, and a person repairs from the run's page, one order or every
+docs/operations.md, "What a reconciliation report means"). A real run repairs every order with a
+repairable difference by running the normal sync for it, here, in the bulk lane; a dry run reports,
+with the calls that repair would send, and a person repairs from the run's page, one order or every
 difference of a kind. The links are read from the portal's database a page at a time by id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from django.conf import settings
 
 from mappings import selectors
 from mappings.models import OrderLink, SalesChannel
-from sync.bulk.kinds import BulkKind, Item, ItemResult, Page, Preview, Scope, StepContext
+from sync.bulk.kinds import (
+    BulkKind,
+    Item,
+    ItemResult,
+    Page,
+    Preview,
+    Scope,
+    StepContext,
+    dry_run_result,
+    order_run_inline,
+)
 from sync.bulk.models import BulkRun, BulkRunItem
-from sync.bulk.reconcile import order_differences_repair, order_link_reconcile
+from sync.bulk.reconcile import order_link_reconcile
+from sync.dry_run import order_status_dry_run
+from sync.models import OrderSync
+from sync.outbound import order_status_work
 from sync.remotes import vario_client, vtex_client_for
 
 
@@ -45,7 +58,8 @@ class Reconciliation(BulkKind):
             if not links:
                 return
             after = links[-1].pk
-            yield Page(tuple(Item(str(link.pk), _label(link), link) for link in links), {"after_id": after})
+            items = tuple(Item(str(link.pk), _label(link), link, after={"after_id": link.pk}) for link in links)
+            yield Page(items, {"after_id": after})
 
     def process(self, run: BulkRun, item: Item, context: StepContext) -> ItemResult:
         link: OrderLink = item.data
@@ -60,14 +74,25 @@ class Reconciliation(BulkKind):
         if not found.differences:
             return ItemResult(BulkRunItem.Outcome.UNCHANGED, order_link_id=link.pk)
         differences = tuple(asdict(d) for d in found.differences)
-        repair = not run.dry_run and any(d.repairable for d in found.differences)
-        if repair:
-            order_differences_repair(order_link=link, actor=f"bulk run #{run.pk}")
         titles = "; ".join(d.title for d in found.differences)
-        detail = f"{titles} (repair requested)" if repair else titles
-        return ItemResult(
-            BulkRunItem.Outcome.CHANGED, detail, differences=differences, order_link_id=link.pk, repaired=repair
+        if not any(d.repairable for d in found.differences):
+            return ItemResult(BulkRunItem.Outcome.CHANGED, titles, differences=differences, order_link_id=link.pk)
+        if run.dry_run:  # what the repair would send, exactly (sync.dry_run)
+            dry = order_status_dry_run(channel=run.channel, erp_order_id=link.erp_order_id, raise_waits=True)
+            return replace(dry_run_result(dry), detail=titles, differences=differences, order_link_id=link.pk)
+        # The repair is the normal sync, run here in the bulk lane (not queued: a report with thousands
+        # of differences would otherwise go ahead of the webhooks at the full budget).
+        repaired = order_run_inline(
+            kind=OrderSync.Kind.STATUS,
+            channel=run.channel,
+            key=link.erp_order_id,
+            work=order_status_work,
+            erp_order_id=link.erp_order_id,
+            vtex_order_id=link.vtex_order_id,
+            note=f"Repair requested by bulk run #{run.pk} after reconciliation",
         )
+        detail = f"{titles}. Repair: {repaired.detail or repaired.outcome}"
+        return replace(repaired, detail=detail, differences=differences, order_link_id=link.pk, repaired=True)
 
 
 def _label(link: OrderLink) -> str:

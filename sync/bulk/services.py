@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,16 +24,28 @@ from django.utils import timezone
 
 from mappings import selectors
 from mappings.models import SalesChannel, SyncType
-from sync.bulk.kinds import BulkKind, Item, ItemResult, Preview, Scope, ScopeInvalid, StepContext, day_range
+from sync.bulk.kinds import (
+    MAX_IDS,
+    BulkKind,
+    Item,
+    ItemResult,
+    Preview,
+    Scope,
+    ScopeInvalid,
+    StepContext,
+    day_range,
+)
 from sync.bulk.models import BulkRun, BulkRunItem
 from sync.bulk.registry import KINDS
 from sync.clients.errors import AuthError, RemoteError, RetryableError
-from sync.locks import order_lock
-from sync.queue import bulk_run_marker, bulk_run_step_enqueue, is_queued
+from sync.locks import LockLost, lock_confirm, order_lock
+from sync.queue import bulk_run_marker, bulk_run_step_enqueue, default_queue_waiting, is_queued
 from sync.remotes import NotConfigured, remote_lane
 
 logger = logging.getLogger(__name__)
 LANE = "bulk"
+BUSY_RETRY_SECONDS = 2.0  # a step that found another one still working comes back after this
+GIVE_WAY_AFTER_SECONDS = 5.0  # a step works at least this long (or BULK_STEP_SECONDS) before giving way
 COUNTS = {
     BulkRunItem.Outcome.CHANGED: "changed",
     BulkRunItem.Outcome.UNCHANGED: "unchanged",
@@ -111,6 +124,27 @@ def _move(run: BulkRun, *, frm: tuple, to: str, finished: bool = False) -> BulkR
     return run
 
 
+def bulk_run_repairs_start(*, run: BulkRun, items: list[BulkRunItem], actor: str) -> BulkRun:
+    """Repair many orders of a reconciliation at once: a real reconciliation of just those orders, so the
+    repairs run in the bulk lane with a run's progress, not as a burst of jobs ahead of the webhooks.
+    The items are marked as repaired (asked for) when the run is stored."""
+    links = [item.order_link for item in items if item.order_link is not None]
+    if len(links) > MAX_IDS:
+        raise BulkRunRefused(
+            f"{len(links)} orders are more than one run takes ({MAX_IDS}): start a real reconciliation of the range"
+        )
+    with transaction.atomic():
+        repair = bulk_run_start(
+            channel=run.channel,
+            kind=BulkRun.Kind.RECONCILIATION,
+            scope={"ids": [link.vtex_order_id for link in links]},
+            dry_run=False,
+            started_by=actor,
+        )
+        BulkRunItem.objects.filter(pk__in=[item.pk for item in items]).update(repaired_at=timezone.now())
+    return repair
+
+
 # --- stepping ---------------------------------------------------------------------------------------------------
 
 
@@ -129,24 +163,36 @@ def bulk_run_step(*, run_id: int) -> None:
     """
     with order_lock(bulk_run_marker(run_id)) as lock:  # 1. Lock
         if lock is None:
+            # Another step still works (one that was told to pause and is finishing its item, say): come
+            # back shortly rather than leave a resumed run to the sweep, unless a step is queued already.
+            if not is_queued(bulk_run_marker(run_id)):
+                bulk_run_step_enqueue(run_id=run_id, delay=BUSY_RETRY_SECONDS)
             return
         run = BulkRun.objects.select_related("channel").filter(pk=run_id).first()
         if run is None or run.state not in (BulkRun.State.QUEUED, BulkRun.State.RUNNING):
             return
-        run = _started(run)  # 2. Start
         handler = KINDS[run.kind]
         context = StepContext()
         try:
             with remote_lane(LANE):
-                finished = _work(run, handler, context, deadline=time.monotonic() + settings.BULK_STEP_SECONDS)
+                run = _started(run)  # 2. Start
+                now = time.monotonic()
+                pace = _Pace(deadline=now + settings.BULK_STEP_SECONDS, give_way_after=now + GIVE_WAY_AFTER_SECONDS)
+                finished = _work(run, handler, context, lock=lock, pace=pace)
         except RetryableError as exc:  # 4. Hand on, later
             delay = exc.retry_after or settings.SYNC_RETRY_BASE_SECONDS
             logger.info("bulk run %s waits %.1fs: %s", run.pk, delay, exc)
             _beat(run)  # alive, only waiting: not the sweep's
             bulk_run_step_enqueue(run_id=run.pk, delay=delay)
             return
-        except (RemoteError, NotConfigured, ScopeInvalid) as exc:
+        except LockLost:
+            return  # another step owns the run now (Redis lost the lock): it goes on from the checkpoint
+        except (RemoteError, NotConfigured, ScopeInvalid, ValueError) as exc:
             _end(run, BulkRun.State.FAILED, f"{type(exc).__name__}: {exc}")
+            return
+        except Exception as exc:  # a bug: the run stops visibly instead of being resumed into it forever
+            logger.exception("bulk run %s crashed", run.pk)
+            _end(run, BulkRun.State.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
             return
         finally:
             context.close()
@@ -159,16 +205,15 @@ def bulk_run_step(*, run_id: int) -> None:
 
 
 def _started(run: BulkRun) -> BulkRun:
-    if run.state == BulkRun.State.QUEUED:
+    if run.state == BulkRun.State.QUEUED or run.started_at is None:  # (a run paused before it started)
         now = timezone.now()
-        BulkRun.objects.filter(pk=run.pk, state=BulkRun.State.QUEUED).update(
-            state=BulkRun.State.RUNNING, started_at=now, heartbeat_at=now
+        BulkRun.objects.filter(pk=run.pk, state__in=(BulkRun.State.QUEUED, BulkRun.State.RUNNING)).update(
+            state=BulkRun.State.RUNNING, started_at=run.started_at or now, heartbeat_at=now
         )
         run.refresh_from_db()
     if run.total is None:
         try:
-            with remote_lane(LANE):
-                total = KINDS[run.kind].preview(channel=run.channel, scope=Scope.of(run.scope)).count
+            total = KINDS[run.kind].preview(channel=run.channel, scope=Scope.of(run.scope)).count
         except (RemoteError, NotConfigured):
             total = None  # the listing itself says what is wrong, with the run's own handling
         if total is not None:
@@ -177,8 +222,19 @@ def _started(run: BulkRun) -> BulkRun:
     return run
 
 
-def _work(run: BulkRun, handler: BulkKind, context: StepContext, *, deadline: float) -> bool | None:
-    """Step 3. True: nothing left; False: out of time; None: paused or cancelled."""
+@dataclass(frozen=True)
+class _Pace:
+    deadline: float  # the step's end
+    give_way_after: float  # from then on, a step ends early when other work waits (not sooner: each step
+    # reads its page again, and a step per item would cost a listing call per item)
+
+    def over(self) -> bool:
+        now = time.monotonic()
+        return now > self.deadline or (now > self.give_way_after and default_queue_waiting())
+
+
+def _work(run: BulkRun, handler: BulkKind, context: StepContext, *, lock, pace: _Pace) -> bool | None:
+    """Step 3. True: nothing left; False: out of time, or other work waits; None: paused or cancelled."""
     checkpoint = run.checkpoint or {}
     start, skip = checkpoint.get("page") or {}, int(checkpoint.get("skip") or 0)
     for page in handler.pages(run, start=start):
@@ -187,13 +243,18 @@ def _work(run: BulkRun, handler: BulkKind, context: StepContext, *, deadline: fl
         for index, item in enumerate(page.items[skip:], start=skip):
             if (state := _state(run)) != BulkRun.State.RUNNING:
                 return None if state in (BulkRun.State.PAUSED, BulkRun.State.CANCELLED) else False
+            lock_confirm(lock)  # still this step's run: a second step would count twice
             result = _process(run, handler, item, context)
-            _record(run, item, result, checkpoint={"page": start, "skip": index + 1})
-            if time.monotonic() > deadline and index + 1 < len(page.items):
+            # Keyset kinds resume after the item's key; the others at its position in the page.
+            after = {"page": item.after, "skip": 0} if item.after else {"page": start, "skip": index + 1}
+            _record(run, item, result, checkpoint=after)
+            last = index + 1 == len(page.items)
+            if not last and pace.over():
                 return False
         start, skip = page.after, 0
         _record_page(run, checkpoint={"page": start, "skip": 0})
-        if time.monotonic() > deadline:
+        # Events and the feed come first: a step gives its worker back when they wait.
+        if pace.over():
             return False
     return True
 

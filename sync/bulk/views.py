@@ -40,6 +40,7 @@ from sync.bulk.services import (
     bulk_run_cancel,
     bulk_run_pause,
     bulk_run_preview,
+    bulk_run_repairs_start,
     bulk_run_resume,
     bulk_run_start,
 )
@@ -465,8 +466,9 @@ def bulk_run_repair(*, model_admin: admin.ModelAdmin, request: HttpRequest, run:
     1. Check the request: a reconciliation, an item of this run or a kind it found.
     2. The orders a repair acts on (``repair_targets``); none: a message.
     3. Not confirmed yet: a page that says how many orders will be synced, and lists them.
-    4. Confirmed (``post=yes``): the normal sync for each (``order_differences_repair``), the items marked
-       as repaired, and a message with the count and any order that could not be repaired.
+    4. Confirmed (``post=yes``): one order goes through its normal sync (``order_differences_repair``);
+       every order of a kind through a real reconciliation run of just those orders
+       (``bulk_run_repairs_start``: the bulk lane, a progress bar), whose page the browser goes to.
     """
     if run.kind != BulkRun.Kind.RECONCILIATION:  # 1.
         messages.error(request, "Only a reconciliation's differences can be repaired.")
@@ -505,7 +507,16 @@ def bulk_run_repair(*, model_admin: admin.ModelAdmin, request: HttpRequest, run:
         }
         request.current_app = model_admin.admin_site.name
         return TemplateResponse(request, "admin/bulk/bulkrun/repair_confirm.html", context)
-    repaired, problems = _repair(targets, actor=request.user.get_username())  # 4.
+    if kind:  # 4. Many orders: a real reconciliation of just those, in the bulk lane, with its progress
+        try:
+            repair = bulk_run_repairs_start(run=run, items=targets, actor=request.user.get_username())
+        except (BulkRunRefused, ScopeInvalid) as exc:
+            messages.error(request, f"Not started: {exc}.")
+            return _back(model_admin, run, back_query)
+        model_admin.log_change(request, run, f"Repair run #{repair.pk} started for {len(targets)} order(s): {what}.")
+        messages.success(request, f"Repair run #{repair.pk} started for {len(targets)} order(s).")
+        return HttpResponseRedirect(reverse(f"{model_admin.admin_site.name}:bulk_bulkrun_change", args=[repair.pk]))
+    repaired, problems = _repair(targets, actor=request.user.get_username())  # 4. One order: its normal sync
     model_admin.log_change(request, run, f"Repair requested for {len(repaired)} order(s): {what}.")
     if repaired:
         messages.success(

@@ -80,44 +80,56 @@ def test_initial_sync_brings_each_vtex_order_to_its_erp_state(sim, quiet_channel
     assert len(vtex_writes(sim)) == before
 
 
-def test_pause_resume_cancel_and_one_run_per_kind(sim, quiet_channel, worker, settings):
-    for _ in range(6):
+def step_idle(run: BulkRun) -> bool:
+    """No step of the run works now (its lock is free); an item in hand may take a lane's window."""
+    from portal.redis import redis_connection
+    from sync.queue import bulk_run_marker
+
+    return not redis_connection().exists(f"portal:lock:{bulk_run_marker(run.pk)}")
+
+
+def test_pause_resume_cancel_and_one_run_per_kind(sim, quiet_channel, worker):
+    import time
+
+    for _ in range(8):
         order_pair(sim, ONE_ITEM)
+    scope = {"since": "2000-01-01"}
     run = bulk_run_start(
-        channel=quiet_channel,
-        kind=BulkRun.Kind.ORDER_STATUS_INITIAL,
-        scope={"since": "2000-01-01"},
-        dry_run=False,
-        started_by="test",
+        channel=quiet_channel, kind=BulkRun.Kind.ORDER_STATUS_INITIAL, scope=scope, dry_run=False, started_by="test"
     )
     with pytest.raises(BulkRunRefused):
         bulk_run_start(
-            channel=quiet_channel,
-            kind=BulkRun.Kind.ORDER_STATUS_INITIAL,
-            scope={"since": "2000-01-01"},
-            dry_run=False,
-            started_by="someone else",
+            channel=quiet_channel, kind=BulkRun.Kind.ORDER_STATUS_INITIAL, scope=scope, dry_run=False, started_by="x"
         )
+
+    def progressed(run, at_least):
+        run.refresh_from_db()
+        return run if run.done >= at_least else None
+
+    wait_until(lambda: progressed(run, 1), message="the run started working")
     bulk_run_pause(run=run)
-    paused_at = run.done
+    wait_until(lambda: step_idle(run), message="the step ended with the item in hand", timeout=30)
     run.refresh_from_db()
-    assert run.state == BulkRun.State.PAUSED
-    assert run.done == paused_at or run.done <= 6
+    paused_at = run.done
+    time.sleep(2.5)  # longer than a step (BULK_STEP_SECONDS=2): a paused run does nothing more
+    run.refresh_from_db()
+    assert (run.state, run.done) == (BulkRun.State.PAUSED, paused_at) and paused_at < 8
 
     run = bulk_run_resume(run=run)
     run = wait_until(lambda: ended(run), message="resumed run ended", timeout=60)
-    assert (run.state, run.done) == (BulkRun.State.FINISHED, 6)
+    assert (run.state, run.done, run.failed) == (BulkRun.State.FINISHED, 8, 0)
 
     second = bulk_run_start(
-        channel=quiet_channel,
-        kind=BulkRun.Kind.ORDER_STATUS_INITIAL,
-        scope={"since": "2000-01-01"},
-        dry_run=False,
-        started_by="test",
+        channel=quiet_channel, kind=BulkRun.Kind.ORDER_STATUS_INITIAL, scope=scope, dry_run=False, started_by="test"
     )
+    wait_until(lambda: progressed(second, 1), message="the second run started working")
     bulk_run_cancel(run=second)
+    wait_until(lambda: step_idle(second), message="the step ended with the item in hand", timeout=30)
     second.refresh_from_db()
-    assert second.state == BulkRun.State.CANCELLED
+    cancelled_at = second.done
+    time.sleep(2.5)
+    second.refresh_from_db()
+    assert (second.state, second.done) == (BulkRun.State.CANCELLED, cancelled_at) and second.finished_at
 
 
 def test_the_cli_starts_a_run_and_follows_it_to_its_end(sim, quiet_channel, worker):

@@ -664,8 +664,12 @@ def test_repairing_a_kind_syncs_every_order_with_a_repairable_difference_of_it(m
     done = manager.post(run_url(run, "repair"), {"kind": "status", "post": "yes"})
 
     assert "2 orders will be synced now" in text(asked)
-    assert set(OrderSync.objects.values_list("key", flat=True)) == {i.order_link.erp_order_id for i in status_items}
-    assert done["Location"] == run_url(run) + "?difference=status"
+    # A real reconciliation of just those orders, in the bulk lane; the browser goes to its page.
+    repair = BulkRun.objects.exclude(pk=run.pk).get()
+    assert (repair.kind, repair.dry_run, repair.started_by) == ("reconciliation", False, "manager")
+    assert sorted(repair.scope["ids"]) == sorted(i.order_link.vtex_order_id for i in status_items)
+    assert done["Location"] == run_url(repair)
+    assert set(run.items.filter(repaired_at__isnull=False)) == set(status_items)
 
 
 def test_a_kind_with_no_repairable_difference_repairs_nothing(manager, reconciled):

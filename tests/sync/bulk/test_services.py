@@ -37,15 +37,18 @@ class Numbers(BulkKind):
     def __init__(self, n=7, fail=(), crash=(), wait_at=None, on_item=None):
         self.n, self.fail, self.crash, self.wait_at, self.on_item = n, set(fail), set(crash), wait_at, on_item
         self.processed: list[str] = []
+        self.keyed, self.gone = False, set()  # keyed: items resume by key (keyset paging); gone: left the scope
 
     def preview(self, *, channel, scope):
         return Preview(self.n)
 
     def pages(self, run, *, start):
         first = int(start.get("next") or 1)
-        for low in range(first, self.n + 1, 3):
-            keys = [str(k) for k in range(low, min(low + 3, self.n + 1))]
-            yield Page(tuple(Item(key, f"#{key}") for key in keys), {"next": low + 3})
+        numbers = [k for k in range(first, self.n + 1) if str(k) not in self.gone]
+        for at in range(0, len(numbers), 3):
+            keys = [str(k) for k in numbers[at : at + 3]]
+            after = (lambda key: {"next": int(key) + 1}) if self.keyed else (lambda key: None)
+            yield Page(tuple(Item(key, f"#{key}", after=after(key)) for key in keys), {"next": int(keys[-1]) + 1})
 
     def process(self, run, item, context):
         if self.wait_at == item.key:
@@ -189,7 +192,13 @@ def test_one_active_run_per_kind_and_channel(kind, channel):
         ({}, "date range"),
         ({"ids": ",".join(str(i) for i in range(1001))}, "at most 1000"),
         ({"vtex_statuses": "invoiced"}, "does not read"),
-        ({"ids": "AU-1\x00"}, "printable"),
+        ({"ids": "AU-1\x00"}, "letters, digits"),
+        ({"ids": "AU-1, AB/2026/001"}, "not 'AB/2026/001'"),  # VQL literals admit no slash
+        ({"since": "2026-01-01", "erp_states": "Offen'x"}, "letters, digits"),
+        ({"since": "2026-02-30"}, "expected a date"),
+        ({"since": "2026-01-01T25:00"}, "expected a date"),
+        ({"since": "0001-01-01"}, "from 2000"),
+        ({"since": "2999-01-01"}, "to tomorrow"),
     ],
 )
 def test_a_scope_that_can_not_run_is_refused_with_what_to_change(kind, channel, scope, message):
@@ -228,3 +237,17 @@ def test_the_scheduled_reconciliation_reports_on_every_channel_that_syncs_order_
     assert bulk_reconciliations_schedule() == []  # not twice within the interval, even once it ended
     bulk_run_cancel(run=run)
     assert bulk_reconciliations_schedule() == []
+
+
+def test_a_keyset_kind_resumes_after_the_last_key_although_its_page_changed(kind, channel, settings):
+    settings.BULK_STEP_SECONDS = 0  # one item per step
+    kind.keyed = True
+    run = start(channel)
+    bulk_run_step(run_id=run.pk)
+    bulk_run_step(run_id=run.pk)
+    kind.gone = {"1"}  # left the scope meanwhile (its ERP state changed): the page now starts at 2
+
+    while BulkRun.objects.get(pk=run.pk).state == BulkRun.State.RUNNING:
+        bulk_run_step(run_id=run.pk)
+
+    assert kind.processed == [str(k) for k in range(1, 8)]  # none skipped, none twice
