@@ -165,6 +165,22 @@ def orders(request):
 
 
 @_control
+@require_http_methods(["POST"])
+def orders_bulk(request):
+    """POST {"orders": [bodies of POST /_sim/vario/orders]}: many orders in a few inserts, no webhooks."""
+    documents = services.orders_bulk_create(data=_data(request))
+    return json_response(
+        {
+            "created": len(documents),
+            "orders": [
+                {"id": str(d.id), "number": d.number, "externalIdentifier": d.external_identifier} for d in documents
+            ],
+        },
+        status=201,
+    )
+
+
+@_control
 @require_http_methods(["GET"])
 def order_detail(request, order_id: str):
     return json_response(_raw_order(services.order_get(order_id=order_id)))

@@ -192,12 +192,18 @@ def _custom(value, entity: str, name: str) -> dict:
     return {group: dict(attributes) for group, attributes in custom.items()}
 
 
-def _lookup(model, pk: str | None, name: str, *, required: bool = False):
+def _lookup(model, pk: str | None, name: str, *, required: bool = False, known: dict | None = None):
+    """``model`` ``pk``, which must exist and be active; ``known``: rows a bulk request already read."""
     if pk is None:
         if required:
             raise Rejected(400, f"{name} is required")
         return None
-    obj = model.objects.filter(pk=pk).first()
+    if known is not None and (model, pk) in known:
+        obj = known[(model, pk)]
+    else:
+        obj = model.objects.filter(pk=pk).first()
+        if known is not None:
+            known[(model, pk)] = obj
     if obj is None:
         raise Rejected(422, f"{name} {pk} does not exist")
     if getattr(obj, "active", True) is False:
@@ -355,7 +361,7 @@ def _carrier(key, name: str = "carrier") -> Carrier | None:
 # --- orders ---------------------------------------------------------------------------------------
 
 
-def _line_build(index: int, item, document: Document, position: int) -> DocumentLine:
+def _line_build(index: int, item, document: Document, position: int, *, known: dict | None = None) -> DocumentLine:
     name = f"document.lines[{index}]"
     data = _object(item, name)
     _unknown_fields(data, LINE_FIELDS, name)
@@ -378,7 +384,12 @@ def _line_build(index: int, item, document: Document, position: int) -> Document
         article_id = _id(data.get("articleId"), f"{name}.articleId")
         if article_id is None:
             raise Rejected(400, f"{name}.articleId is required for an ARTICLE_LINE")
-        article = Article.objects.filter(pk=article_id).first()
+        if known is not None and (Article, article_id) in known:
+            article = known[(Article, article_id)]
+        else:
+            article = Article.objects.filter(pk=article_id).first()
+            if known is not None:
+                known[(Article, article_id)] = article
         if article is None:
             raise Rejected(422, f"Article with id {article_id} does not exist ({name})")
         if not article.active:
@@ -404,17 +415,40 @@ def _line_build(index: int, item, document: Document, position: int) -> Document
 
 
 def _order_build(*, data, document_type: DocumentType, state: str, by: str) -> Document:
+    document, built = _order_unsaved(data=data, document_type=document_type, state=state, by=by)
+    document.id = _new_id(Document)
+    document.number = document_number_next(document_type=document_type)
+    document.save(force_insert=True)
+    for line in built:
+        line.document = document
+        line.id = _new_id(DocumentLine)
+        line.save(force_insert=True)
+    return document
+
+
+def _order_unsaved(
+    *, data, document_type: DocumentType, state: str, by: str, known: dict | None = None
+) -> tuple[Document, list[DocumentLine]]:
+    """An order and its lines, checked as the API checks them, without ids and number: not saved."""
     document_data = _object(data, "document")
     _unknown_fields(document_data, DOCUMENT_FIELDS, "document")
-    account = _lookup(Account, _id(document_data.get("accountId"), "document.accountId"), "Account", required=True)
+    account = _lookup(
+        Account, _id(document_data.get("accountId"), "document.accountId"), "Account", required=True, known=known
+    )
     channel = _lookup(
-        SalesChannel, _id(document_data.get("salesChannelId"), "document.salesChannelId"), "Sales channel"
+        SalesChannel, _id(document_data.get("salesChannelId"), "document.salesChannelId"), "Sales channel", known=known
     )
     method = _lookup(
-        DeliveryMethod, _id(document_data.get("deliveryMethodId"), "document.deliveryMethodId"), "Delivery method"
+        DeliveryMethod,
+        _id(document_data.get("deliveryMethodId"), "document.deliveryMethodId"),
+        "Delivery method",
+        known=known,
     )
     payment = _lookup(
-        PaymentMethod, _id(document_data.get("paymentMethodId"), "document.paymentMethodId"), "Payment method"
+        PaymentMethod,
+        _id(document_data.get("paymentMethodId"), "document.paymentMethodId"),
+        "Payment method",
+        known=known,
     )
     billing_type = document_data.get("billingType") or "GROSS"
     if billing_type not in ("GROSS", "NET"):
@@ -447,17 +481,10 @@ def _order_build(*, data, document_type: DocumentType, state: str, by: str) -> D
         updated_at=now,
         updated_from=by,
     )
-    built = [_line_build(i, item, document, i + 1) for i, item in enumerate(lines)]
+    built = [_line_build(i, item, document, i + 1, known=known) for i, item in enumerate(lines)]
     if not any(line.line_type == "ARTICLE_LINE" for line in built):
         raise Rejected(400, "document.lines must contain at least one ARTICLE_LINE")
-    document.id = _new_id(Document)
-    document.number = document_number_next(document_type=document_type)
-    document.save(force_insert=True)
-    for line in built:
-        line.document = document
-        line.id = _new_id(DocumentLine)
-        line.save(force_insert=True)
-    return document
+    return document, built
 
 
 def order_create(*, body, by: str, skip_app: str | None = None) -> Document:
@@ -497,6 +524,11 @@ def order_create(*, body, by: str, skip_app: str | None = None) -> Document:
 
 def order_create_simulated(*, data) -> Document:
     """POST /_sim/vario/orders: an order entered in the ERP (by article number), e.g. a phone order."""
+    return order_create(body=_simulated_request(data), by="sandbox")
+
+
+def _simulated_request(data, *, known: dict | None = None) -> dict:
+    """The API request (POST /erp/documents) a body of POST /_sim/vario/orders stands for."""
     data = _object(data, "The request body")
     _unknown_fields(
         data,
@@ -524,7 +556,13 @@ def order_create_simulated(*, data) -> Document:
     for index, item in enumerate(lines):
         _object(item, f"lines[{index}]")
         _unknown_fields(item, {"articleNumber", "quantity", "price", "externalItemId", "name"}, f"lines[{index}]")
-        article = Article.objects.filter(article_number=item.get("articleNumber")).first()
+        number_key = ("article_number", str(item.get("articleNumber")))
+        if known is not None and number_key in known:
+            article = known[number_key]
+        else:
+            article = Article.objects.filter(article_number=item.get("articleNumber")).first()
+            if known is not None:
+                known[number_key] = article
         if article is None:
             raise Rejected(422, f"Article number {item.get('articleNumber')!r} does not exist (lines[{index}])")
         line = {"articleId": article.id, "quantity": item.get("quantity", 1)}
@@ -560,8 +598,58 @@ def order_create_simulated(*, data) -> Document:
         "custom": {"vtexportal": portal} if portal else None,
         "lines": request_lines,
     }
-    body = {"transitionId": "create_draft" if data.get("draft") else "create", "targetTypeId": 12, "document": document}
-    return order_create(body=body, by="sandbox")
+    return {"transitionId": "create_draft" if data.get("draft") else "create", "targetTypeId": 12, "document": document}
+
+
+BULK_MAX_ORDERS = 100_000
+BULK_BATCH = 500
+
+
+def orders_bulk_create(*, data) -> list[Document]:
+    """Control API (POST /_sim/vario/orders/bulk): many ERP orders at once, as if their webhooks were lost.
+
+    1. The bodies: ``orders``, a list of 1 to BULK_MAX_ORDERS bodies of POST /_sim/vario/orders.
+    2. Each is checked and built as that route builds it (``_simulated_request``, ``_order_unsaved``);
+       master data and articles are read once per request, not once per order.
+    3. Ids and numbers are taken in one go; documents and lines are inserted in batches, all in one
+       transaction (a refused body creates nothing). No webhook fires.
+    """
+    data = _object(data, "The request body")
+    _unknown_fields(data, {"orders"}, "the request")
+    bodies = data.get("orders")
+    if not isinstance(bodies, list) or not 1 <= len(bodies) <= BULK_MAX_ORDERS:
+        raise Rejected(400, f"orders must be a list of 1 to {BULK_MAX_ORDERS} order objects")
+    known: dict = {}
+    built: list[tuple[Document, list[DocumentLine]]] = []
+    with transaction.atomic(using=DB):
+        document_type = DocumentType.objects.get(pk=12)
+        for n, body in enumerate(bodies):  # 2.
+            try:
+                request = _simulated_request(body, known=known)
+                state = "SAVED" if request["transitionId"] == "create" else "DRAFT"
+                built.append(
+                    _order_unsaved(
+                        data=request["document"], document_type=document_type, state=state, by="sandbox", known=known
+                    )
+                )
+            except Rejected as exc:
+                raise Rejected(exc.status, f"orders[{n}]: {exc.message}") from None
+        document_id, line_id = _new_id(Document), _new_id(DocumentLine)  # 3.
+        DocumentType.objects.filter(pk=document_type.pk).update(next_number=F("next_number") + len(built))
+        document_type.refresh_from_db(fields=["next_number"])
+        first_number = document_type.next_number - len(built)
+        documents: list[Document] = []
+        lines: list[DocumentLine] = []
+        for n, (document, document_lines) in enumerate(built):
+            document.id, document.number = document_id + n, f"{document_type.number_prefix}{first_number + n}"
+            documents.append(document)
+            for line in document_lines:
+                line.document, line.id = document, line_id
+                line_id += 1
+                lines.append(line)
+        Document.objects.using(DB).bulk_create(documents, batch_size=BULK_BATCH)
+        DocumentLine.objects.using(DB).bulk_create(lines, batch_size=BULK_BATCH)
+    return documents
 
 
 def order_picking_start(*, order_id) -> Document:

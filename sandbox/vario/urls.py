@@ -21,6 +21,7 @@ urlpatterns = [
     path("_sim/vario/credentials", control.credentials),
     path("_sim/vario/faults", control.faults),
     path("_sim/vario/orders", control.orders),
+    path("_sim/vario/orders/bulk", control.orders_bulk),
     path("_sim/vario/orders/<str:order_id>", control.order_detail),
     path("_sim/vario/orders/<str:order_id>/picking", control.order_picking),
     path("_sim/vario/orders/<str:order_id>/deliver", control.order_deliver),
