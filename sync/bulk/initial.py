@@ -11,7 +11,7 @@ portal's time zone): since's day is included, until's only when the range ends a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -31,41 +31,24 @@ from sync.bulk.kinds import (
     order_run_inline,
 )
 from sync.bulk.models import BulkRun
-from sync.clients.vario import vql_literal
 from sync.dry_run import order_status_dry_run
 from sync.models import OrderSync
 from sync.outbound import order_status_work
 from sync.remotes import vario_client
 
-CUSTOMER_ORDERS = "document.querySalesDocuments"
+
+def _days(scope: Scope) -> tuple[date | None, date | None]:
+    """The scope's range as document days in the portal's time zone: until is excluded, so its day
+    counts only when the range ends after its midnight."""
+    first = timezone.localtime(scope.since).date() if scope.since else None
+    last = timezone.localtime(scope.until - timedelta(microseconds=1)).date() if scope.until else None
+    return first, last
 
 
-def _where(channel: SalesChannel, scope: Scope) -> str:
-    """The VQL conditions of the scope (every value a quoted literal: nothing a person typed is code)."""
+def _vario_channel(channel: SalesChannel) -> str:
     if not channel.vario_sales_channel_id:
-        raise ScopeInvalid(
-            f"sales channel {channel.code} has no VARIO sales channel id: its ERP orders can not be told"
-        )
-    conditions = [
-        "documentTypeCategory = 'CUSTOMER_ORDER'",
-        f"salesChannel.id = {vql_literal(channel.vario_sales_channel_id)}",
-        "custom.vtexportal.externalOrderId != null",
-    ]
-    if scope.since:
-        conditions.append(f"documentDate >= {vql_literal(timezone.localtime(scope.since).date().isoformat())}")
-    if scope.until:  # until is excluded: its day counts only when the range ends after its midnight
-        last_day = timezone.localtime(scope.until - timedelta(microseconds=1)).date()
-        conditions.append(f"documentDate <= {vql_literal(last_day.isoformat())}")
-    if scope.erp_states:
-        conditions.append(f"documentState.key IN ({', '.join(vql_literal(s) for s in scope.erp_states)})")
-    return " AND ".join(conditions)
-
-
-def _id_groups(ids: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
-    """A list of ids names ERP document ids or order numbers: digits may be either, so they are looked
-    for as both; anything else is an order number."""
-    numeric = tuple(i for i in ids if i.isascii() and i.isdigit())
-    return [(field, group) for field, group in (("id", numeric), ("number", ids)) if group]
+        raise ScopeInvalid(f"sales channel {channel.code} has no VARIO sales channel id to find its ERP orders by")
+    return channel.vario_sales_channel_id
 
 
 class OrderStatusInitialSync(BulkKind):
@@ -74,50 +57,44 @@ class OrderStatusInitialSync(BulkKind):
     needs_range = True
 
     def preview(self, *, channel: SalesChannel, scope: Scope) -> Preview:
+        vario_channel = _vario_channel(channel)
+        if scope.ids:
+            return Preview(len(scope.ids), "each id is looked up in VARIO; ids VARIO does not know are left out")
+        first, last = _days(scope)
         vario = vario_client()
         try:
-            if scope.ids:
-                return Preview(len(scope.ids), "each id is looked up in VARIO; ids VARIO does not know are left out")
-            page = vario.execute_vql(f"SELECT COUNT(id) FROM {CUSTOMER_ORDERS} WHERE {_where(channel, scope)}", limit=1)
+            count = vario.count_customer_orders(
+                sales_channel_id=vario_channel, first_day=first, last_day=last, states=scope.erp_states
+            )
         finally:
             vario.close()
-        count = next(iter(page.rows[0].values())) if page.rows else 0
-        return Preview(int(count))
+        return Preview(count)
 
     def pages(self, run: BulkRun, *, start: Mapping[str, Any]) -> Iterator[Page]:
-        scope, channel = Scope.of(run.scope), run.channel
-        where, size = _where(channel, scope), settings.BULK_PAGE_SIZE
+        scope, vario_channel, size = Scope.of(run.scope), _vario_channel(run.channel), settings.BULK_PAGE_SIZE
         vario = vario_client()
         try:
             if scope.ids:
-                yield from self._id_pages(vario, where, scope.ids, start=int(start.get("offset") or 0), size=size)
+                for offset in range(int(start.get("offset") or 0), len(scope.ids), size):
+                    chunk = scope.ids[offset : offset + size]
+                    refs = vario.find_customer_order_refs(sales_channel_id=vario_channel, ids=chunk)
+                    yield Page(tuple(Item(erp_id, number) for erp_id, number in refs), {"offset": offset + size})
                 return
+            first, last = _days(scope)
             after = int(start.get("after_id") or 0)
-            while True:
-                statement = f"SELECT id, number FROM {CUSTOMER_ORDERS} WHERE {where} AND id > {after} ORDER BY id"
-                rows = vario.execute_vql(statement, limit=size).rows
-                if not rows:
-                    return
-                after = max(int(row["id"]) for row in rows)
-                items = tuple(
-                    Item(str(row["id"]), str(row.get("number") or ""), after={"after_id": int(row["id"])})
-                    for row in rows
-                )
+            while refs := vario.customer_order_refs(
+                sales_channel_id=vario_channel,
+                first_day=first,
+                last_day=last,
+                states=scope.erp_states,
+                after_id=after,
+                limit=size,
+            ):
+                items = tuple(Item(erp_id, number, after={"after_id": int(erp_id)}) for erp_id, number in refs)
+                after = max(int(erp_id) for erp_id, _ in refs)
                 yield Page(items, {"after_id": after})
         finally:
             vario.close()
-
-    def _id_pages(self, vario, where: str, ids: tuple[str, ...], *, start: int, size: int) -> Iterator[Page]:
-        for offset in range(start, len(ids), size):
-            chunk, items = ids[offset : offset + size], {}
-            for field, group in _id_groups(chunk):
-                statement = (
-                    f"SELECT id, number FROM {CUSTOMER_ORDERS} WHERE {where} "
-                    f"AND {field} IN ({', '.join(vql_literal(i) for i in group)}) ORDER BY id"
-                )
-                for row in vario.execute_vql(statement, limit=len(group)).rows:
-                    items[str(row["id"])] = Item(str(row["id"]), str(row.get("number") or ""))
-            yield Page(tuple(items.values()), {"offset": offset + size})
 
     def process(self, run: BulkRun, item: Item, context: StepContext) -> ItemResult:
         if run.dry_run:

@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -117,6 +117,25 @@ def _listings_of(rows: Sequence[Mapping]) -> tuple[ErpListing, ...]:
         elif not seen.ean and listing.ean:
             by_article[listing.article_id] = replace(seen, ean=listing.ean)
     return tuple(by_article.values())
+
+
+def _customer_orders_where(
+    sales_channel_id: str, first_day: date | None, last_day: date | None, states: Sequence[str]
+) -> str:
+    """VQL conditions for the customer orders of a VARIO sales channel that carry a VTEX order id
+    (reference/vario-erp.md §1.8, §4.5), every value a quoted literal."""
+    conditions = [
+        "documentTypeCategory = 'CUSTOMER_ORDER'",
+        f"salesChannel.id = {vql_literal(sales_channel_id)}",
+        "custom.vtexportal.externalOrderId != null",
+    ]
+    if first_day:
+        conditions.append(f"documentDate >= {vql_literal(first_day.isoformat())}")
+    if last_day:
+        conditions.append(f"documentDate <= {vql_literal(last_day.isoformat())}")
+    if states:
+        conditions.append(f"documentState.key IN ({', '.join(vql_literal(state) for state in states)})")
+    return " AND ".join(conditions)
 
 
 @dataclass(frozen=True)
@@ -350,6 +369,48 @@ class VarioClient:
         if not page.rows:
             return None
         return str(page.rows[0]["id"]), str(page.rows[0].get("number") or "")
+
+    def count_customer_orders(
+        self, *, sales_channel_id: str, first_day: date | None, last_day: date | None, states: Sequence[str] = ()
+    ) -> int:
+        """How many customer orders of the VARIO sales channel that carry a VTEX order id have a document
+        date in [first_day, last_day] (both included) and one of ``states`` (any, if empty)."""
+        where = _customer_orders_where(sales_channel_id, first_day, last_day, states)
+        page = self.execute_vql(f"SELECT COUNT(id) FROM document.querySalesDocuments WHERE {where}", limit=1)
+        return int(next(iter(page.rows[0].values()))) if page.rows else 0
+
+    def customer_order_refs(
+        self,
+        *,
+        sales_channel_id: str,
+        first_day: date | None,
+        last_day: date | None,
+        states: Sequence[str] = (),
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[tuple[str, str]]:
+        """(id, number) of those customer orders with an id above ``after_id``, by ascending id: keyset
+        paging, so orders created meanwhile neither shift nor repeat a page."""
+        where = _customer_orders_where(sales_channel_id, first_day, last_day, states)
+        statement = (
+            f"SELECT id, number FROM document.querySalesDocuments WHERE {where} AND id > {int(after_id)} ORDER BY id"
+        )
+        return [(str(row["id"]), str(row.get("number") or "")) for row in self.execute_vql(statement, limit=limit).rows]
+
+    def find_customer_order_refs(self, *, sales_channel_id: str, ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(id, number) of the channel's customer orders (with a VTEX order id) named by document id or
+        order number: digits may be either, so they are looked for as both."""
+        where = _customer_orders_where(sales_channel_id, None, None, ())
+        numeric = [i for i in ids if i.isascii() and i.isdigit()]
+        found: dict[str, str] = {}
+        for field, group in (("id", numeric), ("number", list(ids))):
+            if not group:
+                continue
+            wanted = ", ".join(vql_literal(i) for i in group)
+            statement = f"SELECT id, number FROM document.querySalesDocuments WHERE {where} AND {field} IN ({wanted})"
+            for row in self.execute_vql(statement + " ORDER BY id", limit=len(group)).rows:
+                found[str(row["id"])] = str(row.get("number") or "")
+        return sorted(found.items(), key=lambda ref: int(ref[0]) if ref[0].isdigit() else 0)
 
     def find_follow_up_ids(self, *, order_number: str, categories: tuple[str, ...]) -> list[str]:
         """Ids of the documents of these categories (delivery notes, goods returns) made from an order.

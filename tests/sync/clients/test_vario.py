@@ -357,3 +357,52 @@ def test_a_line_reference_carries_its_orders_number(vario):
     [line] = vario.get_document("2044").article_lines
 
     assert (line.order_line.document_id, line.order_line.document_number) == ("1042", "AU-10042")
+
+
+# --- a channel's customer orders, for the bulk initial sync ---------------------------------------------------
+
+
+def sent_statements() -> list[str]:
+    return [
+        json.loads(call.request.body)["statement"] for call in responses.calls if "computed-queries" in call.request.url
+    ]
+
+
+@responses.activate
+def test_customer_orders_are_counted_and_paged_by_id_with_the_scope_as_literals(vario):
+    from datetime import date
+
+    token_response()
+    responses.post(f"{API}/cmn/computed-queries/execute", json={"data": [{"COUNT(id)": 3}]})
+    responses.post(f"{API}/cmn/computed-queries/execute", json={"data": [{"id": 1042, "number": "AU-1"}]})
+
+    scope = {"sales_channel_id": "7", "first_day": date(2026, 11, 1), "last_day": date(2026, 11, 7)}
+    assert vario.count_customer_orders(**scope, states=("open",)) == 3
+    assert vario.customer_order_refs(**scope, after_id=1000, limit=50) == [("1042", "AU-1")]
+
+    count, page = sent_statements()
+    for statement in (count, page):
+        assert "salesChannel.id = '7'" in statement and "custom.vtexportal.externalOrderId != null" in statement
+        assert "documentDate >= '2026-11-01' AND documentDate <= '2026-11-07'" in statement
+    assert count.startswith("SELECT COUNT(id) FROM document.querySalesDocuments") and "IN ('open')" in count
+    assert page.endswith("AND id > 1000 ORDER BY id")
+    assert json.loads(responses.calls[-1].request.body)["limit"] == 50
+
+
+@responses.activate
+def test_customer_orders_named_by_id_or_number_are_looked_for_as_both(vario):
+    token_response()
+    responses.post(f"{API}/cmn/computed-queries/execute", json={"data": [{"id": 1042, "number": "1042"}]})
+    responses.post(
+        f"{API}/cmn/computed-queries/execute",
+        json={"data": [{"id": 1042, "number": "1042"}, {"id": 77, "number": "AU-77"}]},
+    )
+
+    assert vario.find_customer_order_refs(sales_channel_id="7", ids=["1042", "AU-77"]) == [
+        ("77", "AU-77"),
+        ("1042", "1042"),
+    ]
+    by_id, by_number = sent_statements()
+    assert "AND id IN ('1042')" in by_id and "AND number IN ('1042', 'AU-77')" in by_number
+    with pytest.raises(ValueError):
+        vario.find_customer_order_refs(sales_channel_id="7", ids=["AB/2026"])
