@@ -15,5 +15,4 @@ urlpatterns = [
     path("", include("sandbox.vtex.urls")),
     path("", include("sandbox.vtex_feed.urls")),
     path("", include("sandbox.vario.urls")),
-    path("", include("sandbox.vtex_catalog.urls")),
 ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from sandbox import clock
+
 
 class AppClient(models.Model):
     """The installed app: its OAuth client, its offline refresh token and its app identifier."""
@@ -116,6 +118,10 @@ class Article(models.Model):
     name = models.CharField(max_length=200)
     price = models.DecimalField(max_digits=12, decimal_places=2)
     active = models.BooleanField(default=True)
+    # Catalog (reference/catalog-sync.md §2.1 `Article`, §3.3 Q1): docs/sandbox-vario.md "Catalog".
+    product_type = models.CharField(max_length=30, default="WITH_STOCK")
+    sellable_without_stock = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["id"]
@@ -239,3 +245,110 @@ class WebhookRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.destination_queue} → {self.url}"
+
+
+# --- catalog: storages, listings, stock, sales prices (reference/catalog-sync.md §2.1, §3.3) ---------
+
+
+class Storage(models.Model):
+    """A VARIO storage (`erp-stock-Storage`): stock is booked per article and storage."""
+
+    id = models.CharField(primary_key=True, max_length=20)
+    number = models.CharField(max_length=50)
+    display_name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    sales_storage = models.BooleanField(default=True)
+    use_in_availability_determination = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.display_name}"
+
+
+class PriceGroup(models.Model):
+    id = models.CharField(primary_key=True, max_length=20)
+    label = models.CharField(max_length=200)
+    price_base = models.CharField(max_length=20, default="GROSS_PRICE")
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ArticleListing(models.Model):
+    """An article's listing in one sales channel (`ArticleListing`); ``sellable_without_stock`` None = the article's."""
+
+    id = models.PositiveIntegerField(primary_key=True)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="listings")
+    sales_channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE)
+    listed = models.BooleanField(default=True)
+    sellable_without_stock = models.BooleanField(null=True, blank=True)
+    custom = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["article", "sales_channel"], name="vario_listing_per_channel")]
+
+    def __str__(self) -> str:
+        return f"listing {self.id} of {self.article_id} in {self.sales_channel_id}"
+
+
+class ArticleStorage(models.Model):
+    """Stock of one article in one storage (`ArticleStorage`); no row = nothing ever booked there."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="stocks")
+    storage = models.ForeignKey(Storage, on_delete=models.CASCADE)
+    quantity_in_stock = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    reserved_quantity = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    quantity_in_picking = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["article_id", "storage_id"]
+        constraints = [models.UniqueConstraint(fields=["article", "storage"], name="vario_stock_per_storage")]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} in {self.storage_id}: {self.quantity_in_stock}"
+
+
+class ProductPrice(models.Model):
+    """A sales (or purchase) price (`ProductPrice`): per price group, channel, account, tier and validity."""
+
+    id = models.PositiveIntegerField(primary_key=True)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="prices")
+    qualifier = models.CharField(max_length=10, default="SALES")
+    price_group = models.ForeignKey(PriceGroup, null=True, blank=True, on_delete=models.CASCADE)
+    sales_channel = models.ForeignKey(SalesChannel, null=True, blank=True, on_delete=models.CASCADE)
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE)
+    currency_code = models.CharField(max_length=3, default="EUR")
+    net_price = models.DecimalField(max_digits=14, decimal_places=4)
+    gross_price = models.DecimalField(max_digits=14, decimal_places=4)
+    price_base = models.CharField(max_length=20, default="GROSS_PRICE")
+    from_quantity = models.DecimalField(max_digits=14, decimal_places=3, default=1)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    special_offer_price = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"price {self.id} of {self.article_id}"
+
+
+class RecommendedRetailPrice(models.Model):
+    """The RRP (UVP) of an article per country (`GET /erp/recommended-retail-price/{id}`)."""
+
+    id = models.PositiveIntegerField(primary_key=True)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="recommended_retail_prices")
+    country_code = models.CharField(max_length=3, default="DEU")
+    currency_code = models.CharField(max_length=3, default="EUR")
+    value = models.DecimalField(max_digits=14, decimal_places=4)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"RRP {self.id} of {self.article_id}"

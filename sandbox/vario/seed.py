@@ -108,6 +108,7 @@ def demo_articles() -> list[dict]:
 
 
 def vario_seed() -> None:
+    from sandbox.vario.catalog import catalog_seed
     from sandbox.vario.models import (
         Account,
         AppClient,
@@ -139,6 +140,7 @@ def vario_seed() -> None:
             id=type_id, key=key, label=label, category=category, number_prefix=prefix, next_number=first
         )
     Article.objects.bulk_create(Article(**row) for row in demo_articles())
+    catalog_seed()  # storages, price groups, listings, stock, prices (docs/sandbox-vario.md "Catalog")
     # reference §1.3: 40 requests per 6 seconds, then 429 (the core middleware counts per bearer token).
     RateLimitRule.objects.create(
         remote=Remote.VARIO, limit=40, window_seconds=6, path_pattern="^/api/vario/", name="vario-40-per-6s"

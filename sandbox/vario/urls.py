@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sandbox.vario import control, views
+from sandbox.vario import catalog_control, catalog_views, control, views
 
 urlpatterns = [
     # VARIO's contract (reference/vario-erp.md §4)
@@ -16,6 +16,9 @@ urlpatterns = [
     path("api/vario/cmn/system/app-message-webhook/deregister", views.webhook_deregister_view),
     path("api/vario/cmn/eav-groups", views.eav_groups),
     path("api/vario/cmn/eav-groups/by-key/<str:key>", views.eav_group_by_key),
+    # catalog reads (reference/catalog-sync.md §2.1; stock, prices and listings are VQL sources)
+    path("api/vario/erp/storages/<str:entity_id>", catalog_views.storage_detail),
+    path("api/vario/erp/recommended-retail-price/<str:entity_id>", catalog_views.recommended_retail_price_detail),
     path("api/vario/<path:rest>", views.not_found),
     # control API (docs/sandbox-vario.md)
     path("_sim/vario/credentials", control.credentials),
@@ -36,4 +39,22 @@ urlpatterns = [
     path("_sim/vario/articles", control.articles),
     path("_sim/vario/orders/<str:order_id>/state", control.order_state),
     path("_sim/vario/parcels/<str:parcel_id>/events", control.parcel_events),
+    # catalog control API (docs/sandbox-vario.md "Catalog")
+    path("_sim/vario/catalog", catalog_control.catalog_overview),
+    path("_sim/vario/catalog/articles", catalog_control.catalog_articles),
+    path("_sim/vario/catalog/bulk", catalog_control.catalog_bulk),
+    path("_sim/vario/catalog/faults", catalog_control.catalog_faults),
+    path("_sim/vario/catalog/release", catalog_control.catalog_release),
+    path("_sim/vario/catalog/events", catalog_control.catalog_event),
+    path("_sim/vario/storages", catalog_control.storages),
+    path("_sim/vario/sales-channels", catalog_control.sales_channels),
+    path("_sim/vario/articles/<str:article_id>", catalog_control.article_state),
+    path("_sim/vario/articles/<str:article_id>/stock", catalog_control.article_stock),
+    path("_sim/vario/articles/<str:article_id>/listings", catalog_control.article_listings),
+    path("_sim/vario/listings/<str:listing_id>", catalog_control.listing),
+    path("_sim/vario/stock", catalog_control.stock),
+    path("_sim/vario/prices", catalog_control.prices),
+    path("_sim/vario/prices/<str:price_id>", catalog_control.price),
+    path("_sim/vario/recommended-retail-prices", catalog_control.rrps),
+    path("_sim/vario/recommended-retail-prices/<str:rrp_id>", catalog_control.rrp),
 ]

@@ -18,9 +18,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sandbox.vario.serializers import timestamp
+from sandbox.vario.serializers import number, timestamp
 
 
 class VqlError(ValueError):
@@ -386,6 +387,7 @@ def parse(statement: str) -> Query:
 # --- sources ------------------------------------------------------------------------------------
 
 ID, TEXT, DATE, DATETIME, BOOL, INT = "id", "text", "date", "datetime", "bool", "int"
+NUMBER = "number"  # quantities and money: Decimal in, a JSON number out (an integer when integral)
 
 
 @dataclass(frozen=True)
@@ -476,6 +478,166 @@ _DOCUMENT_FIELDS = {
     "info.createdAt": DATETIME,
     "info.updatedAt": DATETIME,
 }
+
+
+def _shop_listing_rows(**filters) -> Iterable[dict]:
+    """One row per article and listing (reference/catalog-sync.md §3.3 Q1); an article without a
+    listing gives one row with null listings.* (as vds.queryShipments does for parcels). The
+    identifiers are the EAN only: identifiers.name 'EAN' / identifiers.value, and flattened as ean."""
+    from sandbox.vario.models import Article
+
+    columns = (
+        "id",
+        "article_number",
+        "active",
+        "product_type",
+        "sellable_without_stock",
+        "ean",
+        "updated_at",
+        "listings__id",
+        "listings__listed",
+        "listings__sales_channel_id",
+        "listings__sellable_without_stock",
+        "listings__custom",
+        "listings__updated_at",
+    )
+    # values() reuses the join a listings__ filter made, so the database returns only matching listings.
+    for row in Article.objects.filter(**filters).order_by("id", "listings__id").values(*columns):
+        listed_at = row["listings__updated_at"]
+        own = row["listings__sellable_without_stock"]
+        custom = row["listings__custom"] if isinstance(row["listings__custom"], dict) else {}
+        portal = custom.get("vtexportal") if isinstance(custom.get("vtexportal"), dict) else {}
+        channel = row["listings__sales_channel_id"]
+        yield {
+            "id": row["id"],
+            "articleNumber": row["article_number"],
+            "active": row["active"],
+            "productType": row["product_type"],
+            # The listing's own value wins over the article's default (ArticleListing, §2.1).
+            "sellableWithoutStock": row["sellable_without_stock"] if own is None else own,
+            "ean": row["ean"] or None,
+            "identifiers.name": "EAN" if row["ean"] else None,
+            "identifiers.value": row["ean"] or None,
+            "listings.id": row["listings__id"],
+            "listings.listed": row["listings__listed"],
+            "listings.salesChannel.id": int(channel) if channel is not None else None,
+            "listings.sellableWithoutStock": own,
+            "listings.custom.vtexportal.vtexSkuId": portal.get("vtexSkuId"),
+            "info.updatedAt": max(row["updated_at"], listed_at) if listed_at else row["updated_at"],
+        }
+
+
+def _article_storage_rows(**filters) -> Iterable[dict]:
+    """Stock per article and storage (§3.3 Q2); stockAvailable = quantityInStock − reservedQuantity,
+    negative when more is reserved than in stock."""
+    from sandbox.vario.models import ArticleStorage
+
+    columns = (
+        "article_id",
+        "article__article_number",
+        "storage_id",
+        "storage__number",
+        "quantity_in_stock",
+        "reserved_quantity",
+        "quantity_in_picking",
+        "updated_at",
+    )
+    for row in ArticleStorage.objects.filter(**filters).order_by("article_id", "storage_id").values(*columns):
+        yield {
+            "articleId": row["article_id"],
+            "articleNumber": row["article__article_number"],
+            "storage.id": int(row["storage_id"]),
+            "storage.number": row["storage__number"],
+            "quantityInStock": row["quantity_in_stock"],
+            "reservedQuantity": row["reserved_quantity"],
+            "quantityInPicking": row["quantity_in_picking"],
+            "stockAvailable": row["quantity_in_stock"] - row["reserved_quantity"],
+            "info.updatedAt": row["updated_at"],
+        }
+
+
+def _article_price_rows(**filters) -> Iterable[dict]:
+    """Sales and purchase prices (§3.3 Q3), one row per ProductPrice."""
+    from sandbox.vario.models import ProductPrice
+
+    for price in ProductPrice.objects.filter(**filters).order_by("id"):
+        yield {
+            "id": price.id,
+            "articleId": price.article_id,
+            "qualifier": price.qualifier,
+            "priceGroup.id": int(price.price_group_id) if price.price_group_id else None,
+            "salesChannel.id": int(price.sales_channel_id) if price.sales_channel_id else None,
+            "account.id": int(price.account_id) if price.account_id else None,
+            "currencyCode": price.currency_code,
+            "netPrice": price.net_price,
+            "grossPrice": price.gross_price,
+            "priceBase": price.price_base,
+            "fromQuantity": price.from_quantity,
+            "validFrom": price.valid_from,
+            "validUntil": price.valid_until,
+            "specialOfferPrice": price.special_offer_price,
+            "info.updatedAt": price.updated_at,
+        }
+
+
+def _rrp_rows(**filters) -> Iterable[dict]:
+    from sandbox.vario.models import RecommendedRetailPrice
+
+    for rrp in RecommendedRetailPrice.objects.filter(**filters).order_by("id"):
+        yield {
+            "id": rrp.id,
+            "articleRef.id": rrp.article_id,
+            "countryCode": rrp.country_code,
+            "currencyCode": rrp.currency_code,
+            "value": rrp.value,
+        }
+
+
+_SHOP_LISTING_FIELDS = {
+    "id": ID,
+    "articleNumber": TEXT,
+    "active": BOOL,
+    "productType": TEXT,
+    "sellableWithoutStock": BOOL,
+    "ean": TEXT,
+    "identifiers.name": TEXT,
+    "identifiers.value": TEXT,
+    "listings.id": ID,
+    "listings.listed": BOOL,
+    "listings.salesChannel.id": ID,
+    "listings.sellableWithoutStock": BOOL,
+    "listings.custom.vtexportal.vtexSkuId": TEXT,
+    "info.updatedAt": DATETIME,
+}
+_ARTICLE_STORAGE_FIELDS = {
+    "articleId": ID,
+    "articleNumber": TEXT,
+    "storage.id": ID,
+    "storage.number": TEXT,
+    "quantityInStock": NUMBER,
+    "reservedQuantity": NUMBER,
+    "quantityInPicking": NUMBER,
+    "stockAvailable": NUMBER,
+    "info.updatedAt": DATETIME,
+}
+_ARTICLE_PRICE_FIELDS = {
+    "id": ID,
+    "articleId": ID,
+    "qualifier": TEXT,
+    "priceGroup.id": ID,
+    "salesChannel.id": ID,
+    "account.id": ID,
+    "currencyCode": TEXT,
+    "netPrice": NUMBER,
+    "grossPrice": NUMBER,
+    "priceBase": TEXT,
+    "fromQuantity": NUMBER,
+    "validFrom": DATE,
+    "validUntil": DATE,
+    "specialOfferPrice": BOOL,
+    "info.updatedAt": DATETIME,
+}
+_RRP_FIELDS = {"id": ID, "articleRef.id": ID, "countryCode": TEXT, "currencyCode": TEXT, "value": NUMBER}
 SOURCES = {
     "document.querySalesDocuments": Source(
         fields=_DOCUMENT_FIELDS,
@@ -508,6 +670,36 @@ SOURCES = {
         rows=_shipment_rows,
         indexed={"id": "id", "documentId": "document_id"},
     ),
+    # Catalog (reference/catalog-sync.md §3.3: Q1 is a confirmed source, the other three are (A)).
+    "article.shopListing": Source(
+        fields=_SHOP_LISTING_FIELDS,
+        standard=[p for p in _SHOP_LISTING_FIELDS if ".custom." not in p],
+        rows=_shop_listing_rows,
+        indexed={
+            "id": "id",
+            "articleNumber": "article_number",
+            "listings.id": "listings__id",
+            "listings.salesChannel.id": "listings__sales_channel_id",
+        },
+    ),
+    "article.queryArticleStorages": Source(
+        fields=_ARTICLE_STORAGE_FIELDS,
+        standard=list(_ARTICLE_STORAGE_FIELDS),
+        rows=_article_storage_rows,
+        indexed={"articleId": "article_id", "articleNumber": "article__article_number", "storage.id": "storage_id"},
+    ),
+    "article.queryArticlePrices": Source(
+        fields=_ARTICLE_PRICE_FIELDS,
+        standard=list(_ARTICLE_PRICE_FIELDS),
+        rows=_article_price_rows,
+        indexed={"id": "id", "articleId": "article_id", "qualifier": "qualifier", "priceGroup.id": "price_group_id"},
+    ),
+    "article.queryRecommendedRetailPrices": Source(
+        fields=_RRP_FIELDS,
+        standard=list(_RRP_FIELDS),
+        rows=_rrp_rows,
+        indexed={"id": "id", "articleRef.id": "article_id"},
+    ),
 }
 
 
@@ -528,6 +720,14 @@ def _coerce(kind: str, literal: Any, path: str) -> Any:
         if isinstance(literal, float):
             return int(literal) if literal.is_integer() else _NO_MATCH
         return int(literal) if re.fullmatch(r"-?\d+", literal) else _NO_MATCH
+    if kind == NUMBER:
+        if isinstance(literal, bool):
+            return _NO_MATCH
+        try:
+            parsed = Decimal(str(literal))
+        except InvalidOperation:
+            return _NO_MATCH
+        return parsed if parsed.is_finite() else _NO_MATCH
     if kind == BOOL:
         if not isinstance(literal, bool):
             raise VqlError(f"{path} is a boolean; compare it with true or false")
@@ -562,6 +762,8 @@ def render(kind: str, value: Any) -> Any:
         return value.isoformat()
     if kind == DATETIME:
         return timestamp(value)
+    if kind == NUMBER:
+        return number(value)
     return value
 
 
@@ -572,8 +774,7 @@ def _compare(row: dict, cond: Comparison, source: Source) -> bool:
         text = render(kind, value)
         return text is not None and _like(cond.value).fullmatch(str(text)) is not None
     if cond.op == "IN":
-        wanted = [_coerce(kind, v, cond.path) for v in cond.value]
-        return value is not None and any(w is not None and w is not _NO_MATCH and value == w for w in wanted)
+        return value is not None and value in cond.value  # a frozenset by now (_coerced_in)
     literal = _coerce(kind, cond.value, cond.path)
     if literal is None:
         # "= null" / "!= null" test for a missing value (the subset has no IS NULL).
@@ -605,6 +806,17 @@ def _matches(row: dict, node, source: Source) -> bool:
         results = (_matches(row, part, source) for part in node.parts)
         return all(results) if node.op == "AND" else any(results)
     return _compare(row, node, source)
+
+
+def _coerced_in(node, source: Source):
+    """The tree with each IN list coerced to the field's type once, as a set, rather than once per row
+    (a batch read of 500 articles compared 500 literals per row)."""
+    if isinstance(node, BoolOp):
+        return BoolOp(node.op, tuple(_coerced_in(part, source) for part in node.parts))
+    if isinstance(node, Comparison) and node.op == "IN":
+        coerced = (_coerce(source.fields[node.path], v, node.path) for v in node.value)
+        return Comparison(node.path, "IN", frozenset(w for w in coerced if w is not None and w is not _NO_MATCH))
+    return node
 
 
 def _prefilter(node, source: Source) -> dict[str, Any]:
@@ -659,7 +871,8 @@ def execute(statement: str) -> Result:
     for path in used:
         if path not in source.fields:
             raise unsupported(f"field {path!r} of {query.source} (known: {', '.join(source.fields)})")
-    rows = [row for row in source.rows(**_prefilter(query.where, source)) if _matches(row, query.where, source)]
+    where = _coerced_in(query.where, source)
+    rows = [row for row in source.rows(**_prefilter(query.where, source)) if _matches(row, where, source)]
     for path, descending in reversed(query.order or [("id", False)]):
         present = [r for r in rows if r.get(path) is not None]
         missing = [r for r in rows if r.get(path) is None]
