@@ -82,7 +82,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
 ]
 if SANDBOX_ENABLED:
-    INSTALLED_APPS += ["sandbox", "sandbox.vtex", "sandbox.vtex_feed", "sandbox.vario"]
+    INSTALLED_APPS += ["sandbox", "sandbox.vtex", "sandbox.vtex_feed", "sandbox.vario", "sandbox.vtex_catalog"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

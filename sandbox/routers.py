@@ -1,6 +1,8 @@
 """Keeps the simulators' tables in the `sandbox` database alias and the portal's out of it."""
 
-SANDBOX_APP_LABELS = frozenset({"sandbox", "sandbox_vtex", "sandbox_vtex_feed", "sandbox_vario"})
+SANDBOX_APP_LABELS = frozenset(
+    {"sandbox", "sandbox_vtex", "sandbox_vtex_feed", "sandbox_vario", "sandbox_vtex_catalog"}
+)
 SANDBOX_DB = "sandbox"
 
 

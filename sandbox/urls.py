@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("sandbox.vtex.urls")),
     path("", include("sandbox.vtex_feed.urls")),
     path("", include("sandbox.vario.urls")),
+    path("", include("sandbox.vtex_catalog.urls")),
 ]
