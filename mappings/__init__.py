@@ -1,0 +1,3 @@
+from mappings.checks import checks_register
+
+__all__ = ["checks_register"]

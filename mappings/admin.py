@@ -1,7 +1,17 @@
 from __future__ import annotations
 
+import csv
+import json
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpResponseNotAllowed, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.decorators import method_decorator
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
@@ -9,16 +19,35 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from mappings import services
-from mappings.forms import CommaSeparatedListField, header_value_validator
+from mappings.forms import (
+    CommaSeparatedListField,
+    PriceTableMappingForm,
+    SkuMappingForm,
+    WarehouseMappingForm,
+    header_value_validator,
+)
 from mappings.models import (
     CarrierCode,
+    CatalogSettings,
     OrderLink,
+    PriceTableMapping,
     SalesChannel,
+    SkuMapping,
+    SkuMappingStatus,
     StatusMapping,
     TransferToggle,
+    WarehouseMapping,
     default_cancelled_state_keys,
 )
-from mappings.resources import CarrierCodeResource, OrderLinkResource, StatusMappingResource
+from mappings.resources import (
+    CarrierCodeResource,
+    CatalogSettingsResource,
+    OrderLinkResource,
+    PriceTableMappingResource,
+    SkuMappingResource,
+    StatusMappingResource,
+    WarehouseMappingResource,
+)
 from portal.admin_secrets import WriteOnlySecretsMixin
 
 
@@ -162,6 +191,50 @@ class CarrierCodeInline(admin.TabularInline):
     extra = 0
 
 
+CATALOG_SETTINGS_FIELDSETS = (
+    (
+        "Stock",
+        {
+            "fields": (
+                "stock_field",
+                "unlimited_when_sellable_without_stock",
+                "safety_stock",
+                "lead_time",
+                "stock_debounce_seconds",
+            )
+        },
+    ),
+    (
+        "Prices",
+        {
+            "fields": (
+                "price_mode",
+                "base_price_group_id",
+                "list_price_source",
+                "list_price_group_id",
+                "list_price_country",
+                "currency",
+                "price_debounce_seconds",
+            )
+        },
+    ),
+)
+
+
+class CatalogSettingsInline(admin.StackedInline):
+    """The channel's catalog settings on its page (created with the channel: never added, never deleted)."""
+
+    model = CatalogSettings
+    fieldsets = CATALOG_SETTINGS_FIELDSETS
+    extra = 0
+    max_num = 1
+    can_delete = False
+    verbose_name_plural = "catalog settings (stock and price upload)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(SalesChannel)
 class SalesChannelAdmin(WriteOnlySecretsMixin, admin.ModelAdmin):
     form = SalesChannelForm
@@ -186,7 +259,7 @@ class SalesChannelAdmin(WriteOnlySecretsMixin, admin.ModelAdmin):
     list_filter = ("active", "kind", "vtex_environment")
     search_fields = ("code", "name", "vtex_account_name", "vario_sales_channel_id", "connector_name")
     prepopulated_fields = {"code": ("name",)}
-    inlines = (TransferToggleInline, StatusMappingInline, CarrierCodeInline)
+    inlines = (TransferToggleInline, CatalogSettingsInline, StatusMappingInline, CarrierCodeInline)
     actions = ("load_default_status_mappings",)
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
@@ -239,6 +312,7 @@ class SalesChannelAdmin(WriteOnlySecretsMixin, admin.ModelAdmin):
         # Toggles cannot be deleted one by one (a missing toggle would silently mean "off"), but they
         # go with their channel: their admin's "no delete" must not block deleting the channel.
         perms_needed.discard(TransferToggle._meta.verbose_name)
+        perms_needed.discard(CatalogSettings._meta.verbose_name)  # the same: one row per channel, with it
         return deleted, counts, perms_needed, protected
 
     @admin.display(boolean=True, description="credentials")
@@ -331,3 +405,266 @@ class OrderLinkAdmin(ImportExportAdmin):
     def get_readonly_fields(self, request, obj=None):
         fixed = self.ids_fixed_after_creation if obj is not None else ()
         return (*fixed, *super().get_readonly_fields(request, obj))
+
+
+# --- Stock and prices (reference/catalog-sync.md §3.1, §3.2) --------------------------------------------------
+
+
+@admin.register(CatalogSettings)
+class CatalogSettingsAdmin(ImportExportAdmin):
+    resource_classes = [CatalogSettingsResource]
+    list_display = (
+        "channel",
+        "stock_field",
+        "safety_stock",
+        "lead_time",
+        "price_mode",
+        "base_price_group_id",
+        "list_price_source",
+        "currency",
+        "updated_at",
+    )
+    list_filter = ("stock_field", "price_mode", "list_price_source")
+    search_fields = ("channel__code", "channel__name")
+    list_select_related = ("channel",)
+    readonly_fields = ("channel", "created_at", "updated_at")
+    fieldsets = ((None, {"fields": ("channel",)}), *CATALOG_SETTINGS_FIELDSETS)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # every channel has its row from its creation
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a channel without settings would send with the defaults: they go with the channel
+
+    def has_import_permission(self, request) -> bool:
+        # As for the other mappings, add and change; has_add_permission above refuses the add page only.
+        user = request.user
+        return (
+            ImportExportModelAdmin.has_import_permission(self, request)
+            and user.has_perm("mappings.add_catalogsettings")
+            and user.has_perm("mappings.change_catalogsettings")
+        )
+
+
+class FixedChannelAdmin(ImportExportAdmin):
+    """A row's channel (and ``fixed_after_creation``) is chosen when it is added, then fixed: moving a map row
+    to another channel is deleting it there and adding it here, each checked.
+
+    Fixed fields are *disabled* form fields, not read-only ones: a model's unique constraints are validated
+    only over fields the form has, so with the channel left out, a change colliding with another row of the
+    channel would reach the database as an IntegrityError instead of a message on the form."""
+
+    list_select_related = ("channel",)
+    fixed_after_creation: tuple[str, ...] = ("channel",)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            for name in self.fixed_after_creation:
+                if name in form.base_fields:  # a class made for this request (modelform_factory)
+                    form.base_fields[name].disabled = True
+        return form
+
+
+@admin.register(WarehouseMapping)
+class WarehouseMappingAdmin(FixedChannelAdmin):
+    form = WarehouseMappingForm
+    resource_classes = [WarehouseMappingResource]
+    list_display = ("channel", "vario_storage_id", "vtex_warehouse_id", "updated_at")
+    list_filter = ("channel",)
+    search_fields = ("vario_storage_id", "vtex_warehouse_id", "channel__code")
+
+
+@admin.register(PriceTableMapping)
+class PriceTableMappingAdmin(FixedChannelAdmin):
+    form = PriceTableMappingForm
+    resource_classes = [PriceTableMappingResource]
+    list_display = ("channel", "vtex_price_table", "vario_price_group_id", "price_mode", "updated_at")
+    list_filter = ("channel", "price_mode")
+    search_fields = ("vtex_price_table", "vario_price_group_id", "channel__code")
+
+
+UNMATCHED_STATUSES = (SkuMappingStatus.UNMAPPED, SkuMappingStatus.AMBIGUOUS)
+UNMATCHED_PAGE_SIZE = 100
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A cell a spreadsheet shows as text: a value starting like a formula (an article number '=1+1') is
+    prefixed with a quote, so opening the report runs nothing."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(CSV_FORMULA_STARTS) else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@admin.register(SkuMapping)
+class SkuMappingAdmin(FixedChannelAdmin):
+    """SKU mappings: the state matching left, what was last sent and when. A person may set an article's
+    SKU by hand (it is then ``manual`` and matching leaves it alone); the state fields are read-only.
+    "Match now" needs VTEX's Catalog and is the catalog flow's (sync/catalog subclasses this admin, as
+    sync.admin does for order links); the unmatched report is here."""
+
+    form = SkuMappingForm
+    resource_classes = [SkuMappingResource]
+    # The import and export buttons' template, plus the report's link (shown to viewers too: the library's own
+    # template shows object tools only to who may add).
+    import_export_change_list_template = "admin/mappings/skumapping/change_list.html"
+    list_display = (
+        "vario_article_id",
+        "article_number",
+        "ean",
+        "channel",
+        "vtex_sku_id",
+        "status",
+        "matched_by",
+        "stock_sent",
+        "last_stock_at",
+        "price_sent",
+        "last_price_at",
+    )
+    list_filter = ("channel", "status", "matched_by")
+    # Ids exactly; ``vtex_sku_id__exact`` is compared as text by the admin (Django casts it), so words typed
+    # into the search box never reach the database as a number.
+    search_fields = ("article_number", "ean", "vario_article_id__exact", "vtex_sku_id__exact")
+    state_fields = (
+        "status",
+        "matched_by",
+        "last_checked_at",
+        "message",
+        "last_stock_sent_shown",
+        "last_stock_at",
+        "last_price_sent_shown",
+        "last_price_at",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = state_fields
+    # The article's side is VARIO's and matching refreshes it: typed when a mapping is added by hand, then
+    # fixed like the channel; the SKU id stays editable.
+    fixed_after_creation = ("channel", "vario_article_id", "article_number", "ean")
+
+    def get_fields(self, request, obj=None):
+        return ("channel", "vario_article_id", "article_number", "ean", "vtex_sku_id", *self.state_fields)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.changed_by = request.user.get_username()  # a class made for this request (modelform_factory)
+        return form
+
+    @admin.display(description="stock last sent")
+    def stock_sent(self, obj: SkuMapping) -> str:
+        return stock_sent_text(obj.last_stock_sent)
+
+    @admin.display(description="price last sent")
+    def price_sent(self, obj: SkuMapping) -> str:
+        return price_sent_text(obj.last_price_sent)
+
+    @admin.display(description="last stock sent")
+    def last_stock_sent_shown(self, obj: SkuMapping) -> str:
+        return json.dumps(obj.last_stock_sent, indent=1, sort_keys=True) if obj.last_stock_sent else "—"
+
+    @admin.display(description="last price sent")
+    def last_price_sent_shown(self, obj: SkuMapping) -> str:
+        return json.dumps(obj.last_price_sent, indent=1, sort_keys=True) if obj.last_price_sent else "—"
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("unmatched/", self.admin_site.admin_view(self.unmatched_view), name=f"{info}_unmatched"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_see_unmatched": self.has_view_or_change_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def unmatched_view(self, request):
+        """What matching could not map: unmapped and ambiguous articles with the reason, by channel, as a
+        page (100 a page) or, with ``?format=csv``, the whole list as a CSV file."""
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        channels = list(SalesChannel.objects.order_by("code").values_list("code", flat=True))
+        channel = request.GET.get("channel", "")
+        channel = channel if channel in channels else ""
+        statuses = [s for s in request.GET.getlist("status") if s in UNMATCHED_STATUSES] or list(UNMATCHED_STATUSES)
+        rows = SkuMapping.objects.filter(status__in=statuses).select_related("channel")
+        if channel:
+            rows = rows.filter(channel__code=channel)
+        rows = rows.order_by("channel__code", "status", "vario_article_id", "id")
+        if request.GET.get("format") == "csv":
+            return self._unmatched_csv(rows, channel=channel)
+        counts = (
+            SkuMapping.objects.filter(status__in=UNMATCHED_STATUSES)
+            .values("channel__code", "status")
+            .annotate(n=Count("id"))
+            .order_by("channel__code", "status")
+        )
+        page = Paginator(rows, UNMATCHED_PAGE_SIZE).get_page(request.GET.get("p"))
+        query = {"status": statuses, **({"channel": channel} if channel else {})}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "SKUs that did not match",
+            "channels": channels,
+            "channel": channel,
+            "statuses": [
+                (value, label, value in statuses)
+                for value, label in SkuMappingStatus.choices
+                if value in UNMATCHED_STATUSES
+            ],
+            "counts": counts,
+            "page": page,
+            "query": urlencode(query, doseq=True),
+        }
+        return TemplateResponse(request, "admin/mappings/skumapping/unmatched.html", context)
+
+    def _unmatched_csv(self, rows, *, channel: str) -> StreamingHttpResponse:
+        writer = csv.writer(_Echo())
+        header = ["channel", "vario_article_id", "article_number", "ean", "status", "reason", "last_matched_at"]
+
+        def lines():
+            yield writer.writerow(header)
+            for row in rows.iterator(chunk_size=1000):
+                checked = row.last_checked_at.isoformat() if row.last_checked_at else ""
+                cells = [row.channel.code, row.vario_article_id, row.article_number, row.ean, row.status, row.message]
+                yield writer.writerow([csv_cell(c) for c in [*cells, checked]])
+
+        name = f"unmatched-skus{'-' + channel if channel else ''}.csv"
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+def stock_sent_text(sent: dict) -> str:
+    """``wh_main: 9, wh_berlin: ∞`` from the last inventory bodies per warehouse."""
+    if not sent:
+        return "—"
+    parts = []
+    for warehouse, body in sorted(sent.items()):
+        if isinstance(body, dict) and body.get("unlimitedQuantity"):
+            shown = "∞"
+        elif isinstance(body, dict) and "quantity" in body:
+            shown = str(body["quantity"])
+        else:
+            shown = "?"
+        parts.append(f"{warehouse}: {shown}")
+    return ", ".join(parts)
+
+
+def price_sent_text(sent: dict) -> str:
+    """``19.99 (list 24.99), 2 fixed`` from the last price body."""
+    if not sent:
+        return "—"
+    text = str(sent.get("basePrice", "?"))
+    if sent.get("listPrice") is not None:
+        text += f" (list {sent['listPrice']})"
+    fixed = sent.get("fixedPrices") or []
+    if fixed:
+        text += f", {len(fixed)} fixed"
+    return text

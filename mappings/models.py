@@ -12,7 +12,7 @@ import secrets
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -137,6 +137,14 @@ class SyncType(models.TextChoices):
     RETURNS_UPLOAD = "returns_upload", "Returns upload (ERP → VTEX)"
     ORDER_DOWNLOAD = "order_download", "Order download (VTEX → ERP)"
     MARKETPLACE_STATUS = "marketplace_status", "Marketplace status (Channel Order API)"
+    # VARIO's own names for the two catalog transfer types (reference/catalog-sync.md §2.2, §3.5 step 6).
+    UPLOAD_ARTICLE_STOCK = "upload_article_stock", "Stock upload (ERP → VTEX, UPLOAD_ARTICLE_STOCK)"
+    UPLOAD_ARTICLE_PRICE = "upload_article_price", "Price upload (ERP → VTEX, UPLOAD_ARTICLE_PRICE)"
+
+
+# Created switched off, for new channels and (migration 0011) existing ones: a channel connected for orders
+# must not start overwriting VTEX's stock and prices before its catalog configuration is done.
+SYNC_TYPES_OFF_BY_DEFAULT = frozenset({SyncType.UPLOAD_ARTICLE_STOCK, SyncType.UPLOAD_ARTICLE_PRICE})
 
 
 class ErpFulfilmentState(models.TextChoices):
@@ -615,3 +623,307 @@ class OrderLink(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.vtex_order_id} ⇄ {self.erp_order_number or self.erp_order_id or '—'}"
+
+
+# --- Stock and prices, ERP → VTEX (reference/catalog-sync.md §3.1, §3.2) ---------------------------------------
+
+INT32_MAX = 2_147_483_647  # a VTEX SKU id is an int32 (catalog-sync.md §1.2)
+
+# ``\Z``, not ``$``: ``$`` also matches before a final line break, and an id read from a file may end in one.
+vario_id_validator = RegexValidator(r"^[0-9]+\Z", "A VARIO id is a number.")
+# The inventory PUT's ``dd.hh:mm:ss`` (catalog-sync.md §1.4.2), the same rule as the Logistics client's: hours
+# above 23 are refused, since VTEX reads ``78:00:00`` as 78 days (§1.4.3).
+LEAD_TIME_RE = re.compile(r"^(?:[0-9]{1,4}\.)?(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\Z")
+# A VTEX warehouse or price table id: compared exactly (case-sensitive) and never with blanks, which break
+# VTEX's internal logistics requests (catalog-sync.md §1.3, §3.1).
+VTEX_ID_RE = re.compile(r"^[^\s\x00-\x1f\x7f]+\Z")
+
+
+def validate_lead_time(value: str) -> None:
+    if not isinstance(value, str) or not LEAD_TIME_RE.match(value):
+        raise ValidationError(
+            "Write the lead time as VTEX does, dd.hh:mm:ss or hh:mm:ss (hours 00-23), e.g. 00:00:00 or 2.12:00:00.",
+            code="lead_time",
+        )
+
+
+def validate_vtex_id(value: str) -> None:
+    if not isinstance(value, str) or not VTEX_ID_RE.match(value):
+        raise ValidationError(
+            "A VTEX id has no spaces or line breaks; copy it exactly as VTEX lists it (upper and lower case count).",
+            code="vtex_id",
+        )
+
+
+currency_validator = RegexValidator(r"^[A-Z]{3}\Z", "A currency is its three-letter ISO 4217 code, e.g. EUR.")
+country_validator = RegexValidator(
+    r"^[A-Z]{2,3}\Z", "A country is its ISO code in capitals as VARIO stores it on the RRP, e.g. DEU."
+)
+
+
+class StockField(models.TextChoices):
+    """Which VARIO stock figure is sent (the Q2 row's field names, catalog-sync.md §3.3)."""
+
+    STOCK_AVAILABLE = "stockAvailable", "Available (stockAvailable: VARIO's availability determination)"
+    QUANTITY_IN_STOCK = "quantityInStock", "Physical (quantityInStock)"
+
+
+class PriceMode(models.TextChoices):
+    GROSS = "gross", "Gross"
+    NET = "net", "Net"
+
+
+class ListPriceSource(models.TextChoices):
+    NONE = "none", "None (no list price)"
+    RRP = "rrp", "Recommended retail price (RRP)"
+    PRICE_GROUP = "price_group", "A VARIO price group"
+
+
+class CatalogSettings(TimestampedModel):
+    """How one channel's stock and prices are computed for VTEX (catalog-sync.md §3.1, §3.4).
+
+    One row per channel, created with it (like its transfer toggles), rather than more fields on
+    ``SalesChannel``: the catalog settings import and export by channel code like the other mappings, a
+    person may be allowed to change them without the channel's credentials, and the channel form stays
+    what it is. The warehouse and price table maps are rows of their own (``WarehouseMapping``,
+    ``PriceTableMapping``).
+    """
+
+    channel = models.OneToOneField(SalesChannel, on_delete=models.CASCADE, related_name="catalog_settings")
+    stock_field = models.CharField(
+        max_length=30,
+        choices=StockField.choices,
+        default=StockField.STOCK_AVAILABLE,
+        help_text="The VARIO stock figure summed over a warehouse's storages. Available is what VARIO's guide "
+        "recommends pushing: it is already net of the ERP's reservations.",
+    )
+    unlimited_when_sellable_without_stock = models.BooleanField(
+        default=False,
+        help_text="Articles VARIO lists as sellable without stock are sent to VTEX as unlimited stock.",
+    )
+    safety_stock = models.PositiveIntegerField(
+        default=0,
+        help_text="Units held back in every warehouse: VTEX gets max(0, stock − safety stock).",
+    )
+    lead_time = models.CharField(
+        max_length=16,
+        default="00:00:00",
+        validators=[validate_lead_time],
+        help_text="Sent with every stock update, as dd.hh:mm:ss (VTEX resets a missing lead time to 0).",
+    )
+    stock_debounce_seconds = models.PositiveIntegerField(
+        default=5,
+        validators=[MaxValueValidator(3600)],
+        help_text="A stock change is sent this long after the article's last stock event (a burst is one update).",
+    )
+    price_debounce_seconds = models.PositiveIntegerField(
+        default=10,
+        validators=[MaxValueValidator(3600)],
+        help_text="A price change is sent this long after the article's last price event.",
+    )
+    price_mode = models.CharField(
+        max_length=10,
+        choices=PriceMode.choices,
+        default=PriceMode.GROSS,
+        help_text="Whether VTEX gets VARIO's gross or net prices (a price table's own mode overrides it).",
+    )
+    base_price_group_id = models.CharField(
+        "VARIO base price group id",
+        max_length=20,
+        blank=True,
+        validators=[vario_id_validator],
+        help_text="The VARIO price group whose price becomes VTEX's base price. Required for price upload.",
+    )
+    list_price_source = models.CharField(
+        max_length=20,
+        choices=ListPriceSource.choices,
+        default=ListPriceSource.NONE,
+        help_text="Where VTEX's list price (the struck-through price) comes from. It is sent only when it is "
+        "above the price.",
+    )
+    list_price_group_id = models.CharField(
+        "VARIO list price group id",
+        max_length=20,
+        blank=True,
+        validators=[vario_id_validator],
+        help_text="The VARIO price group of the list price, when its source is a price group.",
+    )
+    list_price_country = models.CharField(
+        "RRP country",
+        max_length=3,
+        blank=True,
+        validators=[country_validator],
+        help_text="The country of the recommended retail price, when the list price is the RRP (e.g. DEU).",
+    )
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[currency_validator],
+        help_text="The channel's currency (ISO 4217, e.g. EUR); a VARIO price in another currency is not sent. "
+        "Required for price upload.",
+    )
+
+    class Meta:
+        verbose_name = "catalog settings"
+        verbose_name_plural = "catalog settings"
+        ordering = ["channel__code"]
+
+    def __str__(self) -> str:
+        return f"Catalog settings of {self.channel.code}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.list_price_source == ListPriceSource.PRICE_GROUP and not self.list_price_group_id:
+            errors["list_price_group_id"] = "Give the VARIO price group the list price comes from."
+        if self.list_price_source == ListPriceSource.RRP and not self.list_price_country:
+            # VARIO keeps one RRP per country (catalog-sync.md §3.3): without one, which of them is unclear.
+            errors["list_price_country"] = "Give the country whose recommended retail price is the list price."
+        if errors:
+            raise ValidationError(errors)
+
+
+class WarehouseMapping(TimestampedModel):
+    """One VARIO storage → one VTEX warehouse of the channel. A storage maps to at most one warehouse; a
+    warehouse may take several storages, whose stock is summed (catalog-sync.md §3.1)."""
+
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="warehouse_mappings")
+    vario_storage_id = models.CharField("VARIO storage id", max_length=20, validators=[vario_id_validator])
+    vtex_warehouse_id = models.CharField(
+        "VTEX warehouse id",
+        max_length=100,
+        validators=[validate_vtex_id],
+        help_text="Exactly as VTEX lists it (Logistics: warehouses); upper and lower case count.",
+    )
+
+    class Meta:
+        ordering = ["channel__code", "vtex_warehouse_id", "vario_storage_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "vario_storage_id"],
+                name="warehousemapping_one_warehouse_per_storage",
+                violation_error_message="This channel already maps this VARIO storage: a storage goes to one "
+                "VTEX warehouse only.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel.code}: storage {self.vario_storage_id} → {self.vtex_warehouse_id}"
+
+
+class PriceTableMapping(TimestampedModel):
+    """One VTEX price table (a trade policy id or a table name) ← one VARIO price group: its prices become
+    the table's fixed prices, its quantity tiers too (catalog-sync.md §3.1, §3.3)."""
+
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="price_table_mappings")
+    vtex_price_table = models.CharField(
+        "VTEX price table",
+        max_length=50,
+        validators=[validate_vtex_id],
+        help_text="A trade policy id or price table name exactly as VTEX lists it (Pricing: price tables).",
+    )
+    vario_price_group_id = models.CharField("VARIO price group id", max_length=20, validators=[vario_id_validator])
+    price_mode = models.CharField(
+        max_length=10,
+        choices=PriceMode.choices,
+        blank=True,
+        help_text="Gross or net for this table; empty: the channel's price mode.",
+    )
+
+    class Meta:
+        ordering = ["channel__code", "vtex_price_table"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "vtex_price_table"],
+                name="pricetablemapping_unique_per_channel",
+                violation_error_message="This channel already maps this VTEX price table.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel.code}: price group {self.vario_price_group_id} → table {self.vtex_price_table}"
+
+
+class SkuMappingStatus(models.TextChoices):
+    MAPPED = "mapped", "Mapped"
+    UNMAPPED = "unmapped", "Unmapped"
+    AMBIGUOUS = "ambiguous", "Ambiguous"
+    INACTIVE = "inactive", "Inactive in VTEX"
+
+
+class MatchedBy(models.TextChoices):
+    REFID = "refid", "RefId = article number"
+    EAN = "ean", "EAN"
+    MANUAL = "manual", "By hand"
+
+
+class SkuMapping(TimestampedModel):
+    """A VARIO article of the channel and the VTEX SKU it is (catalog-sync.md §3.2).
+
+    Matched by RefId = article number, then by EAN; a person may set the SKU by hand (``matched_by``
+    manual), which matching then leaves alone. Only ``mapped`` rows are ever sent to Logistics or Pricing.
+    The last values sent are kept so the pipeline sends only what differs (§3.4).
+    """
+
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="sku_mappings")
+    vario_article_id = models.CharField("VARIO article id", max_length=20, validators=[vario_id_validator])
+    article_number = models.CharField(max_length=100, blank=True)
+    ean = models.CharField("EAN", max_length=50, blank=True)
+    # An integer, never text: Logistics takes SKU 0123 and 123 for two SKUs (catalog-sync.md §1.2).
+    vtex_sku_id = models.PositiveIntegerField(
+        "VTEX SKU id", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(INT32_MAX)]
+    )
+    matched_by = models.CharField(max_length=10, choices=MatchedBy.choices, blank=True)
+    status = models.CharField(max_length=10, choices=SkuMappingStatus.choices, default=SkuMappingStatus.UNMAPPED)
+    last_checked_at = models.DateTimeField("last matched at", null=True, blank=True)
+    last_stock_sent = models.JSONField(
+        default=dict, blank=True, help_text="The last inventory update VTEX accepted, per VTEX warehouse id."
+    )
+    last_stock_at = models.DateTimeField("stock last sent at", null=True, blank=True)
+    last_price_sent = models.JSONField(default=dict, blank=True, help_text="The last price VTEX accepted.")
+    last_price_at = models.DateTimeField("price last sent at", null=True, blank=True)
+    message = models.TextField(blank=True, help_text="Why the article is not mapped, or what the last match found.")
+
+    class Meta:
+        verbose_name = "SKU mapping"
+        ordering = ["channel__code", "vario_article_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "vario_article_id"],
+                name="skumapping_unique_article",
+                violation_error_message="This channel already has a SKU mapping for this VARIO article.",
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "vtex_sku_id"],
+                condition=Q(vtex_sku_id__isnull=False),
+                name="skumapping_unique_sku",
+                violation_error_message="Another article of this channel is already mapped to this VTEX SKU.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="mapped") | Q(vtex_sku_id__isnull=False),
+                name="skumapping_mapped_has_sku",
+                violation_error_message="A mapped article needs its VTEX SKU id.",
+            ),
+        ]
+        indexes = [
+            # The admin's status filter and counts, the unmatched report, and the pipeline's pages of a
+            # channel's mapped SKUs (keyset by id).
+            models.Index(fields=["channel", "status", "id"], name="skumapping_channel_status_idx"),
+            models.Index(fields=["status"], name="skumapping_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        sku = self.vtex_sku_id if self.vtex_sku_id is not None else "—"
+        return f"{self.channel.code}: article {self.article_number or self.vario_article_id} → SKU {sku}"
+
+    def sku_set_by_hand(self, *, by: str = "") -> None:
+        """A person set (or removed) the SKU id: the mapping is theirs, and matching leaves it alone.
+        Changes only this copy; the caller saves it."""
+        who = f" by {by}" if by else ""
+        if self.vtex_sku_id is None:
+            self.status, self.matched_by = SkuMappingStatus.UNMAPPED, ""
+            self.message = f"Unmapped by hand{who}."
+        else:
+            self.status, self.matched_by = SkuMappingStatus.MAPPED, MatchedBy.MANUAL
+            self.message = f"Mapped by hand{who}."
+        self.last_checked_at = timezone.now()

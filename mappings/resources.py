@@ -6,16 +6,25 @@ Rows are keyed by natural keys, never database ids: the channel's code plus the 
 
 from __future__ import annotations
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from import_export import fields, resources, widgets
 
+from mappings.checks import VTEX_PRICE_TABLES, VTEX_WAREHOUSES, RemoteLists
 from mappings.models import (
     CarrierCode,
+    CatalogSettings,
     ErpFulfilmentState,
+    ListPriceSource,
     OrderLink,
     PlatformStatus,
+    PriceMode,
+    PriceTableMapping,
     SalesChannel,
+    SkuMapping,
     StatusMapping,
+    StockField,
+    WarehouseMapping,
+    validate_vtex_id,
 )
 
 
@@ -46,6 +55,15 @@ class ChoiceWidget(widgets.CharWidget):
                 return choice_value
         allowed = ", ".join(self.choices.values)
         raise ValueError(f"'{text}' is not one of: {allowed}.")
+
+
+class OptionalChoiceWidget(ChoiceWidget):
+    """A choice, or an empty cell for "none" (a price table's mode: the channel's)."""
+
+    def clean(self, value, row=None, **kwargs):
+        if value is None or not str(value).strip():
+            return ""
+        return super().clean(value, row, **kwargs)
 
 
 class StrictBooleanWidget(widgets.BooleanWidget):
@@ -177,5 +195,168 @@ class OrderLinkResource(PortalResource):
             "erp_order_number",
             "vtex_status",
             "erp_state",
+        )
+        export_order = fields
+
+
+# --- Stock and prices (reference/catalog-sync.md §3.1, §3.2) --------------------------------------------------
+
+
+class CatalogSettingsResource(PortalResource):
+    """One row per channel, by its code. The channel's row exists from its creation, so an import changes it."""
+
+    channel = channel_field()
+    stock_field = fields.Field(attribute="stock_field", column_name="stock_field", widget=ChoiceWidget(StockField))
+    unlimited_when_sellable_without_stock = boolean_field("unlimited_when_sellable_without_stock")
+    price_mode = fields.Field(attribute="price_mode", column_name="price_mode", widget=ChoiceWidget(PriceMode))
+    list_price_source = fields.Field(
+        attribute="list_price_source", column_name="list_price_source", widget=ChoiceWidget(ListPriceSource)
+    )
+
+    class Meta(PortalResource.Meta):
+        model = CatalogSettings
+        import_id_fields = ("channel",)
+        fields = (
+            "channel",
+            "stock_field",
+            "unlimited_when_sellable_without_stock",
+            "safety_stock",
+            "lead_time",
+            "stock_debounce_seconds",
+            "price_mode",
+            "base_price_group_id",
+            "list_price_source",
+            "list_price_group_id",
+            "list_price_country",
+            "currency",
+            "price_debounce_seconds",
+        )
+        export_order = fields
+
+
+class RemoteCheckedResource(PortalResource):
+    """Rows whose VTEX id is checked against VTEX's list like the admin form does (mappings.checks): each
+    channel's list is read once per import, and only rows that change are checked (unchanged ones are
+    skipped before validation)."""
+
+    remote_list = ""
+    remote_id_field = ""
+    remote_id_validator = staticmethod(validate_vtex_id)
+
+    def before_import(self, dataset, **kwargs):
+        self.remote_lists = RemoteLists()
+        return super().before_import(dataset, **kwargs)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        errors = dict(import_validation_errors or {})
+        value = getattr(instance, self.remote_id_field)
+        if not ({self.remote_id_field, "channel"} & set(errors)) and instance.channel_id and value:
+            try:
+                self.remote_id_validator(value)
+            except ValidationError:
+                pass  # the model's own validation names it
+            else:
+                lists = getattr(self, "remote_lists", None) or RemoteLists()
+                problem = lists.problem(kind=self.remote_list, channel=instance.channel, value=value)
+                if problem:
+                    errors[self.remote_id_field] = [problem]
+        return super().validate_instance(instance, errors, validate_unique)
+
+
+class WarehouseMappingResource(RemoteCheckedResource):
+    channel = channel_field()
+    remote_list = VTEX_WAREHOUSES
+    remote_id_field = "vtex_warehouse_id"
+
+    class Meta(PortalResource.Meta):
+        model = WarehouseMapping
+        import_id_fields = ("channel", "vario_storage_id")
+        fields = ("channel", "vario_storage_id", "vtex_warehouse_id")
+        export_order = fields
+
+
+class PriceTableMappingResource(RemoteCheckedResource):
+    channel = channel_field()
+    price_mode = fields.Field(attribute="price_mode", column_name="price_mode", widget=OptionalChoiceWidget(PriceMode))
+    remote_list = VTEX_PRICE_TABLES
+    remote_id_field = "vtex_price_table"
+
+    class Meta(PortalResource.Meta):
+        model = PriceTableMapping
+        import_id_fields = ("channel", "vtex_price_table")
+        fields = ("channel", "vtex_price_table", "vario_price_group_id", "price_mode")
+        export_order = fields
+
+
+class SkuIdWidget(widgets.Widget):
+    """A VTEX SKU id: digits only (a spreadsheet's whole number too), or an empty cell for none. Not the
+    library's IntegerWidget, which reads 12.5 as 12: a SKU id read wrongly maps an article to another SKU."""
+
+    def clean(self, value, row=None, **kwargs):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool):
+            raise ValueError(f"'{value}' is not a VTEX SKU id (a whole number).")
+        text = str(value).strip()
+        if not text.isascii() or not text.isdigit():
+            raise ValueError(f"'{value}' is not a VTEX SKU id (a whole number).")
+        return int(text)
+
+    def render(self, value, obj=None, **kwargs):
+        return "" if value is None else str(value)
+
+
+class SkuMappingResource(PortalResource):
+    """SKU mappings by (channel, VARIO article id). What matching found is exported for reading (state
+    columns) and ignored on import; an imported SKU id that differs from the stored one is a mapping set by
+    hand, as on the admin page (``SkuMapping.sku_set_by_hand``), and an emptied one unmaps the article."""
+
+    channel = channel_field()
+    vtex_sku_id = fields.Field(attribute="vtex_sku_id", column_name="vtex_sku_id", widget=SkuIdWidget())
+    status = fields.Field(attribute="status", column_name="status", readonly=True)
+    matched_by = fields.Field(attribute="matched_by", column_name="matched_by", readonly=True)
+    message = fields.Field(attribute="message", column_name="message", readonly=True)
+    last_checked_at = fields.Field(
+        attribute="last_checked_at", column_name="last_checked_at", readonly=True, widget=widgets.DateTimeWidget()
+    )
+    last_stock_at = fields.Field(
+        attribute="last_stock_at", column_name="last_stock_at", readonly=True, widget=widgets.DateTimeWidget()
+    )
+    last_price_at = fields.Field(
+        attribute="last_price_at", column_name="last_price_at", readonly=True, widget=widgets.DateTimeWidget()
+    )
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        if field.attribute == "vtex_sku_id" and field.column_name in row:
+            given = field.clean(row, **kwargs)
+            if instance.pk is None or given != instance.vtex_sku_id:
+                instance._sku_set_by_import = True
+        return super().import_field(field, instance, row, is_m2m=is_m2m, **kwargs)
+
+    def import_instance(self, instance, row, **kwargs):
+        super().import_instance(instance, row, **kwargs)
+        # Before the row is validated: an emptied SKU id makes the article unmapped, which the constraint
+        # "a mapped article has its SKU" then accepts.
+        if getattr(instance, "_sku_set_by_import", False):
+            user = kwargs.get("user")
+            instance.sku_set_by_hand(by=f"{user.get_username()} (import)" if user is not None else "an import")
+
+    class Meta(PortalResource.Meta):
+        model = SkuMapping
+        import_id_fields = ("channel", "vario_article_id")
+        fields = (
+            "channel",
+            "vario_article_id",
+            "article_number",
+            "ean",
+            "vtex_sku_id",
+            "status",
+            "matched_by",
+            "message",
+            "last_checked_at",
+            "last_stock_at",
+            "last_price_at",
         )
         export_order = fields

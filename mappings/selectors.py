@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import Q
 from django.views.decorators.debug import sensitive_variables
 
-from mappings.models import CarrierCode, ChannelKind, OrderLink, SalesChannel, StatusMapping, TransferToggle
+from mappings.models import (
+    CarrierCode,
+    CatalogSettings,
+    ChannelKind,
+    OrderLink,
+    PriceTableMapping,
+    SalesChannel,
+    SkuMapping,
+    SkuMappingStatus,
+    StatusMapping,
+    TransferToggle,
+    WarehouseMapping,
+)
 from portal.fields import fernet
 
 
@@ -139,3 +153,103 @@ def order_links_count(*, channel: SalesChannel, since=None, until=None, ids: lis
     if ids:
         links = links.filter(Q(vtex_order_id__in=ids) | Q(erp_order_id__in=ids) | Q(erp_order_number__in=ids))
     return links.count()
+
+
+# --- Stock and prices (reference/catalog-sync.md §3.1, §3.2, §3.5) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriceTableRule:
+    """One VTEX price table's fixed prices come from one VARIO price group, gross or net (resolved: a table
+    without a mode of its own takes the channel's)."""
+
+    vtex_price_table: str
+    vario_price_group_id: str
+    price_mode: str
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    """What the stock and price pipeline reads of a channel, in one snapshot (``catalog_config_get``)."""
+
+    settings: CatalogSettings
+    warehouses: Mapping[str, str]  # VARIO storage id → VTEX warehouse id
+    price_tables: tuple[PriceTableRule, ...]
+
+    def warehouse_storages(self) -> dict[str, tuple[str, ...]]:
+        """VTEX warehouse id → the VARIO storages whose stock it sums (catalog-sync.md §3.1)."""
+        grouped: dict[str, list[str]] = {}
+        for storage, warehouse in self.warehouses.items():
+            grouped.setdefault(warehouse, []).append(storage)
+        return {warehouse: tuple(sorted(storages)) for warehouse, storages in grouped.items()}
+
+    def stock_problems(self) -> tuple[str, ...]:
+        """Why stock cannot be sent for this channel (empty: it can)."""
+        if not self.warehouses:
+            return ("No VARIO storage is mapped to a VTEX warehouse (Configuration › Warehouse mappings).",)
+        return ()
+
+    def price_problems(self) -> tuple[str, ...]:
+        """Why prices cannot be sent for this channel (empty: they can)."""
+        problems = []
+        if not self.settings.base_price_group_id:
+            problems.append("The catalog settings name no VARIO base price group.")
+        if not self.settings.currency:
+            problems.append("The catalog settings name no currency.")
+        return tuple(problems)
+
+
+def catalog_settings_get(*, channel: SalesChannel) -> CatalogSettings:
+    """The channel's catalog settings; the defaults (unsaved) for a channel that has none, which every
+    channel has (created with it, migration 0012): defaults send nothing by themselves."""
+    found = CatalogSettings.objects.filter(channel=channel).first()
+    return found if found is not None else CatalogSettings(channel=channel)
+
+
+def warehouse_map_get(*, channel: SalesChannel) -> dict[str, str]:
+    """VARIO storage id → VTEX warehouse id for ``channel``; storages not in it are not sent (§3.1)."""
+    return dict(WarehouseMapping.objects.filter(channel=channel).values_list("vario_storage_id", "vtex_warehouse_id"))
+
+
+def catalog_config_get(*, channel: SalesChannel) -> CatalogConfig:
+    """The channel's catalog settings, warehouse map and price table map, in three queries."""
+    settings = catalog_settings_get(channel=channel)
+    tables = PriceTableMapping.objects.filter(channel=channel).order_by("vtex_price_table")
+    rules = tuple(
+        PriceTableRule(
+            vtex_price_table=table,
+            vario_price_group_id=group,
+            price_mode=mode or settings.price_mode,
+        )
+        for table, group, mode in tables.values_list("vtex_price_table", "vario_price_group_id", "price_mode")
+    )
+    return CatalogConfig(settings=settings, warehouses=warehouse_map_get(channel=channel), price_tables=rules)
+
+
+def sku_mappings_for_articles(*, channel: SalesChannel, vario_article_ids: Iterable[str]) -> dict[str, SkuMapping]:
+    """The SKU mappings of these articles in ``channel``, whatever their state, by article id, in one query
+    (an article without a row has never been matched)."""
+    rows = SkuMapping.objects.filter(channel=channel, vario_article_id__in=list(vario_article_ids))
+    return {row.vario_article_id: row for row in rows}
+
+
+def sku_mappings_mapped(*, channel: SalesChannel, vario_article_ids: Iterable[str]) -> dict[str, SkuMapping]:
+    """The mapped SKUs of these articles in ``channel``, by article id, in one query: only these are ever
+    sent to VTEX (catalog-sync.md §3.2)."""
+    rows = SkuMapping.objects.filter(
+        channel=channel, vario_article_id__in=list(vario_article_ids), status=SkuMappingStatus.MAPPED
+    )
+    return {row.vario_article_id: row for row in rows}
+
+
+def sku_mappings_page(
+    *, channel: SalesChannel, after_id: int, limit: int, statuses: Iterable[str] = (SkuMappingStatus.MAPPED,)
+) -> list[SkuMapping]:
+    """One page of ``channel``'s SKU mappings in these states, by id after ``after_id`` (a bulk run's keyset
+    cursor: rows matched meanwhile are not skipped, since ids only grow)."""
+    rows = SkuMapping.objects.filter(channel=channel, status__in=list(statuses), id__gt=after_id)
+    return list(rows.order_by("id")[:limit])
+
+
+def sku_mappings_count(*, channel: SalesChannel, statuses: Iterable[str] = (SkuMappingStatus.MAPPED,)) -> int:
+    return SkuMapping.objects.filter(channel=channel, status__in=list(statuses)).count()

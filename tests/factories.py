@@ -179,3 +179,86 @@ class BulkRunItemFactory(factory.django.DjangoModelFactory):
     label = factory.Sequence(lambda n: f"AU-{50000 + n}")
     outcome = BulkRunItem.Outcome.FAILED
     detail = "VTEX rejected the invoice"
+
+
+# --- stock and prices (mappings: catalog settings, warehouse and price table maps, SKU mappings) ---------------
+# Imported here rather than at the top, like the bulk runs' block above.
+from mappings.models import (  # noqa: E402
+    CatalogSettings,
+    MatchedBy,
+    PriceTableMapping,
+    SkuMapping,
+    SkuMappingStatus,
+    WarehouseMapping,
+)
+
+
+class CatalogSettingsFactory(factory.django.DjangoModelFactory):
+    """A channel's catalog settings, configured for prices (base price group 1, EUR). Every channel gets its
+    row when it is created, so this one is the channel's own row, changed (get or create by channel)."""
+
+    class Meta:
+        model = CatalogSettings
+        django_get_or_create = ("channel",)
+
+    channel = factory.SubFactory(SalesChannelFactory)
+    base_price_group_id = "1"
+    currency = "EUR"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        settings = super()._create(model_class, *args, **kwargs)
+        changed = [name for name, value in kwargs.items() if name != "channel" and getattr(settings, name) != value]
+        for name in changed:
+            setattr(settings, name, kwargs[name])
+        if changed:
+            settings.save(update_fields=[*changed, "updated_at"])
+        return settings
+
+
+class WarehouseMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WarehouseMapping
+
+    channel = factory.SubFactory(SalesChannelFactory)
+    vario_storage_id = factory.Sequence(lambda n: str(1 + n))
+    vtex_warehouse_id = "wh_main"
+
+
+class PriceTableMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PriceTableMapping
+
+    channel = factory.SubFactory(SalesChannelFactory)
+    vtex_price_table = factory.Sequence(lambda n: f"table{n}")
+    vario_price_group_id = "4"
+
+
+class SkuMappingFactory(factory.django.DjangoModelFactory):
+    """An article of the channel mapped to its VTEX SKU by RefId. Traits: ``unmapped``, ``ambiguous``."""
+
+    class Meta:
+        model = SkuMapping
+
+    class Params:
+        unmapped = factory.Trait(
+            vtex_sku_id=None,
+            matched_by="",
+            status=SkuMappingStatus.UNMAPPED,
+            message="No VTEX SKU has this RefId or EAN.",
+        )
+        ambiguous = factory.Trait(
+            vtex_sku_id=None,
+            matched_by="",
+            status=SkuMappingStatus.AMBIGUOUS,
+            message="RefId and EAN name different VTEX SKUs.",
+        )
+
+    channel = factory.SubFactory(SalesChannelFactory)
+    vario_article_id = factory.Sequence(lambda n: str(77 + n))
+    article_number = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    ean = factory.Sequence(lambda n: f"400638{n:07d}")
+    vtex_sku_id = factory.Sequence(lambda n: 1000 + n)
+    matched_by = MatchedBy.REFID
+    status = SkuMappingStatus.MAPPED
+    last_checked_at = factory.LazyFunction(timezone.now)

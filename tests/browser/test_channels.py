@@ -43,8 +43,12 @@ def test_a_manager_creates_a_channel_whose_token_is_never_shown_and_loads_the_de
     # Every sync type got its toggle, and the change page lists them.
     toggles = page.locator("#transfer_toggles-group tbody tr.form-row")
     expect(toggles.locator("td.field-sync_type")).to_have_text([label for _, label in sorted(SyncType.choices)])
-    for checkbox in toggles.get_by_role("checkbox").all():
-        expect(checkbox).to_be_checked()
+    for (_, label), checkbox in zip(sorted(SyncType.choices), toggles.get_by_role("checkbox").all(), strict=True):
+        # Stock and price upload start off until the catalog settings are done (mappings.models).
+        if label in (SyncType.UPLOAD_ARTICLE_STOCK.label, SyncType.UPLOAD_ARTICLE_PRICE.label):
+            expect(checkbox).not_to_be_checked()
+        else:
+            expect(checkbox).to_be_checked()
     # The token is write-only: neither it nor its ciphertext is anywhere in the page.
     expect(page.get_by_label("VTEX app token:")).to_have_value("")
     html = page.content()

@@ -5,7 +5,9 @@ from django.contrib import admin
 from django.urls import reverse
 
 from mappings.models import (
+    SYNC_TYPES_OFF_BY_DEFAULT,
     CarrierCode,
+    CatalogSettings,
     ChannelKind,
     OrderLink,
     SalesChannel,
@@ -13,7 +15,15 @@ from mappings.models import (
     SyncType,
     TransferToggle,
 )
-from tests.factories import CarrierCodeFactory, OrderLinkFactory, SalesChannelFactory, StatusMappingFactory
+from tests.factories import (
+    CarrierCodeFactory,
+    OrderLinkFactory,
+    PriceTableMappingFactory,
+    SalesChannelFactory,
+    SkuMappingFactory,
+    StatusMappingFactory,
+    WarehouseMappingFactory,
+)
 from tests.support.admin_forms import admin_post_data
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +40,9 @@ def populated():
     StatusMappingFactory(channel=channel)
     CarrierCodeFactory(channel=channel)
     OrderLinkFactory(channel=channel)
+    WarehouseMappingFactory(channel=channel)
+    PriceTableMappingFactory(channel=channel)
+    SkuMappingFactory(channel=channel)
     return channel
 
 
@@ -52,7 +65,8 @@ def test_changelist_renders_for_a_superuser(admin_client, populated, model):
 def test_add_page_renders_or_is_forbidden_by_design(admin_client, populated, model):
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add")
     response = admin_client.get(url)
-    expected = 403 if model is TransferToggle else 200  # toggles come with their channel
+    # Toggles and catalog settings come with their channel.
+    expected = 403 if model in (TransferToggle, CatalogSettings) else 200
     assert response.status_code == expected
 
 
@@ -181,7 +195,8 @@ def test_toggles_are_edited_inline_on_the_channel(admin_client, populated):
     assert admin_client.post(change_url(populated), data).status_code == 302
 
     assert TransferToggle.objects.get(channel=populated, sync_type=SyncType.TRACKING_UPLOAD).enabled is False
-    assert TransferToggle.objects.filter(channel=populated, enabled=True).count() == len(SyncType.values) - 1
+    on_by_default = len(SyncType.values) - len(SYNC_TYPES_OFF_BY_DEFAULT)
+    assert TransferToggle.objects.filter(channel=populated, enabled=True).count() == on_by_default - 1
 
 
 def test_adding_a_channel_in_the_admin_creates_its_toggles(admin_client):

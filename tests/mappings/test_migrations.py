@@ -128,3 +128,57 @@ def test_the_migration_makes_its_own_secrets_not_through_the_live_model_function
         assert len(set(secrets)) == 2 and all(len(secret) >= 43 for secret in secrets)
     finally:
         migrate(latest)
+
+
+# 0011/0012: the catalog's transfer toggles and settings for channels that existed before.
+BEFORE_CATALOG = [("mappings", "0010_saleschannel_connector_secret")]
+AFTER_TOGGLES = [("mappings", "0011_transfertoggle_stock_and_price_upload")]
+AFTER_SETTINGS = [("mappings", "0012_catalogsettings")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_channels_get_stock_and_price_upload_switched_off_and_lose_them_backwards():
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        old = migrate(BEFORE_CATALOG)
+        channels = old.get_model("mappings", "SalesChannel")
+        toggles = old.get_model("mappings", "TransferToggle")
+        for code in ("one", "two"):
+            channel = channels.objects.create(
+                code=code, name=code, vtex_account_name=f"store-{code}", vario_sales_channel_id=code
+            )
+            toggles.objects.create(channel=channel, sync_type="order_status_upload", enabled=True)
+
+        new = migrate(AFTER_TOGGLES).get_model("mappings", "TransferToggle").objects
+        rows = sorted(new.values_list("channel__code", "sync_type", "enabled"))
+
+        assert rows == [
+            ("one", "order_status_upload", True),
+            ("one", "upload_article_price", False),
+            ("one", "upload_article_stock", False),
+            ("two", "order_status_upload", True),
+            ("two", "upload_article_price", False),
+            ("two", "upload_article_stock", False),
+        ]
+        back = migrate(BEFORE_CATALOG).get_model("mappings", "TransferToggle").objects
+        assert sorted(back.values_list("sync_type", flat=True)) == ["order_status_upload", "order_status_upload"]
+    finally:
+        migrate(latest)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_channels_get_their_catalog_settings_with_the_defaults():
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        channels = migrate(AFTER_TOGGLES).get_model("mappings", "SalesChannel")
+        for code in ("one", "two"):
+            channels.objects.create(code=code, name=code, vtex_account_name=f"s-{code}", vario_sales_channel_id=code)
+
+        settings = migrate(AFTER_SETTINGS).get_model("mappings", "CatalogSettings").objects
+
+        assert sorted(settings.values_list("channel__code", "stock_field", "lead_time", "price_mode")) == [
+            ("one", "stockAvailable", "00:00:00", "gross"),
+            ("two", "stockAvailable", "00:00:00", "gross"),
+        ]
+    finally:
+        migrate(latest)

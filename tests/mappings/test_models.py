@@ -24,11 +24,14 @@ def messages_of(exc_info) -> str:
     return " ".join(str(m) for messages in exc_info.value.message_dict.values() for m in messages)
 
 
-def test_a_new_channel_gets_one_enabled_toggle_per_sync_type():
+def test_a_new_channel_gets_one_toggle_per_sync_type_stock_and_price_upload_off():
     channel = SalesChannelFactory()
     toggles = TransferToggle.objects.filter(channel=channel)
     assert sorted(toggles.values_list("sync_type", flat=True)) == sorted(SyncType.values)
-    assert all(t.enabled for t in toggles)
+    assert {t.sync_type for t in toggles if not t.enabled} == {
+        SyncType.UPLOAD_ARTICLE_STOCK,
+        SyncType.UPLOAD_ARTICLE_PRICE,
+    }
 
 
 def test_saving_a_channel_again_does_not_duplicate_toggles():

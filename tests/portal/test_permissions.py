@@ -39,8 +39,11 @@ from tests.factories import (
     InboxEventFactory,
     OrderLinkFactory,
     OrderSyncFactory,
+    PriceTableMappingFactory,
     SalesChannelFactory,
+    SkuMappingFactory,
     StatusMappingFactory,
+    WarehouseMappingFactory,
 )
 
 PORTAL_APPS = ("mappings", "sync", "bulk")  # bulk: sync.bulk's app label; managers get bulk.start_bulkrun
@@ -102,6 +105,8 @@ EXTRA_VIEWS |= {
     "bulk_bulkrun_progress": ("GET", True, (("bulk.view_bulkrun",), ("bulk.change_bulkrun",))),
     **{f"bulk_bulkrun_{view}": ("POST", True, (("bulk.start_bulkrun",),)) for view in ("pause", "resume", "cancel")},
     "bulk_bulkrun_repair": ("POST", True, (("bulk.start_bulkrun",),)),
+    # The unmatched SKUs report (and its CSV): what the SKU mapping list shows, so the same permission.
+    "mappings_skumapping_unmatched": ("GET", False, (("mappings.view_skumapping",), ("mappings.change_skumapping",))),
 }
 # Extra POST views that answer an allowed empty POST with a redirect back (a message says what happened): the
 # world's run has ended, so pause, resume and cancel are refused, and a repair of nothing is a message.
@@ -260,6 +265,9 @@ def build_objects(superuser: User) -> None:
     StatusMappingFactory(channel=channel)
     CarrierCodeFactory(channel=channel, erp_carrier_key="MATRIX")
     link = OrderLinkFactory(channel=channel)
+    WarehouseMappingFactory(channel=channel)
+    PriceTableMappingFactory(channel=channel)
+    SkuMappingFactory(channel=channel, unmapped=True)  # the catalog settings come with the channel
     sync = OrderSyncFactory(
         channel=channel,
         failed=True,
