@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "mappings",
     "sync",
     "sync.bulk",
+    "sync.catalog",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -283,6 +284,17 @@ BULK_RECONCILE_DAYS = env.int("BULK_RECONCILE_DAYS", default=7)
 # halves until each slice fits, but no slice narrower than this; one that still holds more than 30 pages
 # is read as far as VTEX allows and the run says which range was cut off (sync.bulk.vtex_scan).
 BULK_VTEX_MIN_SLICE_SECONDS = env.int("BULK_VTEX_MIN_SLICE_SECONDS", default=60)
+
+# --- Stock and prices (sync.catalog; docs/catalog.md) ------------------------------------------------------
+# One batch job takes at most this many eligible articles of a channel and topic and reads the ERP for all of
+# them in one query (reference/catalog-sync.md §3.5 step 3: batches of at most 50).
+CATALOG_BATCH_SIZE = env.int("CATALOG_BATCH_SIZE", default=50)
+# An article's events are debounced (the channel's catalog settings), but never for longer than this after the
+# first of a steady stream: a change every few seconds would otherwise never be sent.
+CATALOG_DEBOUNCE_MAX_SECONDS = env.float("CATALOG_DEBOUNCE_MAX_SECONDS", default=60.0)
+# Least time between two inventory updates of one SKU and warehouse, and never two at once (§3.5 step 4):
+# VTEX discards a second update that comes within milliseconds (423, §1.4.2).
+CATALOG_INVENTORY_SPACING_SECONDS = env.float("CATALOG_INVENTORY_SPACING_SECONDS", default=2.0)
 
 # Stored events are handed to workers in batches: one drain job takes at most this many at a time.
 INBOX_DRAIN_BATCH_SIZE = env.int("INBOX_DRAIN_BATCH_SIZE", default=20)

@@ -17,6 +17,8 @@ from rq.timeouts import JobTimeoutException
 
 from mappings import selectors
 from mappings.models import SalesChannel
+from sync.catalog.events import catalog_event_of
+from sync.catalog.intake import catalog_event_intake
 from sync.clients.dtos import ChannelOrderResult, ErpDocument, ErpShipment
 from sync.clients.errors import NotFoundError, PayloadError, RejectedError, RetryableError
 from sync.models import InboxEvent, OrderSync, TimelineEntry
@@ -274,11 +276,19 @@ def inbox_event_process(*, event_id: int, erp_orders: ErpOrders | None = None) -
         _process_channel_order_notification(event)
     elif event.source in (InboxEvent.Source.VTEX_FEED, InboxEvent.Source.VTEX_HOOK):
         _process_vtex_order_event(event)
+    elif catalog_event_of(event.event) is not None:
+        _process_catalog_event(event)
     elif erp_orders is not None:
         _process_vario_event(event, erp_orders)
     else:
         with closing(ErpOrders()) as own:
             _process_vario_event(event, own)
+
+
+def _process_catalog_event(event: InboxEvent) -> None:
+    """A VARIO stock, price or listing change: coalesced work items, no remote call (sync.catalog.intake)."""
+    result = catalog_event_intake(event=event)
+    _mark(event, result.status, error="" if result.status == InboxEvent.Status.PROCESSED else result.message)
 
 
 def _process_channel_order_notification(event: InboxEvent) -> None:

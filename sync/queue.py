@@ -50,6 +50,7 @@ DRAIN_MARKER = "inbox-drain"
 JOBS = "sync.jobs"  # the job functions, by dotted path: importing them would import every service
 BULK_QUEUE = "bulk"  # bulk runs' steps: workers read it after QUEUE, so events and the feed come first
 BULK_JOBS = "sync.bulk.jobs"
+CATALOG_JOBS = "sync.catalog.jobs"
 
 
 def _marker(name: str) -> str:
@@ -363,3 +364,43 @@ def default_queue_waiting() -> bool:
         return django_rq.get_queue(QUEUE, connection=redis_connection()).count > 0
     except RedisError:
         return False
+
+
+# --- the catalog flow (sync.catalog: stock and prices) ----------------------------------------------------
+
+
+def catalog_push_marker(channel_id: int, topic: str) -> str:
+    return f"catalog-push:{channel_id}:{topic}"
+
+
+def _catalog_due_key(channel_id: int, topic: str) -> str:
+    return f"portal:catalog:due:{channel_id}:{topic}"
+
+
+def catalog_push_enqueue(*, channel_id: int, topic: str, delay: float = 0.0) -> bool:
+    """The batch job of one channel and topic (``catalog_push_job``) in ``delay`` seconds, unless one already
+    waits that runs no later: a burst of events for many articles costs one job, not one per event.
+
+    The marker names the job last enqueued; beside it the time that job is due, so an item that becomes
+    eligible sooner than the waiting job (a new event while the job waits out another item's back-off) gets a
+    job of its own. Two jobs for one channel and topic are harmless: each takes only eligible items, claimed
+    in the database. Redis down: False, and the sweep enqueues the items' job later (design §2.1).
+    """
+    marker = catalog_push_marker(channel_id, topic)
+    due = time.time() + max(delay, 0.0)
+    try:
+        current = redis_connection().get(_catalog_due_key(channel_id, topic))
+        if current is not None and float(current) <= due + 0.05 and is_queued(marker):
+            return True
+    except (RedisError, ValueError):
+        pass  # enqueue below: a duplicate job costs less than a lost one
+    if not _enqueue(f"{CATALOG_JOBS}.catalog_push_job", channel_id, topic, marker=marker, delay=delay):
+        return False
+    with contextlib.suppress(RedisError):
+        redis_connection().set(_catalog_due_key(channel_id, topic), due, ex=int(max(delay, 0) + MARKER_TTL_SECONDS))
+    return True
+
+
+def catalog_push_queued(*, channel_id: int, topic: str) -> bool:
+    """Whether a batch job of this channel and topic waits for a worker (the sweep leaves its items alone)."""
+    return is_queued(catalog_push_marker(channel_id, topic))

@@ -7,7 +7,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from mappings.models import validate_service_url
+from mappings import selectors
+from mappings.models import SyncType, validate_service_url
+from sync.catalog.events import catalog_webhook_events
 from sync.clients.errors import RemoteError
 from sync.inbox import VARIO_EVENTS
 from sync.remotes import vario_client
@@ -33,18 +35,35 @@ def _checked_base(url: str) -> str:
     return url
 
 
+def catalog_events_wanted() -> list[str]:
+    """The catalog events (stock, price, listing changes) the active channels' toggles ask for
+    (reference/catalog-sync.md §3.3: registered per channel; sync.catalog.events): none while every channel's
+    stock and price upload is off, so a portal that syncs orders only is not sent every stock booking."""
+    stock, price = [], []
+    for channel in selectors.sales_channels_active():
+        enabled = selectors.transfers_enabled(channel=channel)
+        if SyncType.UPLOAD_ARTICLE_STOCK in enabled:
+            stock.append(channel.vario_sales_channel_id)
+        if SyncType.UPLOAD_ARTICLE_PRICE in enabled:
+            price.append(channel.vario_sales_channel_id)
+    return catalog_webhook_events(stock_channels=stock, price_channels=price)
+
+
 def vario_webhooks_register(
     *, base_url: str | None = None, replace_base_url: str | None = None
 ) -> list[tuple[str, str]]:
     """Register every event the portal handles at ``base_url``; registering twice is harmless. With
     ``replace_base_url`` (the portal moved), the registrations at that old address are removed once
     the new ones are in, since VARIO would otherwise go on calling it. Returns (event, url) registered.
+
+    The order events always; the catalog events for the channels whose stock or price upload is on
+    (``catalog_events_wanted``): switching a toggle on asks for this to run again.
     """
     base = _checked_base(base_url or settings.PORTAL_WEBHOOK_BASE_URL)
     old = _checked_base(replace_base_url) if replace_base_url else None
     client = vario_client()
     registered: list[tuple[str, str]] = []
-    events = sorted(set(VARIO_EVENTS) - NOT_REGISTERED)
+    events = sorted(set(VARIO_EVENTS) - NOT_REGISTERED) + catalog_events_wanted()
     try:
         for event in events:
             url = vario_webhook_url(event=event, base_url=base)

@@ -31,6 +31,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from mappings import selectors
 from mappings.models import SalesChannel
+from sync.catalog.events import ARTICLE_ID_KEYS, catalog_event_of
 from sync.inbox import VARIO_EVENTS, InboxEventInvalid, inbox_event_store
 from sync.models import InboxEvent
 
@@ -159,14 +160,18 @@ def vario_id(value) -> str | None:
     return None
 
 
-def entity_id_of(payload: dict, entity: str, *, own_key_first: bool = False) -> str | None:
+def entity_id_of(
+    payload: dict, entity: str, *, own_key_first: bool = False, keys: tuple[str, ...] | None = None
+) -> str | None:
     """The id VARIO sends under ``id``, ``entityId`` or ``<entity>Id`` (its sources disagree, §4.4).
 
     ``own_key_first``: a parcel event's body is ``{shipmentId, parcelId}`` (§1.9), so its ``shipmentId``
-    wins over a generic ``id``, which could name the parcel. None when no key holds a value;
-    ``NotAVarioId`` when the first that does holds no VARIO id (e.g. "abc", 1.5, -3, true).
+    wins over a generic ``id``, which could name the parcel. ``keys``: these, in this order, instead (a
+    catalog event's article: ``articleId``, ``entityId``, ``id``, reference/catalog-sync.md §3.3). None when
+    no key holds a value; ``NotAVarioId`` when the first that does holds no VARIO id (e.g. "abc", 1.5, -3, true).
     """
-    keys = (f"{entity}Id", *ID_KEYS) if own_key_first else (*ID_KEYS, f"{entity}Id")
+    if keys is None:
+        keys = (f"{entity}Id", *ID_KEYS) if own_key_first else (*ID_KEYS, f"{entity}Id")
     for key in keys:
         value = payload.get(key)
         if value is None or value == "":
@@ -301,12 +306,17 @@ def _store_vario_event(request, event: str):
     payload, problem_response = read_json_object(request)
     if problem_response:
         return problem_response
-    known = event in VARIO_EVENTS
+    catalog = catalog_event_of(event) is not None
+    known = event in VARIO_EVENTS or catalog
     entity = event.split(".")[0] if known else "entity"
     parcel = event == "shipment.parcel.completed"
     expected = "expected 'shipmentId' (or 'id')" if parcel else "expected 'id' or 'entityId' with a document id"
+    if catalog:
+        expected = "expected 'articleId' (or 'entityId', 'id') with an article id"
     try:
-        entity_id = entity_id_of(payload, "shipment" if parcel else entity, own_key_first=parcel)
+        entity_id = entity_id_of(
+            payload, "shipment" if parcel else entity, own_key_first=parcel, keys=ARTICLE_ID_KEYS if catalog else None
+        )
     except NotAVarioId as exc:
         return error(400, f"{exc}: {expected}, a positive int64 as digits or a JSON integer.")
     if entity_id is None and parcel:

@@ -262,3 +262,39 @@ class SkuMappingFactory(factory.django.DjangoModelFactory):
     matched_by = MatchedBy.REFID
     status = SkuMappingStatus.MAPPED
     last_checked_at = factory.LazyFunction(timezone.now)
+
+
+# --- Stock and prices: the catalog flow's work items and timeline (sync.catalog) ------------------------------
+
+from sync.catalog.models import CatalogTimelineEntry, CatalogWork  # noqa: E402
+
+
+class CatalogWorkFactory(factory.django.DjangoModelFactory):
+    """A queued stock item of an article, eligible now. Traits: ``failed``, ``parked``."""
+
+    class Meta:
+        model = CatalogWork
+
+    class Params:
+        failed = factory.Trait(state=CatalogWork.State.FAILED, reason="INVALID_PRICE", message="grossPrice is 0")
+        parked = factory.Trait(state=CatalogWork.State.PARKED, reason="UNMAPPED", message="The SKU is not mapped.")
+
+    channel = factory.SubFactory(SalesChannelFactory)
+    topic = CatalogWork.Topic.STOCK
+    vario_article_id = factory.Sequence(lambda n: str(77 + n))
+    state = CatalogWork.State.QUEUED
+    generation = 1
+    queued_at = factory.LazyFunction(timezone.now)
+    last_event_at = factory.LazyFunction(timezone.now)
+    eligible_at = factory.LazyFunction(timezone.now)
+
+
+class CatalogTimelineEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CatalogTimelineEntry
+
+    channel = factory.SubFactory(SalesChannelFactory)
+    vario_article_id = factory.Sequence(lambda n: str(77 + n))
+    topic = CatalogWork.Topic.STOCK
+    kind = CatalogTimelineEntry.Kind.EVENT
+    title = "VARIO: sales_channel.stockChange"
