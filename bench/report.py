@@ -1,11 +1,25 @@
-"""The results section of docs/benchmarks.md, rewritten by every run between two markers."""
+"""The results section of docs/benchmarks.md, rewritten by every run between two markers.
+
+Each benchmark's part starts with a marker naming it and the run that wrote it. A run of some of the
+benchmarks (``--only``) rewrites their parts and keeps the others as an earlier run wrote them.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+SECTION = re.compile(r"^<!-- bench:section (\w+) \| (.*?) -->$", re.MULTILINE)
+# The headings of the parts written before the markers existed (the run's date was in the header).
+LEGACY_HEADINGS = {
+    "### 1. Webhook ingest": "ingest",
+    "### 2. Sync throughput": "throughput",
+    "### 3. VTEX budget": "budget",
+    "### 4. Feed poller": "feed",
+}
+LEGACY_RUN = re.compile(r"^Run of (.+?) on a machine", re.MULTILINE)
 
 
 def _mark(ok: bool) -> str:
@@ -180,7 +194,163 @@ def _feed(r: dict) -> list[str]:
     ]
 
 
-def render(meta: dict, results: dict, failures: dict) -> str:
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+
+
+def _backfill(r: dict) -> list[str]:
+    base, busy = r["baseline"], r["during"]
+    refused = sum(r["refused_429"].values())
+    lane = r["limit"] / r["window"] * r["share"]
+    rows = []
+    for who, label in (
+        ("backfill", f"backfill, per VTEX order in its range ({r['orders']})"),
+        ("webhooks", f"webhooks, per delivered linked order ({base['webhooks'] + busy['webhooks']})"),
+    ):
+        x = r["per_order"][who]
+        rows.append(f"| {label} | {x['vario']:.2f} | {x['vtex']:.2f} | {x['vario_token']:.2f} |")
+    other = r["calls"].get("other", {})
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(r["vtex_statuses"].items()))
+    return [
+        f"### 5. Bulk backfill ({r['orders']} VTEX orders, {r['workers']} workers, VARIO {r['limit']} requests per "
+        f"{r['window']:g} s, lane share {r['share']:g})",
+        "",
+        f"Sandbox: its seeded rate limits (VARIO {r['limit']} requests per {r['window']:g} s on `/api/vario/`, VTEX's "
+        f"published per-route limits). Portal: its defaults (`VARIO_RATE=40/6`, `BULK_BUDGET_SHARE={r['share']:g}`), "
+        f"`rqworker --with-scheduler default bulk` × {r['workers']}, gunicorn. The backfill is started with "
+        f"`bulk_run_start` over the day the orders were created in (two days ago, no feed event). Meanwhile one "
+        f"linked order is delivered in the ERP every {r['interval']:g} s and its webhooks released: {base['webhooks']} "
+        f"before the run, {busy['webhooks']} during it.",
+        "",
+        "| figure | measured | target | |",
+        "| --- | --- | --- | --- |",
+        f"| time ÷ lower bound | **{r['ratio']:.2f}×** ({r['seconds']:.1f} s ÷ {r['lower_bound']:.1f} s = "
+        f"{r['calls'].get('backfill', {}).get('vario', 0)} VARIO calls ÷ {lane:.2f}/s) | ≤ 1.15× "
+        f"| {_mark(0 < r['ratio'] <= 1.15)} |",
+        f"| 429s seen | **{refused}** (VARIO {r['refused_429']['vario']}, VTEX {r['refused_429']['vtex']}) | 0 "
+        f"| {_mark(refused == 0)} |",
+        f"| webhooks' p95 delay, during the run ÷ without it | **{r['delay_ratio']:.2f}×** ({busy['p95_s']:.2f} s ÷ "
+        f"{base['p95_s']:.2f} s) | ≤ 2× | {_mark(0 < r['delay_ratio'] <= 2)} |",
+        "",
+        "Remote calls per order, from the sandbox's request log, each call given to the backfill or the webhooks by "
+        "the order, delivery note or shipment ids it names (List orders and article look-ups: the backfill):",
+        "",
+        "| calls | VARIO API | VTEX | VARIO token (SSO, outside the budget) |",
+        "| --- | --- | --- | --- |",
+        *rows,
+        "",
+        f"Calls named by neither: {_counts(other) or 'none'}. Run: {r['run_state']}, {_counts(r['counts'])}"
+        f"{'; ' + r['run_message'] if r['run_message'] else ''}. VTEX statuses of the backfill's orders at the end: "
+        f"{statuses}; ERP orders linked by the run: {r['imported']}. The run's VARIO calls per second over its "
+        f"time: {r['vario_rate_run']:.2f} (its share: {lane:.2f}); all VARIO calls while it ran: "
+        f"{r['during_run']['vario']}, of them the run's {r['during_run']['vario_backfill']}. Webhook delay (first "
+        f"webhook accepted → invoice accepted by VTEX), p50 / p95 / max: without the run {base['p50_s']:.2f} / "
+        f"{base['p95_s']:.2f} / {base['max_s']:.2f} s ({base['measured']} of {base['webhooks']} invoiced); during "
+        f"it {busy['p50_s']:.2f} / {busy['p95_s']:.2f} / {busy['max_s']:.2f} s ({busy['measured']} of "
+        f"{busy['webhooks']} invoiced).",
+    ]
+
+
+def _scale_rows(small: dict, large: dict) -> list[str]:
+    def cell(row: dict | None) -> str:
+        if not row:
+            return "—"
+        start = f" (from {row['start_mb']:.1f})" if row["start_mb"] is not None else ""
+        count = f", {row['count']} processes" if row["count"] > 1 else ""
+        return f"{row['peak_mb']:.1f} MB{start}{count}"
+
+    return [
+        f"| {label} | {cell(small['memory'].get(label))} | {cell(large['memory'].get(label))} |"
+        for label in sorted(set(small["memory"]) | set(large["memory"]))
+    ]
+
+
+def _scale(r: dict) -> list[str]:
+    small, large = r["small"], r["large"]
+
+    def per_item(x: dict, role: str) -> str:
+        return f"{x['cpu'].get(role, 0) * 1000 / max(1, x['counts']['done']):.1f} ms"
+
+    def calls(x: dict) -> str:
+        done = max(1, x["counts"]["done"])
+        return f"{x['calls'].get('vario', 0) / done:.2f} VARIO, {x['calls'].get('vtex', 0) / done:.2f} VTEX"
+
+    return [
+        f"### 6. Bulk scale (reconciliation dry run over {large['orders']} linked orders against {small['orders']}, "
+        f"{r['workers']} workers)",
+        "",
+        "Sandbox rate limits removed; workers with `VARIO_RATE` and `VTEX_DEFAULT_RATE` at `1000000/1`; no web "
+        "process. Each size on an emptied database and a freshly started sandbox, seeded in chunks of 1,000 through "
+        "the control APIs (`POST /_sim/vtex/orders/bulk`, `POST /_sim/vario/orders/bulk`) and `OrderLink` "
+        "`bulk_create`; fresh workers. Peak RSS: `VmHWM` of every process of the sandbox, the workers (with every "
+        "process they fork) and Redis, reset when the run starts and sampled every 0.1 s until it ends.",
+        "",
+        "| figure | measured | target | |",
+        "| --- | --- | --- | --- |",
+        f"| highest peak RSS of any process | **{small['highest_mb']:.1f} MB** / **{large['highest_mb']:.1f} MB** "
+        f"({large['highest_of']}) | ≤ 200 MB | {_mark(r['highest_mb'] <= 200)} |",
+        f"| its peak, {large['orders']} ÷ {small['orders']} orders | **{r['memory_ratio']:.3f}×** | ≤ 1.10× "
+        f"| {_mark(0 < r['memory_ratio'] <= 1.10)} |",
+        f"| time({large['orders']}) ÷ time({small['orders']}) | **{r['time_ratio']:.2f}×** ({large['seconds']:.1f} s "
+        f"÷ {small['seconds']:.1f} s) | ≤ 11× | {_mark(0 < r['time_ratio'] <= 11)} |",
+        "",
+        f"| process: peak RSS (RSS when the run started) | {small['orders']} orders | {large['orders']} orders |",
+        "| --- | --- | --- |",
+        *_scale_rows(small, large),
+        "",
+        f"The portal's own processes alone (the workers and every process they fork): highest peak "
+        f"{small['portal_mb']:.1f} MB and {large['portal_mb']:.1f} MB, {r['portal_ratio']:.3f}×.",
+        "",
+        f"Runs: {small['state']}, {_counts(small['counts'])}; {large['state']}, {_counts(large['counts'])}. Items "
+        f"by the kinds of difference found: {_counts(small.get('differences', {}))}; "
+        f"{_counts(large.get('differences', {}))} (VTEX still shows ready-for-handling for a confirmed ERP order; "
+        f"an item with a difference is written). Items/s: {small['items_per_s']:.1f} and "
+        f"{large['items_per_s']:.1f}. Calls per item: {calls(small)}; {calls(large)}. CPU per item, sandbox / "
+        f"workers: {per_item(small, 'sandbox')} / "
+        f"{per_item(small, 'workers')} and {per_item(large, 'sandbox')} / {per_item(large, 'workers')}. Seeding "
+        f"took {small['seed_seconds']:.1f} s and {large['seed_seconds']:.1f} s (not measured).",
+    ]
+
+
+SECTIONS = (
+    ("ingest", _ingest),
+    ("throughput", _throughput),
+    ("budget", _budget),
+    ("feed", _feed),
+    ("backfill", _backfill),
+    ("scale", _scale),
+)
+
+
+def sections_of(results_text: str) -> dict[str, tuple[str, str]]:
+    """name → (the run that wrote it, its text) of each part of a results section written earlier."""
+    found: dict[str, tuple[str, str]] = {}
+    marks = list(SECTION.finditer(results_text))
+    if marks:
+        for mark, following in zip(marks, [*marks[1:], None], strict=True):
+            end = following.start() if following else len(results_text)
+            found[mark.group(1)] = (mark.group(2), results_text[mark.end() : end].strip("\n"))
+        return found
+    legacy = LEGACY_RUN.search(results_text)
+    when = f"run of {legacy.group(1)}" if legacy else "an earlier run"
+    name, lines = None, []
+    for line in [*results_text.splitlines(), "### end"]:
+        if line.startswith("### "):
+            if name:
+                found[name] = (when, "\n".join(lines).strip("\n"))
+            name = next((n for prefix, n in LEGACY_HEADINGS.items() if line.startswith(prefix)), None)
+            if name is None and line.endswith(": did not complete"):
+                name = line[4:].split(":", 1)[0]
+            lines = []
+        if name:
+            lines.append(line)
+    return found
+
+
+def render(meta: dict, results: dict, failures: dict, kept: dict[str, tuple[str, str]] | None = None) -> str:
+    """The results section: this run's parts, and ``kept`` parts of benchmarks it did not run."""
+    kept = kept or {}
+    this_run = f"run of {meta['date']}"
     lines = [
         START,
         "## Results",
@@ -189,20 +359,33 @@ def render(meta: dict, results: dict, failures: dict) -> str:
         f"{meta['database']}; `{meta['command']}` took {meta['seconds']:.0f} s. Written by `python -m bench`.",
         "",
     ]
-    for name, section in (("ingest", _ingest), ("throughput", _throughput), ("budget", _budget), ("feed", _feed)):
+    olds = [name for name, _ in SECTIONS if name in kept and name not in results and name not in failures]
+    if olds:
+        lines += [
+            "Kept from earlier runs, as they wrote them (not run this time): "
+            + ", ".join(f"{name} ({kept[name][0]})" for name in olds)
+            + ".",
+            "",
+        ]
+    for name, section in SECTIONS:
         if name in results:
-            lines += [*section(results[name]), ""]
+            lines += [f"<!-- bench:section {name} | {this_run} -->", *section(results[name]), ""]
         elif name in failures:
-            lines += [f"### {name}: did not complete", "", f"`{failures[name]}`", ""]
+            lines += [f"<!-- bench:section {name} | {this_run} -->", f"### {name}: did not complete", ""]
+            lines += [f"`{failures[name]}`", ""]
+        elif name in olds:
+            lines += [f"<!-- bench:section {name} | {kept[name][0]} -->", kept[name][1], ""]
     lines.append(END)
     return "\n".join(lines)
 
 
 def write_results(path: Path, meta: dict, results: dict, failures: dict, *, write: bool = True) -> str:
-    text = render(meta, results, failures)
+    current = path.read_text() if path.exists() else "# Benchmarks\n"
+    has_section = START in current and END in current
+    kept = sections_of(current.split(START, 1)[1].split(END, 1)[0]) if has_section else {}
+    text = render(meta, results, failures, kept)
     if write:
-        current = path.read_text() if path.exists() else "# Benchmarks\n"
-        if START in current and END in current:
+        if has_section:
             before, rest = current.split(START, 1)
             after = rest.split(END, 1)[1]
             current = before + text + after
