@@ -30,6 +30,7 @@ from sync.bulk.kinds import (
 )
 from sync.bulk.models import BulkRun, BulkRunItem
 from sync.bulk.reconcile import order_link_reconcile
+from sync.clients.http import reads_cached
 from sync.dry_run import order_status_dry_run
 from sync.models import OrderSync
 from sync.outbound import order_status_work
@@ -62,7 +63,11 @@ class Reconciliation(BulkKind):
             yield Page(items, {"after_id": after})
 
     def process(self, run: BulkRun, item: Item, context: StepContext) -> ItemResult:
-        link: OrderLink = item.data
+        # The comparison, and then the repair or its dry run, read the same documents: each once.
+        with reads_cached():
+            return self._reconciled(run, item.data, context)
+
+    def _reconciled(self, run: BulkRun, link: OrderLink, context: StepContext) -> ItemResult:
         clients = context.clients
         if "vario" not in clients:
             clients["vario"] = vario_client()

@@ -86,6 +86,26 @@ def writes_held(tap: WriteTap) -> Iterator[None]:
         _write_tap.reset(token)
 
 
+# Answers of reads already made in this context (one item of a bulk run): the same read again is served
+# from here, not sent (design §2.9: read each document once per run). A write clears it.
+_read_cache: ContextVar[dict | None] = ContextVar("read_cache", default=None)
+
+
+@contextmanager
+def reads_cached() -> Iterator[None]:
+    """``with reads_cached():`` every client in this context sends each read once; a write (not held by
+    a dry run) forgets what was read, since it may change it."""
+    token = _read_cache.set({})
+    try:
+        yield
+    finally:
+        _read_cache.reset(token)
+
+
+def _read_key(remote: str, method: str, target: str, params, json_body, form) -> str:
+    return json.dumps([remote, method.upper(), target, params, json_body, form], sort_keys=True, default=str)
+
+
 def redacted_body(value: Any) -> Any:
     """A JSON body with every secret masked: values under secret names, and secrets inside strings (the
     Channel Order API's connectorEndpoint carries the connector secret in its path)."""
@@ -212,8 +232,24 @@ class HttpClient:
         """``read``: a call that changes nothing although its method could (a query by POST, a token
         grant), so a dry run sends it too."""
         tap = _write_tap.get()
-        if tap is not None and not read and method.upper() not in SAFE_METHODS:
+        is_read = read or method.upper() in SAFE_METHODS
+        if tap is not None and not is_read:
             return self._held(tap, method, path, params=params, json_body=json_body, form=form, url=url)
+        cache = _read_cache.get()
+        if cache is not None and not is_read:
+            cache.clear()  # what was read may have changed
+        key = _read_key(self.remote, method, url or f"{self.base_url}{path}", params, json_body, form)
+        if cache is not None and is_read and key in cache:
+            return cache[key]
+        response = self._sent(
+            method, path, route=route, params=params, json_body=json_body, form=form, headers=headers, url=url
+        )
+        if cache is not None and is_read:
+            cache[key] = response
+        return response
+
+    def _sent(self, method, path, *, route, params, json_body, form, headers, url) -> requests.Response:
+        """``request`` past the dry run's hold and the read cache: sent, a short 429 waited out, errors raised."""
         for attempt in range(1, self.max_429_tries + 1):
             response = self._send(
                 method, path, route=route, params=params, json_body=json_body, form=form, headers=headers, url=url

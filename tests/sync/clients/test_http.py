@@ -417,3 +417,34 @@ def test_a_secret_the_excerpt_would_cut_in_two_is_still_masked():
     excerpt = recorded[0].response_excerpt
     assert len(excerpt) <= EXCERPT_LIMIT
     assert "RRRR" not in excerpt
+
+
+@responses.activate
+def test_within_reads_cached_each_read_is_sent_once_and_a_write_forgets_them():
+    from sync.clients.http import reads_cached
+
+    responses.get(f"{BASE}/api/oms/pvt/orders/1", json={"orderId": "1", "status": "handling"})
+    responses.post(f"{BASE}/api/query", json={"rows": [1]})
+    responses.post(f"{BASE}/api/oms/pvt/orders/1/start-handling", status=204)
+    http = client()
+
+    with reads_cached():
+        first = http.request_json("GET", "/api/oms/pvt/orders/1")
+        again = http.request_json("GET", "/api/oms/pvt/orders/1")
+        http.request_json("POST", "/api/query", json_body={"q": 1}, read=True)
+        http.request_json("POST", "/api/query", json_body={"q": 1}, read=True)
+        http.request_json("POST", "/api/query", json_body={"q": 2}, read=True)  # another read
+        http.request("POST", "/api/oms/pvt/orders/1/start-handling")  # a write: what was read may change
+        http.request_json("GET", "/api/oms/pvt/orders/1")
+    http.request_json("GET", "/api/oms/pvt/orders/1")  # outside: always sent
+
+    assert first == again
+    sent = [(call.request.method, call.request.url.removeprefix(BASE)) for call in responses.calls]
+    assert sent == [
+        ("GET", "/api/oms/pvt/orders/1"),
+        ("POST", "/api/query"),
+        ("POST", "/api/query"),
+        ("POST", "/api/oms/pvt/orders/1/start-handling"),
+        ("GET", "/api/oms/pvt/orders/1"),
+        ("GET", "/api/oms/pvt/orders/1"),
+    ]
