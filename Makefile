@@ -28,7 +28,7 @@ test: $(STAMP)
 	@scripts/ensure_chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## bench: the benchmarks in bench/ (webhook ingest, sync throughput, VTEX budget, feed poller) → docs/benchmarks.md
+## bench: the benchmarks in bench/ (webhook ingest, sync throughput, VTEX budget, feed poller, bulk backfill, bulk scale) → docs/benchmarks.md
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
