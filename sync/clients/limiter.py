@@ -22,7 +22,8 @@ Both rules are one Lua script per call. (The `limits` library keeps whole-second
 caller's clock, which leaves no room for the margin.)
 
 A caller that would have to wait longer than ``max_wait`` gets a ``RetryableError`` carrying the
-wait, so a job is rescheduled instead of holding a worker.
+wait, so a job is rescheduled instead of holding a worker; the call was not made, so the error says
+the remote cannot have acted on it (``may_have_applied=False``).
 """
 
 from __future__ import annotations
@@ -138,10 +139,14 @@ class RemoteLimiter:
         return self.rates.get(route, self.default_rate)
 
     def _too_long(self, wait: float, route: str, why: str) -> RetryableError:
+        # Refused before the request is sent: the remote cannot have acted on it. Without saying so, a
+        # refused ERP order create counted as one whose answer was lost, and the import waited for an
+        # order that was never made (sync/inbound.py, _erp_order_create).
         return RetryableError(
             f"{why}; next call to {route or 'this remote'} possible in {wait:.1f}s",
             remote=self.remote,
             retry_after=wait,
+            may_have_applied=False,
         )
 
     def _lane_rate(self, rate: Rate | None) -> Rate | None:

@@ -167,12 +167,6 @@ def pollers(poller_env, tmp_path):
 # --- scenarios -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="Open bug (2026-12-04, see docs/testing.md): about one run in two, one of the 60 orders' ERP create "
-    "is left 'without a clear answer' and its import waits for ERP_CREATE_CONFIRM_SECONDS, so the 180 s wait "
-    "times out; it passes alone and passed before #13. Kept running so a fix shows as XPASS.",
-)
 def test_orders_with_duplicated_and_shuffled_feed_events_are_imported_exactly_once(sim, channel, feed, worker):
     sim.post("vtex/feed-faults", {"duplicateRate": 0.1, "shuffle": True, "seed": 5})
     rng = random.Random(5)

@@ -147,3 +147,61 @@ def test_a_create_answered_with_something_unreadable_is_looked_for_not_sent_agai
 
     assert isinstance(outcome, NotYet)
     assert OrderSync.objects.get(channel=channel).erp_create_sent_at is not None
+
+
+def test_a_create_the_rate_limiter_held_back_is_forgotten_and_sent_on_the_next_run(
+    ready_order, monkeypatch, settings, redis_conn
+):
+    """The shuffled-feed e2e test's flake: the limiter refused the create (a wait over
+    LIMITER_MAX_WAIT_SECONDS) before it was sent, the run kept it as a create without a clear answer,
+    and every later run waited for an order that VARIO never got."""
+    import uuid
+
+    from sync.clients.dtos import ErpDocument
+    from sync.clients.errors import RetryableError
+    from sync.clients.limiter import Rate, RemoteLimiter
+
+    limiter = RemoteLimiter(
+        remote="vario",
+        scope=f"test-{uuid.uuid4().hex}",
+        redis_url=settings.REDIS_URL,
+        rates={},
+        default_rate=Rate(1, 60),
+        max_wait=0,
+        per_route=False,
+    )
+    sent = []
+
+    class LimitedVario(EmptyVario):
+        def find_article_id(self, sku):
+            return "5001"
+
+        find_article_id_by_ean = find_article_id
+
+        def create_document(self, request):
+            limiter.acquire("documents")  # as HttpClient does before it sends
+            sent.append(request["document"]["externalId"])
+            return ErpDocument(id="1042", number="AU-10042", category="CUSTOMER_ORDER", state_key="SAVED", lines=())
+
+    class HandlingVtex(OneOrderVtex):
+        def start_handling(self, order_id):
+            pass
+
+    channel = SalesChannelFactory(code="shop")
+    monkeypatch.setattr(inbound, "vtex_client_for", lambda *a, **k: HandlingVtex(ready_order))
+    monkeypatch.setattr(inbound, "vario_client", lambda recorder=None: LimitedVario())
+    sync = OrderSyncFactory(kind=OrderSync.Kind.IMPORT, channel=channel, key=ready_order.order_id)
+    limiter.acquire("query")  # another call used up VARIO's window
+
+    with pytest.raises(RetryableError) as exc_info:
+        inbound.order_import_work(sync, recorder=None, lock=None)
+
+    assert exc_info.value.may_have_applied is False
+    sync.refresh_from_db()
+    assert sync.erp_create_sent_at is None and sent == []
+
+    limiter.default_rate = None  # the window has passed
+    outcome = inbound.order_import_work(sync, recorder=None, lock=None)
+
+    assert outcome.summary.startswith("VTEX order 1510-01 imported as AU-10042")
+    assert sent == ["1510-01"]
