@@ -380,8 +380,8 @@ def test_a_dry_run_item_shows_its_planned_calls_with_the_body_as_indented_json(v
     assert "<td>VTEX</td><td>POST</td>" in page
     # Indented JSON; PostgreSQL's jsonb keeps no key order, so each key is looked for on a line of its own.
     assert "{\n  &quot;" in page
-    assert "\n  &quot;type&quot;: &quot;Output&quot;," in page
-    assert "\n  &quot;invoiceNumber&quot;: &quot;LS-2044&quot;," in page
+    assert "\n  &quot;type&quot;: &quot;Output&quot;" in page
+    assert "\n  &quot;invoiceNumber&quot;: &quot;LS-2044&quot;" in page
 
 
 def test_a_reconciliation_shows_its_differences_grouped_by_kind_with_counts(viewer, shop):
