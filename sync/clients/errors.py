@@ -39,7 +39,8 @@ class RemoteError(Exception):
 
 class RetryableError(RemoteError):
     """``may_have_applied`` is False only when the remote cannot have acted on the request (no
-    connection was made, or it answered 429); after a read timeout or a 5xx it may have."""
+    connection was made, it answered 429, the portal's own rate limiter held it back, or getting the
+    VARIO access token failed before it was sent); after a read timeout or a 5xx it may have."""
 
     def __init__(
         self, message: str, *, retry_after: float | None = None, may_have_applied: bool = True, **kwargs

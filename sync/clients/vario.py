@@ -28,7 +28,7 @@ from sync.clients.catalog_dtos import (
     ErpStockRow,
 )
 from sync.clients.dtos import ErpDocument, ErpShipment, QueryPage
-from sync.clients.errors import AuthError, NotFoundError, PayloadError, RejectedError
+from sync.clients.errors import AuthError, NotFoundError, PayloadError, RejectedError, RetryableError
 from sync.clients.http import HttpClient, Recorder
 from sync.clients.limiter import RemoteLimiter
 
@@ -246,10 +246,20 @@ class VarioClient:
     def drop_token(self) -> None:
         self._redis.delete(self._token_key)
 
+    def _token_before_sending(self) -> str:
+        """The access token for a request about to be sent. A temporary error getting it (the SSO server
+        timed out, its limiter window full) left the request itself unsent: VARIO cannot have acted on it,
+        so a create is not taken as one with a lost answer (sync.inbound)."""
+        try:
+            return self._access_token()
+        except RetryableError as exc:
+            exc.may_have_applied = False
+            raise
+
     def _send(self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs):
         extra = dict(headers or {})
         # Outside the try: a refusal by the token endpoint is no expired access token to drop and refresh.
-        token = self._access_token()
+        token = self._token_before_sending()
         try:
             return self.http.request(method, path, headers={**extra, "Authorization": f"Bearer {token}"}, **kwargs)
         except AuthError as exc:
@@ -257,7 +267,7 @@ class VarioClient:
                 raise
         self.drop_token()  # expired or revoked: refresh once and try again
         return self.http.request(
-            method, path, headers={**extra, "Authorization": f"Bearer {self._access_token()}"}, **kwargs
+            method, path, headers={**extra, "Authorization": f"Bearer {self._token_before_sending()}"}, **kwargs
         )
 
     def _call(self, method: str, path: str, **kwargs) -> Any:

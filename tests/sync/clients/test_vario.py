@@ -406,3 +406,18 @@ def test_customer_orders_named_by_id_or_number_are_looked_for_as_both(vario):
     assert "AND id IN ('1042')" in by_id and "AND number IN ('1042', 'AU-77')" in by_number
     with pytest.raises(ValueError):
         vario.find_customer_order_refs(sales_channel_id="7", ids=["AB/2026"])
+
+
+@responses.activate
+def test_a_token_that_could_not_be_had_leaves_the_request_unsent_and_says_so(vario):
+    import requests
+
+    from sync.clients.errors import RetryableError
+
+    responses.post(TOKEN_URL, body=requests.exceptions.ReadTimeout("SSO slow"))
+
+    with pytest.raises(RetryableError) as raised:
+        vario.create_document({"document": {}})
+
+    assert raised.value.may_have_applied is False  # the create itself never left: no "lost answer"
+    assert [call.request.url for call in responses.calls] == [TOKEN_URL]
