@@ -35,6 +35,26 @@ def test_jobs_run_with_the_job_modules_already_imported(settings, redis_conn):
     assert job.return_value() == preloaded
 
 
+@pytest.mark.slow
+def test_jobs_inherit_the_workers_heap_frozen(settings, redis_conn):
+    """A full collection in a forked job would copy the parent's heap page by page (portal/.../rqworker.py)."""
+    job = django_rq.get_queue("default").enqueue("tests.support.jobs.frozen_objects")
+    env = {**os.environ, "DATABASE_URL": stack.worker_database_url(), "REDIS_URL": settings.REDIS_URL}
+
+    subprocess.run(
+        [sys.executable, "manage.py", "rqworker", "--burst", "default"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+
+    job.refresh()
+    assert job.get_status() == "finished", job.latest_result()
+    assert job.return_value() > 100_000  # Django, the apps and the services, not a handful
+
+
 @pytest.fixture
 def evicting_redis():
     """A private Redis set to evict keys under memory pressure (the run's own Redis is left alone)."""

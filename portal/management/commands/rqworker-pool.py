@@ -5,7 +5,7 @@ import importlib
 
 from django.conf import settings
 
-from portal.management.commands.rqworker import worker_start_check  # and, through it, sync.jobs
+from portal.management.commands.rqworker import heap_freeze, worker_start_check  # and, through it, sync.jobs
 
 _base = importlib.import_module("django_rq.management.commands.rqworker-pool")
 
@@ -17,4 +17,5 @@ class Command(_base.Command):
 
     def handle(self, *args, **options):
         worker_start_check()
+        heap_freeze()
         return super().handle(*args, **options)

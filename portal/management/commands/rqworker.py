@@ -7,6 +7,8 @@ job calls, is imported before the worker starts, so that the process RQ forks fo
 it: imported inside that process, it would be imported again by the next job (docs/architecture.md).
 """
 
+import gc
+
 from django.conf import settings
 from django.core.management.base import CommandError
 from django_rq.management.commands.rqworker import Command as RqWorkerCommand
@@ -27,6 +29,21 @@ def worker_start_check() -> None:
         pass
 
 
+def heap_freeze() -> None:
+    """Move what the worker has loaded so far (Django, the apps, ``sync.jobs`` and the services) out of the
+    garbage collector's reach, before RQ starts forking a process per job.
+
+    A forked job whose allocations set off a full collection walks every object it inherited, writing
+    to each, and so copies most of the parent's heap page by page: measured with ``make bench`` (the
+    throughput benchmark, 100 orders), worker CPU per synced order went from ≈ 160 to ≈ 92 ms with the
+    heap frozen (docs/benchmarks.md). Whether a job set off that collection depended on where the
+    parent's counters happened to stand, so an unrelated import could double a job's cost. What the
+    worker allocates later is collected as usual; the frozen objects live as long as the worker anyway.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 class Command(RqWorkerCommand):
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -34,4 +51,5 @@ class Command(RqWorkerCommand):
 
     def handle(self, *args, **options):
         worker_start_check()
+        heap_freeze()
         return super().handle(*args, **options)
