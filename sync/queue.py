@@ -404,3 +404,10 @@ def catalog_push_enqueue(*, channel_id: int, topic: str, delay: float = 0.0) -> 
 def catalog_push_queued(*, channel_id: int, topic: str) -> bool:
     """Whether a batch job of this channel and topic waits for a worker (the sweep leaves its items alone)."""
     return is_queued(catalog_push_marker(channel_id, topic))
+
+
+def sku_mappings_match_enqueue(*, channel_code: str) -> bool:
+    """Match every listed article of a channel with VTEX (the admin's and the command's whole-channel match)."""
+    return _enqueue(
+        f"{CATALOG_JOBS}.sku_mappings_match_job", channel_code, marker=f"catalog-match:{channel_code}", queue=BULK_QUEUE
+    )

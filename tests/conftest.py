@@ -58,3 +58,16 @@ def receiver():
 
     with Receiver() as r:
         yield r
+
+
+@pytest.fixture(autouse=True)
+def _vtex_list_checks_off():
+    """The catalog flow lends ``mappings.checks`` listers that ask VTEX for a channel's warehouses and price tables
+    (sync.catalog.checks, registered when the app is ready). Factory channels carry credentials for VTEX hosts that
+    do not exist, so in tests nothing is checked unless a test registers a lister of its own."""
+    from mappings import checks
+
+    saved = {kind: checks.checks_register(kind=kind, lister=None) for kind in checks.KINDS}
+    yield
+    for kind, lister in saved.items():
+        checks.checks_register(kind=kind, lister=lister)

@@ -8,6 +8,7 @@ listing event), and the work is one row per (channel, topic, article) whose gene
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -189,7 +190,7 @@ def catalog_event_intake(*, event: InboxEvent) -> IntakeResult:
     return IntakeResult(InboxEvent.Status.IGNORED, "; ".join(passed) or "no active channel with catalog upload")
 
 
-def catalog_work_release_parked(*, channel: SalesChannel, vario_article_ids: list[str] | tuple[str, ...]) -> int:
+def catalog_work_release_parked(*, channel: SalesChannel, vario_article_ids: Sequence[str]) -> int:
     """Articles whose SKU is now mapped: their parked stock and price work runs again (design §2.4). Returns how
     many items were released."""
     if not vario_article_ids:
@@ -214,3 +215,20 @@ def catalog_work_release_parked(*, channel: SalesChannel, vario_article_ids: lis
         )
         released += 1
     return released
+
+
+def catalog_work_request_for(
+    *, channel: SalesChannel, vario_article_ids: Sequence[str], topics: Sequence[str] | None = None
+) -> int:
+    """Request stock and price work (as the toggles allow, or ``topics``) for these articles of ``channel``,
+    eligible after each topic's debounce: what a re-match asks for after it mapped them. Returns how many."""
+    enabled = selectors.transfers_enabled(channel=channel)
+    requested = 0
+    for topic in topics or TOGGLES:
+        if not topic_enabled(topic=topic, enabled=enabled):
+            continue
+        debounce = debounce_seconds(channel=channel, topic=topic)
+        for article in vario_article_ids:
+            catalog_work_request(channel=channel, topic=topic, vario_article_id=article, debounce=debounce)
+            requested += 1
+    return requested
