@@ -66,7 +66,12 @@ class VtexCredentials:
         return f"VtexCredentials(account_name={self.account_name!r}, base_url={self.base_url!r})"
 
 
-class VtexClient:
+class VtexApiClient:
+    """What every VTEX client shares: one ``HttpClient`` with VTEX's auth headers (reference/vtex.md §0;
+    catalog-sync.md §1.1: the same app key and token for Catalog, Logistics and Pricing), ``Accept`` and
+    ``Content-Type: application/json``, VTEX's error shape. Each API has its own base URL (Pricing lives
+    on ``api.vtex.com``), so each client gets the one it calls."""
+
     remote = "vtex"
 
     @sensitive_variables("credentials")
@@ -79,6 +84,7 @@ class VtexClient:
         recorder: Recorder | None = None,
         session=None,
         retry_after_default: float = 60.0,
+        backoff_429_base: float | None = None,
     ) -> None:
         self.account_name = credentials.account_name
         self.http = HttpClient(
@@ -96,10 +102,16 @@ class VtexClient:
             recorder=recorder,
             session=session,
             retry_after_default=retry_after_default,
+            backoff_429_base=backoff_429_base,
         )
 
     def close(self) -> None:
+        """Close the pooled connections (callers that make a client for a batch of work)."""
         self.http.close()
+
+
+class VtexClient(VtexApiClient):
+    """The OMS: orders, invoices, tracking, changes, the feed and the hook, the Channel Order API."""
 
     # --- Orders ---------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from sync.clients.catalog_dtos import VtexSku, sku_id_of
 from sync.clients.errors import NotFoundError
-from sync.clients.vtex_api import VtexApiClient
+from sync.clients.vtex import VtexApiClient
 
 # The batch lookup's size is not published (§4 gap 2); the working contract caps it at 100 unique RefIds a
 # call (§3.2, A).

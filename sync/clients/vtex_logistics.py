@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from sync.clients.catalog_dtos import INT32_MAX, VtexInventory, VtexWarehouse, sku_id_of
 from sync.clients.errors import NotFoundError, RejectedError, RemoteError, RetryableError
-from sync.clients.vtex_api import VtexApiClient
+from sync.clients.vtex import VtexApiClient
 
 # §3.5 step 5: "423 → retry after 3 s (fresh read)"; the spec's text: "wait a few seconds" (§1.4.2).
 INVENTORY_LOCK_WAIT_SECONDS = 3.0

@@ -27,8 +27,7 @@ from sync.clients.catalog_dtos import INT32_MAX, VtexFixedPrice, VtexPrice, sku_
 from sync.clients.errors import NotFoundError
 from sync.clients.http import Recorder
 from sync.clients.limiter import Rate, RemoteLimiter
-from sync.clients.vtex import VtexCredentials
-from sync.clients.vtex_api import VtexApiClient
+from sync.clients.vtex import VtexApiClient, VtexCredentials
 
 PUBLISHED_RATE = Rate(33, 1)
 ROUTES = ("price_read", "price_write", "price_tables")
