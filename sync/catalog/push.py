@@ -654,8 +654,11 @@ def catalog_sweep(*, now: datetime | None = None) -> dict[str, int]:
     )
     wanted.update(overdue[:1000])
     for channel_id, topic in sorted(wanted):
-        if not catalog_push_queued(channel_id=channel_id, topic=topic):
-            counts["jobs"] += catalog_push_enqueue(channel_id=channel_id, topic=topic)
+        # A job may wait that is due much later (a long back-off of another item): the enqueue helper adds one
+        # due now unless one due now waits already.
+        waiting = catalog_push_queued(channel_id=channel_id, topic=topic)
+        if catalog_push_enqueue(channel_id=channel_id, topic=topic) and not waiting:
+            counts["jobs"] += 1
     if any(counts.values()):
         logger.info("catalog sweep: %(rescued)d items rescued, %(jobs)d batch jobs queued", counts)
     return counts

@@ -480,3 +480,15 @@ def test_saving_a_mapping_by_hand_releases_its_parked_work(channel, redis_conn, 
 
     assert work("80").state == "queued"
     assert sync_queue.catalog_push_queued(channel_id=channel.pk, topic="stock")
+
+
+def test_the_sweep_adds_a_job_when_the_waiting_one_is_due_much_later(channel, settings, redis_conn):
+    settings.SYNC_SWEEP_AFTER_SECONDS = 1
+    queued(channel, "78", eligible_at=timezone.now() - timedelta(seconds=30))
+    sync_queue.catalog_push_enqueue(channel_id=channel.pk, topic="stock", delay=600)  # another item's back-off
+    marker = "portal:queued:" + sync_queue.catalog_push_marker(channel.pk, "stock")
+    later_job = redis_conn.get(marker)
+
+    catalog_sweep()
+
+    assert redis_conn.get(marker) != later_job  # a job due now for the overdue item
