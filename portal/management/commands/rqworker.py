@@ -2,8 +2,9 @@
 refusing to start on a Redis that may evict keys.
 
 Jobs are enqueued with ``settings.RQ_SERIALIZER`` (JSON); a worker started without
-``--serializer`` would otherwise try to unpickle them. ``sync.jobs``, and through it every service a
-job calls, is imported before the worker starts, so that the process RQ forks for each job inherits
+``--serializer`` would otherwise try to unpickle them. The job modules (``sync.jobs``,
+``sync.bulk.jobs``, ``sync.catalog.jobs``), and through them every service a job calls, are imported
+before the worker starts, so that the process RQ forks for each job inherits
 it: imported inside that process, it would be imported again by the next job (docs/architecture.md).
 """
 
@@ -14,7 +15,10 @@ from django.core.management.base import CommandError
 from django_rq.management.commands.rqworker import Command as RqWorkerCommand
 from redis.exceptions import RedisError
 
-import sync.jobs  # noqa: F401 - preloaded for the forked job processes (see above)
+# Preloaded for the forked job processes (see above).
+import sync.bulk.jobs
+import sync.catalog.jobs
+import sync.jobs  # noqa: F401
 from portal.health import RedisEvicts, redis_noeviction_require
 
 
