@@ -219,9 +219,11 @@ class BulkKind:
 
 @dataclass
 class StepContext:
-    """What one step builds once for all its items: the remote clients, in the run's lane."""
+    """What one step builds once for all its items: the remote clients, in the run's lane, and what a kind
+    read or did for a whole page at once (the catalog kinds: one ERP read and one push per page)."""
 
     clients: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
         for client in self.clients.values():

@@ -15,6 +15,9 @@ class BulkRun(models.Model):
         ORDER_STATUS_INITIAL = "order_status_initial", "Order status initial sync (ERP → VTEX)"
         ORDER_BACKFILL = "order_backfill", "Order backfill (VTEX → ERP)"
         RECONCILIATION = "reconciliation", "Reconciliation (ERP ⇄ VTEX)"
+        STOCK_INITIAL = "stock_initial", "Stock initial sync (ERP → VTEX)"
+        PRICE_INITIAL = "price_initial", "Price initial sync (ERP → VTEX)"
+        CATALOG_RECONCILIATION = "catalog_reconciliation", "Stock and price reconciliation (ERP ⇄ VTEX)"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

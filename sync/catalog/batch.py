@@ -71,6 +71,12 @@ class Batch:
     timeline: CatalogTimeline
     ends: dict[int, ItemEnd] = field(default_factory=dict)
     sent: int = 0
+    # A direct batch (``sync.catalog.push.catalog_skus_push``: a bulk run's page, no queued work behind it):
+    # ``force`` sends what VTEX was last told too (a reconciliation saw VTEX show something else), ``dry_run``
+    # records nothing as sent (its writes are held by ``writes_held``), ``label`` names it on the timeline.
+    force: bool = False
+    dry_run: bool = False
+    label: str = ""
 
     def end(self, item: CatalogWork, end: ItemEnd) -> None:
         self.ends[item.pk] = end

@@ -120,6 +120,52 @@ def catalog_batch_run(*, channel_id: int, topic: str, now: datetime | None = Non
     return report
 
 
+def catalog_skus_push(
+    *,
+    channel: SalesChannel,
+    topic: str,
+    mappings: Sequence[SkuMapping],
+    force: bool = False,
+    dry_run: bool = False,
+    label: str = "",
+) -> dict[str, ItemEnd]:
+    """Push these mapped SKUs' stock or price now, in the caller's lane, as one batch of the incremental push
+    (steps 2-6, the same code), without queued work behind them: a bulk run's page (``sync.bulk.catalog``).
+
+    1. Build a batch of unsaved items, one per mapping (never stored: nothing is claimed or ended).
+    2. Run steps 2-6 on it: toggles, configuration, one ERP read for all, plan, push, classify failures.
+       ``force`` sends even what VTEX was last told; ``dry_run`` records nothing as sent (the caller holds
+       the writes) and writes no timeline.
+    3. Return each article's end; a retry end is the caller's to hand on (the batch queues nothing).
+    """
+    items = [  # 1. (the mapping's id stands for the item's: unique within the batch)
+        CatalogWork(pk=m.pk, channel=channel, topic=topic, vario_article_id=m.vario_article_id) for m in mappings
+    ]
+    batch = Batch(
+        channel=channel,
+        topic=topic,
+        token=uuid.uuid4().hex,
+        items=items,
+        generations={item.pk: 0 for item in items},
+        timeline=CatalogTimeline(channel_id=channel.pk, topic=topic),
+        force=force,
+        dry_run=dry_run,
+        label=label,
+    )
+    try:
+        _run(batch)  # 2.
+    finally:
+        if not dry_run:
+            for item in items:
+                end = batch.ends.get(item.pk)
+                if end is not None and end.summary:
+                    kind = Kind.ATTEMPT if end.state in (State.DONE, State.SKIPPED) else Kind.PROBLEM
+                    batch.timeline.add(vario_article_id=item.vario_article_id, kind=kind, title=end.summary)
+            batch.timeline.flush()
+    missing = ItemEnd(RETRY, UNEXPECTED, "The batch ended before this item.")
+    return {item.vario_article_id: batch.ends.get(item.pk, missing) for item in items}  # 3.
+
+
 def _run(batch: Batch) -> None:
     # 2.
     channel = batch.channel
@@ -154,7 +200,7 @@ def _run(batch: Batch) -> None:
             vario_article_id=item.vario_article_id,
             vtex_sku_id=mappings[item.vario_article_id].vtex_sku_id,
             kind=Kind.ATTEMPT,
-            title=f"{batch.topic.capitalize()} sync started (request {batch.generations[item.pk]})",
+            title=f"{batch.topic.capitalize()} sync started ({batch.label or f'request {batch.generations[item.pk]}'})",
         )
     try:
         if batch.topic == Topic.STOCK:
@@ -219,7 +265,7 @@ def _push_stock(batch: Batch, config, mapped: list[tuple[CatalogWork, SkuMapping
             for warning in plan.warnings:
                 logger.warning("catalog %s: %s", channel.code, warning)
                 timeline.add(vario_article_id=item.vario_article_id, vtex_sku_id=sku, kind=Kind.PROBLEM, title=warning)
-            changes = plan.changes(mapping.last_stock_sent)
+            changes = plan.changes(mapping.last_stock_sent, force=batch.force)
             if not changes:
                 batch.end(item, DONE_UNCHANGED)
                 continue
@@ -254,7 +300,7 @@ def _push_stock(batch: Batch, config, mapped: list[tuple[CatalogWork, SkuMapping
     finally:
         logistics.close()
         # 7. (recorded here, before the items end: a crash after this only sends the same values again)
-        if sent:
+        if sent and not batch.dry_run:
             services.sku_mappings_stock_sent_record(channel=channel, sent=sent, at=timezone.now())
 
 
@@ -393,7 +439,7 @@ def _push_price(batch: Batch, config, mapped: list[tuple[CatalogWork, SkuMapping
                 continue
             for warning in target.warnings:
                 timeline.add(vario_article_id=item.vario_article_id, vtex_sku_id=sku, kind=Kind.PROBLEM, title=warning)
-            if not target.changed(mapping.last_price_sent):
+            if not target.changed(mapping.last_price_sent, force=batch.force):
                 batch.end(item, DONE_UNCHANGED)
                 continue
             if route_wait is not None:
@@ -436,7 +482,7 @@ def _push_price(batch: Batch, config, mapped: list[tuple[CatalogWork, SkuMapping
             batch.end(item, ItemEnd(State.DONE, message="Price sent."))
     finally:
         pricing.close()
-        if sent:
+        if sent and not batch.dry_run:
             services.sku_mappings_price_sent_record(channel=channel, sent=sent, at=timezone.now())
 
 
