@@ -35,6 +35,7 @@ from tests.factories import (
     BulkRunFactory,
     BulkRunItemFactory,
     CarrierCodeFactory,
+    CatalogWorkFactory,
     FeedPollStateFactory,
     InboxEventFactory,
     OrderLinkFactory,
@@ -46,7 +47,7 @@ from tests.factories import (
     WarehouseMappingFactory,
 )
 
-PORTAL_APPS = ("mappings", "sync", "bulk")  # bulk: sync.bulk's app label; managers get bulk.start_bulkrun
+PORTAL_APPS = ("mappings", "sync", "bulk", "catalog")  # bulk, catalog: sync.bulk's, sync.catalog's app labels
 ROLES = ("superuser", "manager", "viewer", "staff")
 PK = "PK"  # stands for the object's primary key in a case's URL until the test fills it in
 JOB = "JOB"  # stands for a queued job's id in django-rq's URLs
@@ -76,6 +77,7 @@ CUSTOM_ACTION_PERMISSIONS: dict[tuple[str, str], Needs] = {
     ),
     ("sync.OrderSync", "retry"): (("sync.change_ordersync",),),
     ("sync.InboxEvent", "retry"): (("sync.change_inboxevent",),),
+    ("catalog.CatalogWork", "retry"): (("catalog.change_catalogwork",),),
 }
 RQ_NEEDS: Needs = ((RQ_DASHBOARD_PERMISSION,),)
 TOTP_DEVICE_SEEN: Needs = (("otp_totp.view_totpdevice",), ("otp_totp.change_totpdevice",))
@@ -107,6 +109,8 @@ EXTRA_VIEWS |= {
     "bulk_bulkrun_repair": ("POST", True, (("bulk.start_bulkrun",),)),
     # The unmatched SKUs report (and its CSV): what the SKU mapping list shows, so the same permission.
     "mappings_skumapping_unmatched": ("GET", False, (("mappings.view_skumapping",), ("mappings.change_skumapping",))),
+    # The catalog failures by cause: what the work item list shows, so the same permission.
+    "catalog_catalogwork_causes": ("GET", False, (("catalog.view_catalogwork",), ("catalog.change_catalogwork",))),
 }
 # Extra POST views that answer an allowed empty POST with a redirect back (a message says what happened): the
 # world's run has ended, so pause, resume and cancel are refused, and a repair of nothing is a message.
@@ -268,6 +272,7 @@ def build_objects(superuser: User) -> None:
     WarehouseMappingFactory(channel=channel)
     PriceTableMappingFactory(channel=channel)
     SkuMappingFactory(channel=channel, unmapped=True)  # the catalog settings come with the channel
+    CatalogWorkFactory(channel=channel, failed=True)
     sync = OrderSyncFactory(
         channel=channel,
         failed=True,
