@@ -21,7 +21,7 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Concat
-from django.http import HttpResponseNotAllowed
+from django.http import HttpResponseBadRequest, HttpResponseNotAllowed
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -112,6 +112,11 @@ def catalog_work_retry(*, work: CatalogWork, actor: str) -> CatalogWork:
     return work
 
 
+def nul_in_query(request) -> bool:
+    """A NUL in a filter or search: PostgreSQL's text refuses it (an error, a 500), SQLite would not; answered 400."""
+    return any("\x00" in value for values in request.GET.lists() for value in values[1])
+
+
 def state_badge(state: str, label: str, reason: str = "") -> str:
     colour = STATE_COLOURS.get(state, "#666")
     shown = f"{label} ({reason})" if reason else label
@@ -160,10 +165,16 @@ class SkuMappingWithMatchingAdmin(SkuMappingAdmin):
             state, _, reason = shown.partition(":")
             if state in (State.DONE, State.SKIPPED):
                 continue
-            parts.append(format_html("{}: {}", label.lower(), state_badge(state, State(state).label, reason)))
+            shown_state = dict(State.choices).get(state, state)
+            parts.append(format_html("{}: {}", label.lower(), state_badge(state, shown_state, reason)))
         if not parts:
             return "—"
         return format_html("<br>".join(["{}"] * len(parts)), *parts)
+
+    def changelist_view(self, request, extra_context=None):
+        if nul_in_query(request):
+            return HttpResponseBadRequest("A filter or search may not contain a NUL character.")
+        return super().changelist_view(request, extra_context)
 
     @admin.action(description="Match the selected articles with VTEX now", permissions=["change"])
     def match_now(self, request, queryset):
@@ -407,6 +418,8 @@ class CatalogWorkAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
+        if nul_in_query(request):
+            return HttpResponseBadRequest("A filter or search may not contain a NUL character.")
         # Django shows the list again for an action the user is not offered; a POST of one is refused outright,
         # so a viewer's forged "retry" is a 403 like any other write they may not make.
         posted = request.POST.get("action") if request.method == "POST" else None
