@@ -193,6 +193,7 @@ class CatalogReconciliation(_MappedSkus):
         if not topics:
             return ItemResult(BulkRunItem.Outcome.SKIPPED, "Stock and price upload are switched off.")
         differences: list[dict] = []
+        invalid = ""
         with reads_cached():
             if Topic.STOCK in topics:  # 2. 3.
                 inventory = _client(context, "logistics", lambda: vtex_logistics_client_for(run.channel)).get_inventory(
@@ -201,13 +202,16 @@ class CatalogReconciliation(_MappedSkus):
                 differences += stock_differences(desired["stock"][mapping.vario_article_id], inventory)
             if Topic.PRICE in topics:
                 target = desired["price"][mapping.vario_article_id]
-                if isinstance(target, PriceInvalid):
-                    return ItemResult(BulkRunItem.Outcome.FAILED, f"{target.code}: {target.message}")
-                price = _client(context, "pricing", lambda: vtex_pricing_client_for(run.channel)).get_price(
-                    mapping.vtex_sku_id
-                )
-                differences += price_differences(target, price)
+                if isinstance(target, PriceInvalid):  # nothing to compare: the push would fail it too
+                    invalid = f"{target.code}: {target.message}"
+                else:
+                    price = _client(context, "pricing", lambda: vtex_pricing_client_for(run.channel)).get_price(
+                        mapping.vtex_sku_id
+                    )
+                    differences += price_differences(target, price)
         if not differences:  # 4.
+            if invalid:
+                return ItemResult(BulkRunItem.Outcome.FAILED, invalid)
             return ItemResult(BulkRunItem.Outcome.UNCHANGED)
         titles = "; ".join(d["title"] for d in differences)
         results, calls = [], []
@@ -219,9 +223,9 @@ class CatalogReconciliation(_MappedSkus):
                 end, held = ends[mapping.vario_article_id]
                 results.append(item_result(run=run, topic=topic, mapping=mapping, end=end, calls=held))
                 calls += held
-        failed = [r for r in results if r.outcome == BulkRunItem.Outcome.FAILED]
+        failed = [r for r in results if r.outcome == BulkRunItem.Outcome.FAILED] or invalid
         outcome = BulkRunItem.Outcome.FAILED if failed else BulkRunItem.Outcome.CHANGED
-        repair = "; ".join(r.detail for r in results if r.detail)
+        repair = "; ".join([*(r.detail for r in results if r.detail), *([invalid] if invalid else [])])
         detail = titles if run.dry_run else f"{titles}. Repair: {repair or 'sent'}"
         return ItemResult(outcome, detail, calls=tuple(calls), differences=tuple(differences), repaired=not run.dry_run)
 
@@ -348,7 +352,7 @@ def _price_difference(kind: str, what: str, vtex: Any, erp: Any) -> dict:
     return {
         "kind": kind,
         "topic": Topic.PRICE,
-        "title": f"{what}: VTEX shows {vtex}, the ERP says {erp}" if kind != "base_price" or vtex else f"{what}",
+        "title": f"{what}: VTEX shows {vtex}, the ERP says {erp}" if what != "VTEX has no price" else what,
         "vtex": vtex,
         "erp": erp,
     }
