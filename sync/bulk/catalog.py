@@ -158,7 +158,14 @@ def item_result(
             remote = "vtex" if end.reason == ROUTE_WAIT else "vario"
             raise RetryableError(end.message, retry_after=end.delay, remote=remote)
         if not run.dry_run:  # 2.
-            catalog_work_request(channel=run.channel, topic=topic, vario_article_id=mapping.vario_article_id)
+            # Eligible after the wait the end names (a 423's 3 s, §3.5 step 5), then the queue's back-off.
+            catalog_work_request(
+                channel=run.channel,
+                topic=topic,
+                vario_article_id=mapping.vario_article_id,
+                debounce=end.delay or 0.0,
+                mapping=mapping,
+            )
         return ItemResult(BulkRunItem.Outcome.DEFERRED, end.summary, calls=calls)
     if end.state == State.DONE:  # 3.
         unchanged = end is DONE_UNCHANGED or end == DONE_UNCHANGED

@@ -137,3 +137,25 @@ def test_reconciliation_finds_stock_changed_behind_the_portals_back_and_repairs_
     assert repaired.changed == 1 and repaired.items.get().repaired_at is not None
     assert remotes["logistics"].shown[(2078, "wh_store_berlin")] == 2  # forced, though last sent says 2
     assert len([c for c in remotes["logistics"].calls[writes:] if c[0] != "read"]) >= 2
+
+
+def test_a_423_is_handed_to_the_incremental_queue_and_a_429_makes_the_step_wait(channel, remotes):  # noqa: F811
+    from sync.catalog.models import CatalogWork
+    from tests.sync.catalog.fakes import retryable
+
+    three_skus(channel, remotes)
+    remotes["logistics"].fail((2078, "wh_main"), retryable(423, retry_after=3))
+    remotes["logistics"].fail((2079, "wh_main"), retryable(429, retry_after=7, method=""))
+
+    run = start(channel, BulkRun.Kind.STOCK_INITIAL)
+
+    assert run.state == BulkRun.State.RUNNING  # the route waits: the step is queued for later
+    assert (run.done, run.changed, run.deferred) == (2, 1, 1)
+    assert CatalogWork.objects.filter(channel=channel, vario_article_id="78", topic="stock", state="queued").exists()
+    assert run.checkpoint["page"]["after_id"] == SkuMapping.objects.get(vario_article_id="78").pk  # 79 runs again
+
+    bulk_run_step(run_id=run.pk)  # the route open again
+
+    run.refresh_from_db()
+    assert (run.state, run.done, run.changed) == (BulkRun.State.FINISHED, 3, 2)
+    assert remotes["vario"].calls[-1] == ("stock", ("79",))
