@@ -30,7 +30,7 @@ from django.utils.translation import ngettext
 from mappings.admin import SkuMappingAdmin
 from mappings.models import SkuMapping
 from portal.admin_confirm import BulkAction, LeftOut, bulk_action_confirm
-from sync.catalog.intake import UNMAPPED, catalog_work_request
+from sync.catalog.intake import UNMAPPED, catalog_work_request, catalog_work_retry
 from sync.catalog.models import CatalogTimelineEntry, CatalogWork
 from sync.catalog.timeline import Kind, catalog_timeline_add
 from sync.queue import sku_mappings_match_enqueue
@@ -71,45 +71,6 @@ CATALOG_WORK_RETRY = BulkAction(
     ),
     confirm_label="Yes, retry them",
 )
-
-
-def catalog_work_retry(*, work: CatalogWork, actor: str) -> CatalogWork:
-    """Run one failed or parked item again now (the "retry now" action).
-
-    Steps:
-    1. Request the item again with no debounce (``catalog_work_request``): a resting item is queued from scratch,
-       its try count reset; a stock or price item whose SKU is not mapped stays parked (§3.2: never sent).
-    2. An item still parked has its article matched with VTEX again: a mapping found releases it.
-    3. Note the retry on the article's timeline, with who asked.
-    """
-    mapping = SkuMapping.objects.filter(channel_id=work.channel_id, vario_article_id=work.vario_article_id).first()
-    # 1.
-    checked = work.topic != Topic.MATCH
-    work = catalog_work_request(
-        channel=work.channel,
-        topic=work.topic,
-        vario_article_id=work.vario_article_id,
-        debounce=0.0,
-        mapping=mapping,
-        check_mapping=checked,
-    )
-    # 2.
-    title = f"Retry of {work.get_topic_display().lower()} requested by {actor}"
-    if work.state == State.PARKED:
-        catalog_work_request(
-            channel=work.channel, topic=Topic.MATCH, vario_article_id=work.vario_article_id, debounce=0.0
-        )
-        title += ": the SKU is still not mapped, matching it again"
-    # 3.
-    catalog_timeline_add(
-        channel_id=work.channel_id,
-        vario_article_id=work.vario_article_id,
-        vtex_sku_id=mapping.vtex_sku_id if mapping is not None else None,
-        topic=work.topic,
-        kind=Kind.OPERATOR,
-        title=title,
-    )
-    return work
 
 
 def nul_in_query(request) -> bool:
