@@ -75,6 +75,18 @@ KIND_HELP = {
         "Each linked order in the scope is read on both sides and compared; the differences are listed by kind. "
         "Nothing is written until you repair them from the run's page."
     ),
+    BulkRun.Kind.STOCK_INITIAL: (
+        "Every mapped SKU of the channel gets its stock per VTEX warehouse from the ERP, a page at a time through "
+        "the normal stock push; only what VTEX was not last told is sent. Match the SKUs first."
+    ),
+    BulkRun.Kind.PRICE_INITIAL: (
+        "Every mapped SKU of the channel gets its whole price from the ERP, a page at a time through the normal "
+        "price push; only what VTEX was not last told is sent. Match the SKUs first."
+    ),
+    BulkRun.Kind.CATALOG_RECONCILIATION: (
+        "Each mapped SKU's stock per warehouse and price are read in VTEX and compared with the ERP's; a real run "
+        "sends the ERP's figures again where they differ, a dry run only lists the differences."
+    ),
 }
 STATE_ACTIONS = {
     "pause": (

@@ -159,3 +159,33 @@ def test_a_423_is_handed_to_the_incremental_queue_and_a_429_makes_the_step_wait(
     run.refresh_from_db()
     assert (run.state, run.done, run.changed) == (BulkRun.State.FINISHED, 3, 2)
     assert remotes["vario"].calls[-1] == ("stock", ("79",))
+
+
+def test_the_admin_starts_a_stock_initial_sync_over_the_whole_channel_after_saying_how_many_skus(
+    channel,  # noqa: F811
+    remotes,
+    django_user_model,
+    django_capture_on_commit_callbacks,
+):
+    from django.urls import reverse
+
+    from tests.sync.bulk.test_admin import logged_in
+
+    three_skus(channel, remotes)
+    manager = logged_in(
+        django_user_model, "manager", "bulk.start_bulkrun", "bulk.view_bulkrun", "mappings.view_saleschannel"
+    )
+    start_url = reverse("admin:bulk_bulkrun_start")
+    fields = {"channel": channel.pk, "kind": BulkRun.Kind.STOCK_INITIAL, "since": "", "until": "", "ids": ""}
+
+    confirm = manager.post(start_url, fields)
+    refused = manager.post(start_url, {**fields, "since": "2026-11-01"})
+    with django_capture_on_commit_callbacks():
+        started = manager.post(start_url, {**fields, "confirmed": "yes"})
+
+    assert confirm.status_code == 200 and "3" in confirm.content.decode() and "mapped SKUs" in confirm.content.decode()
+    assert "does not read since" in refused.content.decode()  # a scope field the kind does not read
+    run = BulkRun.objects.get()
+    assert started.status_code == 302 and (run.kind, run.scope) == (BulkRun.Kind.STOCK_INITIAL, {})
+    page = manager.get(reverse("admin:bulk_bulkrun_change", args=[run.pk]))
+    assert page.status_code == 200 and "Every mapped SKU of the channel gets its stock" in page.content.decode()
