@@ -88,6 +88,7 @@ class _MappedSkus(BulkKind):
 
 class _InitialSync(_MappedSkus):
     topic: str
+    scope_fields = ("force",)
 
     def process(self, run: BulkRun, item: Item, context: StepContext) -> ItemResult:
         """1. The page's push, once per page: the first item still to do pushes itself and the rest of its page.
@@ -97,7 +98,13 @@ class _InitialSync(_MappedSkus):
         if data.mapping.vario_article_id not in cache:  # 1.
             cache.clear()
             cache.update(
-                skus_push(run=run, topic=self.topic, mappings=data.rest, force=False, label=f"bulk run #{run.pk}")
+                skus_push(
+                    run=run,
+                    topic=self.topic,
+                    mappings=data.rest,
+                    force=Scope.of(run.scope).force,  # only when the run asks for it
+                    label=f"bulk run #{run.pk}",
+                )
             )
         end, calls = cache.pop(data.mapping.vario_article_id)
         return item_result(run=run, topic=self.topic, mapping=data.mapping, end=end, calls=calls)  # 2.

@@ -13,7 +13,7 @@ from sync.bulk.registry import KINDS
 
 # The scope fields, in the form's order, with what a person types into each. Which kinds read a field is
 # added to its help text from the kinds themselves (BulkKind.scope_fields).
-SCOPE_FIELDS = ("since", "until", "erp_states", "vtex_statuses", "ids")
+SCOPE_FIELDS = ("since", "until", "erp_states", "vtex_statuses", "ids", "force")
 MAX_IDS_TEXT = 100_000  # characters: far above 1000 ids (kinds.MAX_IDS), far below a body worth refusing
 
 
@@ -64,6 +64,11 @@ class BulkRunStartForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "cols": 40}),
         help_text="Instead of a range: one per line or separated by commas.",
     )
+    force = forms.BooleanField(
+        label="Send everything",
+        required=False,
+        help_text="Send even what VTEX was last told (VTEX may have been changed in its own admin).",
+    )
     dry_run = forms.BooleanField(
         label="Dry run",
         required=False,
@@ -96,7 +101,7 @@ class BulkRunStartForm(forms.Form):
         scope: dict[str, str] = {}
         for name in SCOPE_FIELDS:
             value = cleaned.get(name)
-            if value in (None, ""):
+            if value in (None, "", False):
                 continue
             scope[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
         return scope

@@ -40,6 +40,8 @@ class Scope:
     erp_states: tuple[str, ...] = ()
     vtex_statuses: tuple[str, ...] = ()
     ids: tuple[str, ...] = ()
+    # Send even what VTEX was last told (the catalog initial syncs: VTEX may show something else meanwhile).
+    force: bool = False
 
     def as_json(self) -> dict:
         data: dict[str, Any] = {
@@ -48,6 +50,7 @@ class Scope:
             "erp_states": list(self.erp_states),
             "vtex_statuses": list(self.vtex_statuses),
             "ids": list(self.ids),
+            "force": self.force,
         }
         return {key: value for key, value in data.items() if value}
 
@@ -60,6 +63,7 @@ class Scope:
             erp_states=tuple(data.get("erp_states") or ()),
             vtex_statuses=tuple(data.get("vtex_statuses") or ()),
             ids=tuple(data.get("ids") or ()),
+            force=data.get("force") is True,
         )
 
     def describe(self) -> str:
@@ -74,6 +78,8 @@ class Scope:
             parts.append("ERP states " + ", ".join(self.erp_states))
         if self.vtex_statuses:
             parts.append("VTEX statuses " + ", ".join(self.vtex_statuses))
+        if self.force:
+            parts.append("sending even what VTEX was last told")
         return "; ".join(parts) or "everything"
 
 
@@ -103,6 +109,15 @@ def _moment(value: Any, name: str) -> datetime | None:
     if not EARLIEST <= moment <= timezone.now() + timedelta(days=1):
         raise ScopeInvalid(f"{name}: a date from 2000 to tomorrow, got {str(value)[:40]!r}")
     return moment
+
+
+def _flag(value: Any, name: str) -> bool:
+    """A yes/no of the form (``"True"``), the CLI or JSON (true)."""
+    if value in (None, "", False, "False", "false", "0", 0):
+        return False
+    if value in (True, "True", "true", "1", "on", 1):
+        return True
+    raise ScopeInvalid(f"{name}: yes or no, got {str(value)[:40]!r}")
 
 
 def _words(values: Any, name: str) -> tuple[str, ...]:
@@ -196,6 +211,7 @@ class BulkKind:
             erp_states=_words(data.get("erp_states"), "ERP states"),
             vtex_statuses=_words(data.get("vtex_statuses"), "VTEX statuses"),
             ids=_words(data.get("ids"), "ids"),
+            force=_flag(data.get("force"), "force"),
         )
         if scope.since and scope.until and scope.since >= scope.until:
             raise ScopeInvalid("since must come before until")

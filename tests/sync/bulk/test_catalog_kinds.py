@@ -189,3 +189,28 @@ def test_the_admin_starts_a_stock_initial_sync_over_the_whole_channel_after_sayi
     assert started.status_code == 302 and (run.kind, run.scope) == (BulkRun.Kind.STOCK_INITIAL, {})
     page = manager.get(reverse("admin:bulk_bulkrun_change", args=[run.pk]))
     assert page.status_code == 200 and "Every mapped SKU of the channel gets its stock" in page.content.decode()
+
+
+def test_a_forced_initial_sync_sends_even_what_vtex_was_last_told(channel, remotes):  # noqa: F811
+    three_skus(channel, remotes)
+    start(channel, BulkRun.Kind.STOCK_INITIAL)
+    writes = len(remotes["logistics"].calls)
+
+    run = bulk_run_start(
+        channel=channel, kind=BulkRun.Kind.STOCK_INITIAL, scope={"force": "True"}, dry_run=False, started_by="ann"
+    )
+    bulk_run_step(run_id=run.pk)
+    run.refresh_from_db()
+
+    assert run.scope == {"force": True} and (run.done, run.changed) == (3, 3)
+    assert len(remotes["logistics"].calls) == writes + 6
+
+
+def test_the_reconciliation_does_not_read_force(channel):  # noqa: F811
+    from sync.bulk.kinds import ScopeInvalid
+    from sync.bulk.registry import KINDS
+
+    with pytest.raises(ScopeInvalid, match="does not read force"):
+        KINDS[BulkRun.Kind.CATALOG_RECONCILIATION].scope_clean({"force": "True"})
+    with pytest.raises(ScopeInvalid, match="force: yes or no"):
+        KINDS[BulkRun.Kind.STOCK_INITIAL].scope_clean({"force": "maybe"})
