@@ -37,6 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--erp-states", default="", help="ERP states, comma-separated")
         parser.add_argument("--vtex-statuses", default="", help="VTEX statuses, comma-separated")
         parser.add_argument("--ids", default="", help="order ids, comma-separated, instead of a range")
+        parser.add_argument(
+            "--force", action="store_true", help="stock/price initial sync: send even what VTEX was last told"
+        )
         parser.add_argument("--dry-run", action="store_true", help="read both sides, record what would be sent")
         parser.add_argument("--wait", action="store_true", help="follow the run to its end with a progress bar")
         parser.add_argument("--poll-seconds", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -57,6 +60,8 @@ class Command(BaseCommand):
             )
             if options[option] and name in KINDS[kind].scope_fields
         }
+        if options["force"]:
+            scope["force"] = True  # the kind refuses it when it does not read it
         ignored = [o for o in ("erp_states", "vtex_statuses") if options[o] and o not in KINDS[kind].scope_fields]
         if ignored:
             raise CommandError(f"{kind} does not read --{ignored[0].replace('_', '-')}.")
