@@ -5,7 +5,8 @@ VTEX Logistics and Pricing; the final VTEX state is read through the control API
 Scenarios of §3.7 covered here: 1 (burst), 2 (unmapped SKU released), 3 (reservations), 4 (negative stock),
 5 (list price below the price), 6a and 6b (unknown warehouse), 7 (429), 9 (duplicates and reordering),
 10 (500 after apply), 11 (toggle off), 12 (sellable without stock), 13 (price validation), 14 (fixed prices per
-table). Not here: 8 (the initial sync, a bulk-run kind: tests/e2e/test_catalog_bulk.py at 30 SKUs; 10,000 is the benchmark's size).
+table). Not here: 8 (the initial sync, a bulk-run kind: tests/e2e/test_catalog_bulk.py, at 30 SKUs;
+10,000 is the benchmark's size).
 """
 
 from __future__ import annotations
