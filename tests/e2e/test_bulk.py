@@ -32,6 +32,7 @@ def vtex_writes(sim) -> list[dict]:
     ]
 
 
+@pytest.mark.once
 def test_initial_sync_brings_each_vtex_order_to_its_erp_state(sim, quiet_channel, worker):
     # The ERP moved on while no webhook reached the portal: shipped, partly shipped, cancelled, untouched.
     shipped_vtex, shipped = order_pair(sim, TWO_ITEMS)
@@ -88,6 +89,7 @@ def step_idle(run: BulkRun) -> bool:
     return not redis_connection().exists(f"portal:lock:{bulk_run_marker(run.pk)}")
 
 
+@pytest.mark.once
 def test_pause_resume_cancel_and_one_run_per_kind(sim, quiet_channel, worker):
     import time
 
@@ -164,6 +166,7 @@ def differences_of(run: BulkRun) -> dict[str, list[tuple[str, bool]]]:
     return found
 
 
+@pytest.mark.once
 def test_reconciliation_finds_planted_differences_and_its_repair_fixes_the_repairable_ones(sim, quiet_channel, worker):
     from mappings.services import order_link_record
 

@@ -16,6 +16,9 @@ from tests.e2e.test_catalog import quantity, shop, sim, vtex_price  # noqa: F401
 from tests.e2e.test_dry_run import last_log_id, received, writes_since
 from tests.support.stack import FAST_SYNC, Worker, portal_env, wait_until
 
+# 160 s on 2 cores: CI runs them in its PostgreSQL pass only (docs/testing.md).
+pytestmark = pytest.mark.once
+
 COUNT, FIRST_SKU = 30, 700_001
 SKUS = range(FIRST_SKU, FIRST_SKU + COUNT)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sandbox.harness import order_pair
 from sync.dry_run import order_import_dry_run, order_status_dry_run
 from sync.models import OrderSync
@@ -77,6 +79,7 @@ def first_line(sim, erp_id: str) -> str:
     return sim.get(f"vario/orders/{erp_id}")["order"]["lines"][0]["id"]
 
 
+@pytest.mark.once
 def test_status_dry_runs_predict_call_by_call_what_the_real_runs_then_send(sim, quiet_channel, worker, settings):
     # Eight dry runs in a row read more than VARIO's 40 calls per 6 s allow: they wait for the budget.
     settings.LIMITER_MAX_WAIT_SECONDS = 15

@@ -293,6 +293,7 @@ def test_events_stored_by_a_web_process_killed_before_its_hand_off_are_swept_and
 # --- (f) a bulk run: its worker killed mid-run, then Redis restarted (issue #15 item 4) --------------------
 
 
+@pytest.mark.once
 def test_a_bulk_run_resumes_after_a_killed_worker_and_a_redis_restart_and_does_each_order_once(
     sim, quiet_channel, env, processes, tmp_path, stack_settings
 ):

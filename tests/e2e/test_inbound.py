@@ -167,6 +167,7 @@ def pollers(poller_env, tmp_path):
 # --- scenarios -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.once
 def test_orders_with_duplicated_and_shuffled_feed_events_are_imported_exactly_once(sim, channel, feed, worker):
     sim.post("vtex/feed-faults", {"duplicateRate": 0.1, "shuffle": True, "seed": 5})
     rng = random.Random(5)
