@@ -244,7 +244,11 @@ def test_4_negative_erp_stock_is_sent_as_zero_with_a_warning(sim, shop, worker):
     wait_until(lambda: quantity(sim, RED_M_SKU, "wh_main") == 0, message="VTEX shows 0")
     [put] = puts(sim, INVENTORY_PUT.format(sku=RED_M_SKU, warehouse="wh_main"))
     assert json.loads(put["requestBody"])["quantity"] == 0
-    assert CatalogTimelineEntry.objects.filter(channel=shop, kind="problem", title__contains="is -3").exists()
+    # The batch writes its timeline after its pushes: wait for it rather than race the worker's commit.
+    wait_until(
+        lambda: CatalogTimelineEntry.objects.filter(channel=shop, kind="problem", title__contains="is -3").exists(),
+        message="the warning on the article's timeline",
+    )
 
 
 # --- 5 and 14 ------------------------------------------------------------------------------------------------
